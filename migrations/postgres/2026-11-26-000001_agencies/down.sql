@@ -1,0 +1,3 @@
+DROP TABLE identity_providers;
+DROP TABLE agency_areas;
+DROP TABLE agencies;

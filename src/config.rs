@@ -1,0 +1,251 @@
+//! Typed settings: `config/default.toml` (compiled in), an optional file named by `--config`,
+//! then `MSHT_HUB__SECTION__KEY` environment variables. Unknown keys are rejected, so a typo in
+//! a deployment fails at start-up instead of being silently ignored. Secrets are held in
+//! [`secrecy`] types and never printed.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+/// The defaults shipped with the binary; `config/default.toml` documents every key.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// All settings of one hub process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Folder for the SQLite file, dev keys, the audit signing key and file-transport mail.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`; empty means a SQLite file in `data_dir`.
+    #[serde(default)]
+    pub database_url: String,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub identity: IdentitySettings,
+    pub delivery: DeliverySettings,
+    pub mail: MailSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Listen address, `ADDR:PORT`.
+    pub bind: String,
+    /// The URL partners use to reach the hub; empty means `http://{bind}`.
+    #[serde(default)]
+    pub public_url: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Worker threads; 0 means one per core.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it gets a 503.
+    pub connection_timeout_ms: u64,
+    /// SQLite busy timeout.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// Accept `http://` issuers (development and tests only).
+    pub allow_http_issuers: bool,
+    /// An unknown `kid` refreshes an issuer's keys at most once in this many seconds.
+    pub jwks_min_refresh_secs: u64,
+    /// Keys older than this are fetched again before use.
+    pub jwks_max_age_secs: u64,
+    /// Allowed clock skew for `exp` and `nbf`.
+    pub clock_skew_secs: i64,
+    /// Timeout for discovery and JWKS requests.
+    pub fetch_timeout_secs: u64,
+    /// How long an issuer registration is cached before it is read again.
+    pub registry_ttl_secs: u64,
+    /// The hub operator's own issuers (roles `hub_admin`, `hub_auditor`).
+    #[serde(default)]
+    pub operators: Vec<IssuerSettings>,
+}
+
+/// One issuer given in configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSettings {
+    pub issuer: String,
+    pub audience: String,
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+    #[serde(default)]
+    pub role_map: BTreeMap<String, String>,
+    #[serde(default)]
+    pub accept_jwt_typ: bool,
+}
+
+fn empty_secret() -> secrecy::SecretString {
+    secrecy::SecretString::from(String::new())
+}
+
+fn default_roles_claim() -> String {
+    "roles".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// Allow `http://` webhook URLs.
+    pub allow_insecure_http: bool,
+    /// Allow webhook URLs on loopback, link-local or private ranges.
+    pub allow_private_networks: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://host:port`; empty writes mail to files in the data folder.
+    #[serde(default = "empty_secret")]
+    pub smtp_url: secrecy::SecretString,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `json` or `text`.
+    pub format: String,
+    /// A tracing filter, for example `info,msht_hub=debug`.
+    pub filter: String,
+}
+
+/// Overrides given on the command line; they win over files and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<String>,
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layered settings, reading `MSHT_HUB__...` from the process environment.
+    pub fn load(overrides: &Overrides) -> Result<Self, AppError> {
+        Self::load_with_env(overrides, None)
+    }
+
+    /// Loads the layered settings with an explicit environment (tests pass their own map so
+    /// they never touch the process environment).
+    pub fn load_with_env(
+        overrides: &Overrides,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<Self, AppError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(path) = &overrides.config_file {
+            builder = builder.add_source(File::from(path.as_path()).required(true));
+        }
+        let mut environment = Environment::with_prefix("MSHT_HUB")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true);
+        if let Some(env) = env {
+            environment = environment.source(Some(env.into_iter().collect()));
+        }
+        builder = builder.add_source(environment);
+        if let Some(dir) = &overrides.data_dir {
+            builder = builder
+                .set_override("data_dir", dir.to_string_lossy().into_owned())
+                .map_err(config_error)?;
+        }
+        if let Some(bind) = &overrides.bind {
+            builder = builder.set_override("http.bind", bind.clone()).map_err(config_error)?;
+        }
+        if let Some(url) = &overrides.database_url {
+            builder = builder.set_override("database_url", url.clone()).map_err(config_error)?;
+        }
+        let settings: Settings = builder
+            .build()
+            .map_err(config_error)?
+            .try_deserialize()
+            .map_err(config_error)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), AppError> {
+        if !matches!(self.log.format.as_str(), "json" | "text") {
+            return Err(AppError::Config("log.format must be `json` or `text`".into()));
+        }
+        if self.database.pool_size == 0 {
+            return Err(AppError::Config("database.pool_size must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the SQLite file in the data folder.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.trim().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("msht-hub.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The URL partners use to reach this hub, without a trailing slash.
+    pub fn public_url(&self, bound: &str) -> String {
+        if self.http.public_url.trim().is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.http.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// A path inside the data folder.
+    pub fn data_path(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.data_dir.join(name)
+    }
+}
+
+fn config_error(e: config::ConfigError) -> AppError {
+    AppError::Config(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_load_and_environment_overrides() {
+        let env = HashMap::from([
+            ("MSHT_HUB__DELIVERY__ALLOW_PRIVATE_NETWORKS".to_owned(), "true".to_owned()),
+            ("MSHT_HUB__HTTP__BIND".to_owned(), "127.0.0.1:9999".to_owned()),
+        ]);
+        let s = Settings::load_with_env(&Overrides::default(), Some(env)).unwrap();
+        assert!(s.delivery.allow_private_networks);
+        assert!(!s.delivery.allow_insecure_http);
+        assert_eq!(s.http.bind, "127.0.0.1:9999");
+        assert!(s.effective_database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let env = HashMap::from([("MSHT_HUB__HTTP__BINDD".to_owned(), "x".to_owned())]);
+        let err = Settings::load_with_env(&Overrides::default(), Some(env)).unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn command_line_wins() {
+        let env = HashMap::from([("MSHT_HUB__HTTP__BIND".to_owned(), "127.0.0.1:1".to_owned())]);
+        let o = Overrides { bind: Some("127.0.0.1:2".into()), ..Overrides::default() };
+        let s = Settings::load_with_env(&o, Some(env)).unwrap();
+        assert_eq!(s.http.bind, "127.0.0.1:2");
+    }
+}

@@ -1,0 +1,10 @@
+//! Extractors: authentication and authorization live here, so a handler states in its
+//! signature what it needs and a handler that forgets a check does not compile.
+pub mod body;
+pub mod caller;
+pub mod path;
+pub mod roles;
+
+pub use body::JsonBody;
+pub use caller::{Authorized, Caller};
+pub use path::parse_id;

@@ -1,0 +1,33 @@
+//! Role requirements, named once and used in handler signatures as `Authorized<HubAdmin>`.
+use crate::domain::role::Role;
+
+/// A set of roles of which the caller must hold at least one.
+pub trait Requirement: 'static {
+    const ROLES: &'static [Role];
+    const DESCRIPTION: &'static str;
+}
+
+macro_rules! requirement {
+    ($(#[$doc:meta])* $name:ident, [$($role:ident),+], $desc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl Requirement for $name {
+            const ROLES: &'static [Role] = &[$(Role::$role),+];
+            const DESCRIPTION: &'static str = $desc;
+        }
+    };
+}
+
+requirement!(
+    /// The hub operator's administrator.
+    HubAdmin, [HubAdmin], "the hub_admin role"
+);
+requirement!(
+    /// The hub operator's administrator or an agency's administrator.
+    AnyAdmin, [HubAdmin, AgencyAdmin], "the hub_admin or agency_admin role"
+);
+requirement!(
+    /// Anyone with a hub role: the agency directory is open to every member.
+    AnyRole, [HubAdmin, HubAuditor, AgencyAdmin, IgOfficer, Practitioner, Analyst], "a hub role"
+);

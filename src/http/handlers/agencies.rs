@@ -1,0 +1,113 @@
+//! `/agencies`: the directory of partner agencies and their identity providers.
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::agency::{AgencyKind, IdentityProvider, IdentityProviderInput};
+use crate::domain::ids::AgencyId;
+use crate::error::AppError;
+use crate::http::extract::roles::{AnyAdmin, AnyRole, HubAdmin};
+use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::wire::agencies::{
+    AgencyOut, CreateAgency, IdentityProviderOut, PatchAgency, PutIdentityProvider,
+};
+use crate::http::wire::page::{page, PageQuery};
+use crate::store::agencies;
+use crate::usecase;
+
+pub async fn create(
+    state: web::Data<AppState>,
+    _auth: Authorized<HubAdmin>,
+    JsonBody(body): JsonBody<CreateAgency>,
+) -> Result<HttpResponse, AppError> {
+    let new = body.parse()?;
+    let now = state.clock.now();
+    let agency = state.db.write(move |c| usecase::agencies::create(c, new, now)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/agencies/{}", agency.id)))
+        .json(AgencyOut::from(&agency)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    pub page: PageQuery,
+    pub kind: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = query.page.limit()?;
+    let after = query
+        .page
+        .position()?
+        .map(|p| p.parse::<AgencyId>().map_err(|_| AppError::BadRequest("invalid cursor".into())))
+        .transpose()?;
+    let kind = query
+        .kind
+        .as_deref()
+        .map(|k| k.parse::<AgencyKind>().map_err(AppError::BadRequest))
+        .transpose()?;
+    let rows = state.db.read(move |c| agencies::list(c, after, kind, limit + 1)).await?;
+    Ok(HttpResponse::Ok().json(page(rows, limit, |a| a.id.to_string(), |a| AgencyOut::from(&a))))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id: AgencyId = parse_id(&id)?;
+    let agency = state.db.read(move |c| agencies::get(c, id)).await?.ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(AgencyOut::from(&agency)))
+}
+
+pub async fn patch(
+    state: web::Data<AppState>,
+    auth: Authorized<AnyAdmin>,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<PatchAgency>,
+) -> Result<HttpResponse, AppError> {
+    let id: AgencyId = parse_id(&id)?;
+    let patch = body.parse()?;
+    let now = state.clock.now();
+    let actor = auth.principal;
+    let agency =
+        state.db.write(move |c| usecase::agencies::update(c, &actor, id, patch, now)).await?;
+    Ok(HttpResponse::Ok().json(AgencyOut::from(&agency)))
+}
+
+pub async fn put_identity_provider(
+    state: web::Data<AppState>,
+    _auth: Authorized<HubAdmin>,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<PutIdentityProvider>,
+) -> Result<HttpResponse, AppError> {
+    let id: AgencyId = parse_id(&id)?;
+    let provider = IdentityProvider::parse(
+        id,
+        IdentityProviderInput {
+            issuer: body.issuer.as_deref(),
+            audience: body.audience.as_deref(),
+            roles_claim: body.roles_claim.as_deref(),
+            role_map: body.role_map.as_ref(),
+            accept_jwt_typ: body.accept_jwt_typ,
+        },
+        state.settings.identity.allow_http_issuers,
+        false,
+    )?;
+    if state.auth.registry.is_operator_issuer(&provider.issuer) {
+        return Err(AppError::validation("/issuer", "this issuer belongs to the hub operator"));
+    }
+    let now = state.clock.now();
+    let saved = state
+        .db
+        .write(move |c| usecase::agencies::set_identity_provider(c, provider, now))
+        .await?;
+    state.auth.registry.invalidate_agency(id);
+    Ok(HttpResponse::Ok().json(IdentityProviderOut::from(&saved)))
+}

@@ -1,0 +1,23 @@
+//! `GET /me`: who the hub thinks is calling.
+use actix_web::{web, HttpResponse};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::http::extract::Caller;
+use crate::http::wire::agencies::MeOut;
+use crate::store::agencies;
+
+pub async fn get(state: web::Data<AppState>, Caller(p): Caller) -> Result<HttpResponse, AppError> {
+    let agency_name = match p.agency_id {
+        Some(id) => state.db.read(move |c| agencies::get(c, id)).await?.map(|a| a.name),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(MeOut {
+        agency_id: p.agency_id.map(|a| a.to_string()),
+        agency_name,
+        issuer: p.issuer,
+        subject: p.subject,
+        roles: p.roles.names(),
+        client_id: p.client_id,
+    }))
+}

@@ -1,0 +1,6 @@
+//! Thin handlers: extract, call one use case, shape the answer.
+pub mod agencies;
+pub mod dev_issuer;
+pub mod fallback;
+pub mod me;
+pub mod ops;

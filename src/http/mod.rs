@@ -1,0 +1,7 @@
+//! The HTTP edge: routes, extractors (who is calling, which roles an action needs, JSON
+//! bodies that fail as problems), wire types and thin handlers that call one use case each.
+pub mod extract;
+pub mod handlers;
+pub mod middleware;
+pub mod routes;
+pub mod wire;

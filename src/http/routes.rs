@@ -1,0 +1,91 @@
+//! The route table: one list of (method, path, handler) that both mounts the routes and tells
+//! the contract test which routes are served, so the code and api-spec/openapi.yaml cannot
+//! drift apart unnoticed.
+use actix_web::http::Method;
+use actix_web::{web, Handler, FromRequest, Responder, Route};
+
+use super::handlers::{agencies, dev_issuer, fallback, me, ops};
+
+/// One served endpoint.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: Route,
+}
+
+fn ep<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Endpoint { route: web::route().method(method.clone()).to(handler), method, path }
+}
+
+/// The API prefix.
+pub const API: &str = "/api/v1";
+
+/// Every endpoint of the API (paths relative to [`API`]).
+fn api() -> Vec<Endpoint> {
+    vec![
+        ep(Method::GET, "/healthz", ops::healthz),
+        ep(Method::GET, "/readyz", ops::readyz),
+        ep(Method::GET, "/metrics", ops::metrics),
+        ep(Method::GET, "/api-spec/openapi.yaml", ops::openapi),
+        ep(Method::GET, "/me", me::get),
+        ep(Method::POST, "/agencies", agencies::create),
+        ep(Method::GET, "/agencies", agencies::list),
+        ep(Method::GET, "/agencies/{id}", agencies::get),
+        ep(Method::PATCH, "/agencies/{id}", agencies::patch),
+        ep(Method::PUT, "/agencies/{id}/identity-provider", agencies::put_identity_provider),
+    ]
+}
+
+/// The development issuer's endpoints (absolute paths), mounted only with `serve --dev`.
+fn dev() -> Vec<Endpoint> {
+    vec![
+        ep(Method::GET, "/dev-issuer/{slug}/.well-known/openid-configuration", dev_issuer::discovery),
+        ep(Method::GET, "/dev-issuer/{slug}/jwks", dev_issuer::jwks),
+    ]
+}
+
+/// `(METHOD, absolute path)` of every route this build can serve, dev routes included.
+pub fn served() -> Vec<(String, String)> {
+    api()
+        .into_iter()
+        .map(|e| (e.method.to_string(), format!("{API}{}", e.path)))
+        .chain(dev().into_iter().map(|e| (e.method.to_string(), e.path.to_owned())))
+        .collect()
+}
+
+/// The methods served at a matched path pattern (for `Allow`).
+pub fn methods_for(pattern: &str) -> Vec<String> {
+    served().into_iter().filter(|(_, p)| p == pattern).map(|(m, _)| m).collect()
+}
+
+fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {
+    let mut paths: Vec<(String, Vec<Route>)> = Vec::new();
+    for e in endpoints {
+        let path = format!("{prefix}{}", e.path);
+        match paths.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, routes)) => routes.push(e.route),
+            None => paths.push((path, vec![e.route])),
+        }
+    }
+    for (path, routes) in paths {
+        let mut resource =
+            web::resource(path).default_service(web::to(fallback::method_not_allowed));
+        for r in routes {
+            resource = resource.route(r);
+        }
+        cfg.service(resource);
+    }
+}
+
+/// Mounts the API, and the dev issuer when `dev` is set.
+pub fn configure(cfg: &mut web::ServiceConfig, dev_mode: bool) {
+    mount(cfg, API, api());
+    if dev_mode {
+        mount(cfg, "", dev());
+    }
+}

@@ -1,0 +1,3 @@
+//! Wire types: the JSON shapes of CONTRACT.md and api-spec/openapi.yaml.
+pub mod agencies;
+pub mod page;

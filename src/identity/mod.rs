@@ -1,0 +1,15 @@
+//! Federated identity: every agency signs in through its own OpenID issuer.
+//!
+//! [`registry`] says which issuer speaks for which agency, [`keys`] discovers each issuer and
+//! caches its signing keys, [`token`] checks a bearer token the way RFC 9068 and RFC 8725 ask,
+//! [`claims`] turns the issuer's role claim into hub roles, and [`dev`] is the local
+//! development issuer that only `serve --dev` mounts.
+pub mod claims;
+pub mod dev;
+pub mod keys;
+pub mod principal;
+pub mod registry;
+pub mod token;
+
+pub use principal::Principal;
+pub use token::{AuthFailure, Authenticator};

@@ -1,0 +1,111 @@
+//! The connection enum over SQLite and PostgreSQL, and the pool manager that opens the right
+//! one from the URL scheme (with SQLite's WAL, busy timeout and foreign keys switched on).
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use crate::error::AppError;
+
+/// One connection to either backend; diesel queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// Opens connections for the pool.
+#[derive(Debug, Clone)]
+pub struct ConnManager {
+    target: Target,
+    busy_timeout_ms: u64,
+}
+
+impl ConnManager {
+    /// Accepts `sqlite://PATH` (the folder is created) or `postgres://` / `postgresql://`.
+    pub fn new(url: &str, busy_timeout_ms: u64) -> Result<Self, AppError> {
+        let target = if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains(":memory:") {
+                return Err(AppError::Config(
+                    "database_url: sqlite:// needs a file path".to_owned(),
+                ));
+            }
+            let path = PathBuf::from(path);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    AppError::Config(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+            Target::Sqlite(path)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Target::Postgres(url.to_owned())
+        } else {
+            return Err(AppError::Config(
+                "database_url must start with sqlite:// or postgres://".to_owned(),
+            ));
+        };
+        Ok(ConnManager { target, busy_timeout_ms })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.target {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Opens one connection.
+    pub fn open(&self) -> Result<DbConn, diesel::ConnectionError> {
+        match &self.target {
+            Target::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path.to_string_lossy())?;
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConn::Sqlite(c))
+            }
+            Target::Postgres(url) => {
+                let mut c = PgConnection::establish(url)?;
+                c.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConn::Pg(c))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.open().map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}

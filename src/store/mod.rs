@@ -1,0 +1,122 @@
+//! Storage: diesel over SQLite (embedded default) or PostgreSQL (production), behind one
+//! [`DbConn`] enum, an r2d2 pool and the [`Db`] handle that runs work off the async runtime.
+//!
+//! Every query that touches an agency's data takes the agency id; there is no unscoped
+//! "find by id" for agency data.
+pub mod agencies;
+pub mod conn;
+pub mod identity_providers;
+pub mod migrations;
+pub mod schema;
+pub mod time;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::Connection;
+use diesel::r2d2::{Pool, PooledConnection};
+
+pub use conn::{Backend, ConnManager, DbConn};
+
+use crate::config::DatabaseSettings;
+use crate::error::AppError;
+
+/// A pooled database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnManager>,
+    backend: Backend,
+    /// SQLite has one writer at a time; writers of this process queue here instead of
+    /// failing with `SQLITE_BUSY` when a deferred transaction upgrades to a write.
+    write_gate: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Opens a pool on `url` (`sqlite://PATH` or `postgres://...`) and runs pending migrations.
+    pub fn open(url: &str, settings: &DatabaseSettings) -> Result<Db, AppError> {
+        let manager = ConnManager::new(url, settings.busy_timeout_ms)?;
+        let backend = manager.backend();
+        let pool_size = match backend {
+            Backend::Sqlite => settings.pool_size.max(2),
+            Backend::Postgres => settings.pool_size,
+        };
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_millis(settings.connection_timeout_ms))
+            .build(manager)
+            .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+        let db = Db { pool, backend, write_gate: Arc::new(Mutex::new(())) };
+        db.migrate_blocking()?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn conn(&self) -> Result<PooledConnection<ConnManager>, AppError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs pending migrations (also done by [`Db::open`]).
+    pub fn migrate_blocking(&self) -> Result<Vec<String>, AppError> {
+        let mut conn = self.conn()?;
+        migrations::run(&mut conn)
+    }
+
+    /// Runs `f` on a pooled connection, outside a transaction.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.conn()?;
+        f(&mut *conn)
+    }
+
+    /// Runs `f` in one transaction: everything it writes commits together or not at all.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.conn()?;
+        let _gate = match self.backend {
+            Backend::Sqlite => Some(self.write_gate.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        let conn: &mut DbConn = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// [`Db::read_blocking`] on the blocking thread pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f))
+            .await
+            .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
+    }
+
+    /// [`Db::write_blocking`] on the blocking thread pool.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.read(|c| {
+            diesel::r2d2::R2D2Connection::ping(c)?;
+            Ok(())
+        })
+        .await
+    }
+}

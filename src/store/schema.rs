@@ -1,0 +1,36 @@
+//! Table definitions shared by both backends (the migrations in `migrations/sqlite` and
+//! `migrations/postgres` create the same columns with the same types).
+diesel::table! {
+    agencies (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        first_responder -> Bool,
+        contact_email -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agency_areas (agency_id, area) {
+        agency_id -> Text,
+        area -> Text,
+    }
+}
+
+diesel::table! {
+    identity_providers (agency_id) {
+        agency_id -> Text,
+        issuer -> Text,
+        audience -> Text,
+        roles_claim -> Text,
+        role_map -> Text,
+        accept_jwt_typ -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(agency_areas -> agencies (agency_id));
+diesel::joinable!(identity_providers -> agencies (agency_id));
+diesel::allow_tables_to_appear_in_same_query!(agencies, agency_areas, identity_providers);

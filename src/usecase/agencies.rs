@@ -1,0 +1,80 @@
+//! Registering agencies, changing them and registering their identity providers.
+use chrono::{DateTime, Utc};
+
+use crate::domain::agency::{Agency, AgencyPatch, IdentityProvider, NewAgency};
+use crate::domain::ids::AgencyId;
+use crate::domain::role::Role;
+use crate::error::AppError;
+use crate::identity::Principal;
+use crate::store::{agencies, identity_providers, DbConn};
+
+/// Registers a new agency (hub_admin, checked by the caller's extractor).
+pub fn create(conn: &mut DbConn, new: NewAgency, now: DateTime<Utc>) -> Result<Agency, AppError> {
+    if agencies::get_by_name(conn, &new.name)?.is_some() {
+        return Err(AppError::conflict(format!("an agency named `{}` already exists", new.name)));
+    }
+    let agency = Agency {
+        id: AgencyId::new(),
+        name: new.name,
+        kind: new.kind,
+        areas: new.areas,
+        first_responder: new.first_responder,
+        contact_email: new.contact_email,
+        created_at: now,
+        updated_at: now,
+    };
+    agencies::insert(conn, &agency)?;
+    Ok(agency)
+}
+
+/// Changes an agency. The hub operator may change anything; an agency's own administrator
+/// only its contact address (name, kind, areas and first-responder status drive routing and
+/// the NRM rules, so they stay with the operator). Others are told the agency is not there.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: AgencyId,
+    patch: AgencyPatch,
+    now: DateTime<Utc>,
+) -> Result<Agency, AppError> {
+    let operator = actor.has_any(&[Role::HubAdmin]);
+    if !operator && !(actor.acts_for(id) && actor.has_any(&[Role::AgencyAdmin])) {
+        return Err(AppError::Forbidden("only the hub operator or this agency's admin".into()));
+    }
+    if !operator && patch.needs_operator() {
+        return Err(AppError::Forbidden(
+            "an agency admin may change only contact_email; ask the hub operator".into(),
+        ));
+    }
+    let mut agency = agencies::get(conn, id)?.ok_or(AppError::NotFound)?;
+    if let Some(name) = &patch.name {
+        if let Some(other) = agencies::get_by_name(conn, name)? {
+            if other.id != id {
+                return Err(AppError::conflict(format!("an agency named `{name}` already exists")));
+            }
+        }
+    }
+    patch.apply(&mut agency, now);
+    agencies::update(conn, &agency)?;
+    Ok(agency)
+}
+
+/// Registers or replaces the identity provider of an agency.
+pub fn set_identity_provider(
+    conn: &mut DbConn,
+    provider: IdentityProvider,
+    now: DateTime<Utc>,
+) -> Result<IdentityProvider, AppError> {
+    if agencies::get(conn, provider.agency_id)?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    if let Some(existing) = identity_providers::by_issuer(conn, &provider.issuer)? {
+        if existing.agency_id != provider.agency_id {
+            return Err(AppError::conflict(
+                "this issuer already speaks for another agency; one issuer, one agency",
+            ));
+        }
+    }
+    identity_providers::upsert(conn, &provider, now)?;
+    Ok(provider)
+}

@@ -1,0 +1,5 @@
+//! Use cases: one function per action. Each runs inside the transaction its caller opened
+//! through [`crate::store::Db::write`], checks what the domain rules say, writes through the
+//! store and records the action in the audit log, so all of it commits together or not at all.
+pub mod agencies;
+pub mod dev_seed;

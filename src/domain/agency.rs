@@ -218,6 +218,7 @@ pub fn parse_areas(errors: &mut Errors, pointer: &str, areas: &[String]) -> Opti
             }
         }
     }
+    out.sort();
     (!bad).then_some(out)
 }
 

@@ -1,6 +1,7 @@
 //! Pure rules of the hub: no actix, no diesel. Value types are parsed once at the edge
 //! ("parse, don't validate") and carried through the use cases as these types.
 pub mod agency;
+pub mod audit;
 pub mod ids;
 pub mod role;
 pub mod validate;

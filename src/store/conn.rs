@@ -60,7 +60,18 @@ impl ConnManager {
                 "database_url must start with sqlite:// or postgres://".to_owned(),
             ));
         };
-        Ok(ConnManager { target, busy_timeout_ms })
+        let manager = ConnManager { target, busy_timeout_ms };
+        if let Target::Sqlite(path) = &manager.target {
+            // WAL is a property of the file: switch it once, before the pool opens several
+            // connections (changing the journal mode needs the database to itself).
+            let mut c = SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(|e| AppError::Config(format!("database: {e}")))?;
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA journal_mode = WAL;"
+            ))
+            .map_err(|e| AppError::Config(format!("database: {e}")))?;
+        }
+        Ok(manager)
     }
 
     pub fn backend(&self) -> Backend {
@@ -76,8 +87,8 @@ impl ConnManager {
             Target::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(&path.to_string_lossy())?;
                 c.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;

@@ -1,1 +1,15 @@
+//! The one integration-test binary: every test starts the real hub on port 0 with a fresh
+//! database (a temporary SQLite file, or a fresh PostgreSQL database when
+//! `MSHT_HUB_TEST_POSTGRES_URL` is set) and talks to it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod helpers;
+mod issuer;
+mod rfc9162;
+
+mod agencies;
+mod auth;
+mod contract;
+mod dev_mode;
+mod interop_oidc;
+mod ops;

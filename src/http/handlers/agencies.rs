@@ -31,8 +31,8 @@ pub async fn create(
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    #[serde(flatten)]
-    pub page: PageQuery,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
     pub kind: Option<String>,
 }
 
@@ -41,9 +41,9 @@ pub async fn list(
     _auth: Authorized<AnyRole>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = query.page.limit()?;
-    let after = query
-        .page
+    let paging = PageQuery { cursor: query.cursor.clone(), limit: query.limit };
+    let limit = paging.limit()?;
+    let after = paging
         .position()?
         .map(|p| p.parse::<AgencyId>().map_err(|_| AppError::BadRequest("invalid cursor".into())))
         .transpose()?;

@@ -44,3 +44,13 @@ id_type!(
     /// An agency registered with the hub.
     AgencyId
 );
+
+id_type!(
+    /// A modern slavery partnership (strategic forum) with its members and terms of reference.
+    PartnershipId
+);
+
+id_type!(
+    /// A data-sharing agreement; its versions are numbered from 1.
+    AgreementId
+);

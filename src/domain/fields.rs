@@ -9,9 +9,7 @@
 //!
 //! Some fields are never disclosed to anyone ([`never_disclosed`]): a victim's safe address.
 //! They are part of the record (its reporting agency sees them), but no agreement may name
-//! them and [`project`] never copies them.
-use serde_json::{Map, Value};
-
+//! them and the projection never copies them.
 str_enum! {
     /// A kind of record that moves between agencies.
     pub enum RecordKind ("record kind") {
@@ -128,64 +126,9 @@ pub fn check(kind: RecordKind, path: &str) -> Result<(), String> {
     }
 }
 
-/// Copies the listed leaf paths of `record` into a new object, keeping the record's shape
-/// (objects stay objects, list items keep their positions). Paths that are not in `record`
-/// are left out; a never-disclosed path is never copied, whatever the list says. The result
-/// holds nothing that is not named by a path.
-pub fn project(kind: RecordKind, record: &Value, paths: &[String]) -> Value {
-    let mut out = Value::Object(Map::new());
-    for p in paths {
-        if is_never_disclosed(kind, p) || !is_known(kind, p) {
-            continue;
-        }
-        let segments: Vec<&str> = p.split('.').collect();
-        copy_path(record, &mut out, &segments);
-    }
-    out
-}
-
-fn copy_path(src: &Value, dst: &mut Value, segments: &[&str]) {
-    let Some((first, rest)) = segments.split_first() else {
-        return;
-    };
-    let (name, is_list) = match first.strip_suffix("[]") {
-        Some(n) => (n, true),
-        None => (*first, false),
-    };
-    let (Some(src), Some(dst)) = (src.as_object(), dst.as_object_mut()) else {
-        return;
-    };
-    let Some(value) = src.get(name) else {
-        return;
-    };
-    if rest.is_empty() {
-        dst.insert(name.to_owned(), value.clone());
-        return;
-    }
-    if is_list {
-        let Some(items) = value.as_array() else {
-            return;
-        };
-        let slot = dst.entry(name.to_owned()).or_insert_with(|| {
-            Value::Array(items.iter().map(|_| Value::Object(Map::new())).collect())
-        });
-        if let Some(slots) = slot.as_array_mut() {
-            for (item, slot) in items.iter().zip(slots.iter_mut()) {
-                copy_path(item, slot, rest);
-            }
-        }
-    } else if value.is_object() {
-        let slot = dst.entry(name.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-        copy_path(value, slot, rest);
-    } else if value.is_null() {
-        dst.entry(name.to_owned()).or_insert(Value::Null);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn catalogue_knows_its_fields() {
@@ -208,29 +151,5 @@ mod tests {
                 assert!(!is_never_disclosed(*kind, f));
             }
         }
-    }
-
-    #[test]
-    fn projection_keeps_only_the_listed_leaves() {
-        let record = json!({
-            "id": "i-1", "area": "E08000025", "narrative": "secret",
-            "grading": {"source": "1", "intelligence": "B", "handling": "P"},
-            "victims": [
-                {"age_band": "13-15", "gender": "female", "safe_address": "1 High St"},
-                {"age_band": "18-24", "gender": "male", "safe_address": "2 High St"}
-            ],
-            "suspects": []
-        });
-        let paths: Vec<String> = ["area", "grading.source", "victims[].age_band",
-            "victims[].safe_address", "suspects[].role", "operation_name"]
-            .iter().map(|s| s.to_string()).collect();
-        let p = project(RecordKind::Incident, &record, &paths);
-        assert_eq!(p, json!({
-            "area": "E08000025",
-            "grading": {"source": "1"},
-            "victims": [{"age_band": "13-15"}, {"age_band": "18-24"}],
-            "suspects": []
-        }));
-        assert!(!p.to_string().contains("High St"));
     }
 }

@@ -4,9 +4,11 @@
 //! Every query that touches an agency's data takes the agency id; there is no unscoped
 //! "find by id" for agency data.
 pub mod agencies;
+pub mod agreements;
 pub mod conn;
 pub mod identity_providers;
 pub mod migrations;
+pub mod partnerships;
 pub mod schema;
 pub mod time;
 

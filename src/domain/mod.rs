@@ -3,5 +3,6 @@
 pub mod agency;
 pub mod audit;
 pub mod ids;
+pub mod projection;
 pub mod role;
 pub mod validate;

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -1,6 +1,6 @@
 //! The record field catalogue: which field paths exist in each kind of record, as the API
 //! returns the record. Agreements name these paths in their data items; the policy function
-//! permits them; [`project`] copies exactly them out of a record.
+//! permits them; `domain::projection::project` copies exactly them out of a record.
 //!
 //! A path names one leaf: `area`, `grading.source` (a field of an object),
 //! `victims[].age_band` (a field of every item of a list). Paths are leaves only: `grading`

@@ -69,6 +69,7 @@ pub mod fields;
 pub mod ids;
 pub mod partnership;
 pub mod policy;
+pub mod projection;
 pub mod role;
 pub mod sharing;
 pub mod validate;

@@ -1,0 +1,4 @@
+//! Delivery of notifications to partners: Standard Webhooks signing, the SSRF rules for
+//! webhook URLs, and (with the outbox worker) retries with backoff.
+pub mod ssrf;
+pub mod webhook;

@@ -1,6 +1,8 @@
 //! Thin handlers: extract, call one use case, shape the answer.
 pub mod agencies;
+pub mod agreements;
 pub mod dev_issuer;
 pub mod fallback;
 pub mod me;
 pub mod ops;
+pub mod partnerships;

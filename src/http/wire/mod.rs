@@ -1,3 +1,6 @@
 //! Wire types: the JSON shapes of CONTRACT.md and api-spec/openapi.yaml.
 pub mod agencies;
+pub mod agreement_out;
+pub mod agreements;
 pub mod page;
+pub mod partnerships;

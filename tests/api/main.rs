@@ -11,10 +11,13 @@
 mod helpers;
 mod issuer;
 mod rfc9162;
+mod sharing;
 
 mod agencies;
+mod agreements;
 mod auth;
 mod contract;
 mod dev_mode;
 mod interop_oidc;
 mod ops;
+mod partnerships;

@@ -1,4 +1,5 @@
-//! Seeding the demo agencies of `serve --dev` and pointing them at the local dev issuers.
+//! Seeding the demo agencies of `serve --dev` and pointing them at the local dev issuers
+//! (and, through `dev_sharing`, their partnership and signed agreement).
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -63,5 +64,6 @@ pub fn seed(
             name: agency.name,
         });
     }
+    super::dev_sharing::seed(conn, &out, base_url, now)?;
     Ok(out)
 }

@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod agreements;
 pub mod dev_seed;
+pub mod dev_sharing;
 pub mod governance;
 pub mod partnerships;
 pub mod policy;

@@ -395,3 +395,26 @@ async fn agreements_are_listed_by_party_status_and_what_falls_due() {
     assert_problem(&app.get("/agreements?status=lovely", &police_ig).await, 400);
     assert_problem(&app.get("/agreements?due_within_days=-1", &police_ig).await, 400);
 }
+
+#[tokio::test]
+async fn dev_mode_seeds_a_partnership_and_an_active_agreement() {
+    let app = TestApp::spawn_with(crate::helpers::Options { dev: true, ..Default::default() }).await;
+    // dev-token mints with the wall clock, as it does on the command line.
+    app.clock.set(msht_hub::clock::Clock::system().now());
+    let token = |slug: &str, role: &str| {
+        msht_hub::cli::dev_token(&app.settings, Some(slug), role, None, 600).unwrap()
+    };
+    let r = app.get("/agreements", &token("mash", "ig_officer")).await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let items = r.1["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", r.1);
+    assert_eq!(items[0]["status"], "active", "{}", items[0]);
+    assert_eq!(items[0]["parties"].as_array().unwrap().len(), 6);
+    let me = app.get("/me", &token("police", "ig_officer")).await;
+    let mash = app.get("/me", &token("mash", "ig_officer")).await;
+    let body = json!({"discloser_agency_id": me.1["agency_id"], "recipient_agency_id": mash.1["agency_id"],
+                      "record_kind": "incident", "purpose": "safeguarding", "classification": "official"});
+    let c = app.post("/agreements/check", &token("police", "ig_officer"), body).await;
+    assert_eq!(c.1["decision"], "permit", "{}", c.1);
+    assert!(!c.1["fields"].as_array().unwrap().contains(&json!("victims[].safe_address")));
+}

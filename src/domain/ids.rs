@@ -44,3 +44,13 @@ id_type!(
     /// An agency registered with the hub.
     AgencyId
 );
+
+id_type!(
+    /// A partner's subscription to notifications.
+    SubscriptionId
+);
+
+id_type!(
+    /// One delivery in the outbox; its id is also the stable `webhook-id`.
+    DeliveryId
+);

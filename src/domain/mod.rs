@@ -2,7 +2,11 @@
 //! ("parse, don't validate") and carried through the use cases as these types.
 pub mod agency;
 pub mod audit;
+pub mod delivery;
 pub mod ids;
+pub mod msht;
 pub mod projection;
 pub mod role;
+pub mod subscription;
 pub mod validate;
+pub mod webhook_url;

@@ -4,7 +4,7 @@
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
-use super::handlers::{agencies, dev_issuer, fallback, me, ops};
+use super::handlers::{agencies, dev_issuer, fallback, me, ops, subscriptions};
 
 /// One served endpoint.
 pub struct Endpoint {
@@ -45,6 +45,16 @@ fn api() -> Vec<Endpoint> {
             Method::PUT,
             "/agencies/{id}/identity-provider",
             agencies::put_identity_provider,
+        ),
+        ep(Method::POST, "/subscriptions", subscriptions::create),
+        ep(Method::GET, "/subscriptions", subscriptions::list),
+        ep(Method::GET, "/subscriptions/{id}", subscriptions::get),
+        ep(Method::DELETE, "/subscriptions/{id}", subscriptions::delete),
+        ep(Method::GET, "/deliveries", subscriptions::list_deliveries),
+        ep(
+            Method::POST,
+            "/deliveries/{id}/retry",
+            subscriptions::retry_delivery,
         ),
     ]
 }

@@ -7,7 +7,9 @@ pub mod agencies;
 pub mod conn;
 pub mod identity_providers;
 pub mod migrations;
+pub mod outbox;
 pub mod schema;
+pub mod subscriptions;
 pub mod time;
 
 use std::sync::{Arc, Mutex};

@@ -3,3 +3,5 @@
 //! store and records the action in the audit log, so all of it commits together or not at all.
 pub mod agencies;
 pub mod dev_seed;
+pub mod notify;
+pub mod subscriptions;

@@ -10,11 +10,13 @@
 
 mod helpers;
 mod issuer;
+mod receiver;
 mod rfc9162;
 
 mod agencies;
 mod auth;
 mod contract;
+mod delivery;
 mod dev_mode;
 mod interop_oidc;
 mod ops;

@@ -31,3 +31,11 @@ requirement!(
     /// Anyone with a hub role: the agency directory is open to every member.
     AnyRole, [HubAdmin, HubAuditor, AgencyAdmin, IgOfficer, Practitioner, Analyst], "a hub role"
 );
+requirement!(
+    /// Those who manage an agency's subscriptions.
+    SubscriptionManager, [Practitioner, AgencyAdmin], "the practitioner or agency_admin role"
+);
+requirement!(
+    /// Those who look after deliveries: the operator, and an agency's admin for its own.
+    DeliveryOperator, [HubAdmin, AgencyAdmin], "the hub_admin or agency_admin role"
+);

@@ -4,3 +4,4 @@ pub mod dev_issuer;
 pub mod fallback;
 pub mod me;
 pub mod ops;
+pub mod subscriptions;

@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::delivery::worker::Worker;
 use crate::error::AppError;
 use crate::http::{handlers, middleware, routes};
 use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     pub dev: Option<DevMode>,
+    /// The outbox worker (its loop runs when `delivery.worker_enabled`; tests drive it).
+    pub delivery: Arc<Worker>,
 }
 
 impl AppState {
@@ -137,13 +140,25 @@ impl Application {
         let metrics = Arc::new(Metrics::new()?);
         let max_body = settings.http.max_body_bytes;
         let workers = settings.http.workers;
+        let settings = Arc::new(settings);
+        let delivery = Arc::new(Worker::new(
+            db.clone(),
+            clock.clone(),
+            settings.clone(),
+            &metrics,
+            format!("{base_url}/api/v1"),
+        )?);
+        if settings.delivery.worker_enabled {
+            tokio::spawn(delivery.clone().run());
+        }
         let state = web::Data::new(AppState {
-            settings: Arc::new(settings),
+            settings,
             db,
             clock,
             auth,
             metrics,
             dev,
+            delivery,
         });
 
         let app_state = state.clone();
@@ -180,6 +195,12 @@ impl Application {
 
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
+    }
+
+    /// Stops the server and the delivery worker.
+    pub async fn stop(handle: &ServerHandle, state: &AppState) {
+        state.delivery.stop();
+        handle.stop(true).await;
     }
 
     /// A handle that stops the server.

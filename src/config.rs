@@ -104,6 +104,23 @@ pub struct DeliverySettings {
     pub allow_insecure_http: bool,
     /// Allow webhook URLs on loopback, link-local or private ranges.
     pub allow_private_networks: bool,
+    /// Run the outbox worker in this process.
+    pub worker_enabled: bool,
+    /// How often an idle worker looks for due deliveries.
+    pub poll_interval_ms: u64,
+    /// Deliveries claimed per round.
+    pub batch_size: i64,
+    /// How long a claimed delivery is leased to one worker.
+    pub lease_secs: i64,
+    /// First retry delay; doubles per attempt up to `max_backoff_secs`.
+    pub base_backoff_ms: u64,
+    pub max_backoff_secs: u64,
+    /// Attempts before a delivery is parked.
+    pub max_attempts: u32,
+    /// Age after which a failing delivery is parked for an operator.
+    pub max_age_secs: u64,
+    /// Timeout of one webhook request.
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

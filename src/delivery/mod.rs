@@ -1,4 +1,6 @@
 //! Delivery of notifications to partners: Standard Webhooks signing, the SSRF rules for
 //! webhook URLs, and (with the outbox worker) retries with backoff.
+pub mod mail;
 pub mod ssrf;
 pub mod webhook;
+pub mod worker;

@@ -44,12 +44,15 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 /// Checks a `webhook-signature` header (which may carry several space-separated signatures)
 /// in constant time. Receivers (and the tests) use this.
 pub fn verify(key: &[u8], id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
-    header.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|sig| {
-        match (STANDARD.decode(sig), mac(key, id, timestamp, body)) {
-            (Ok(bytes), Some(m)) => m.verify_slice(&bytes).is_ok(),
-            _ => false,
-        }
-    })
+    header
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .any(
+            |sig| match (STANDARD.decode(sig), mac(key, id, timestamp, body)) {
+                (Ok(bytes), Some(m)) => m.verify_slice(&bytes).is_ok(),
+                _ => false,
+            },
+        )
 }
 
 #[cfg(test)]

@@ -98,9 +98,22 @@ impl FromStr for AgencyKind {
 
 /// An ONS GSS area code: a country letter (E, W, S, N, K) and eight digits, for example
 /// `E08000025` (Birmingham).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct GssCode(String);
+
+impl TryFrom<String> for GssCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        GssCode::parse(&s)
+    }
+}
+
+impl From<GssCode> for String {
+    fn from(g: GssCode) -> String {
+        g.0
+    }
+}
 
 impl GssCode {
     pub fn parse(s: &str) -> Result<Self, String> {

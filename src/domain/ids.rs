@@ -54,3 +54,13 @@ id_type!(
     /// A data-sharing agreement; its versions are numbered from 1.
     AgreementId
 );
+
+id_type!(
+    /// A partner's subscription to notifications.
+    SubscriptionId
+);
+
+id_type!(
+    /// One delivery in the outbox; its id is also the stable `webhook-id`.
+    DeliveryId
+);

@@ -65,11 +65,15 @@ macro_rules! str_enum {
 pub mod agency;
 pub mod agreement;
 pub mod audit;
+pub mod delivery;
 pub mod fields;
 pub mod ids;
+pub mod msht;
 pub mod partnership;
 pub mod policy;
 pub mod projection;
 pub mod role;
 pub mod sharing;
+pub mod subscription;
 pub mod validate;
+pub mod webhook_url;

@@ -50,11 +50,13 @@ fn copy(src: &Value, dst: &mut Value, segs: &[Seg<'_>]) {
                 *dst = Value::Object(Map::new());
             }
             if let Some(obj) = dst.as_object_mut() {
-                let slot = obj.entry((*k).to_owned()).or_insert_with(|| match rest.first() {
-                    Some(Seg::Each) => Value::Array(Vec::new()),
-                    Some(Seg::Key(_)) => Value::Object(Map::new()),
-                    None => Value::Null,
-                });
+                let slot = obj
+                    .entry((*k).to_owned())
+                    .or_insert_with(|| match rest.first() {
+                        Some(Seg::Each) => Value::Array(Vec::new()),
+                        Some(Seg::Key(_)) => Value::Object(Map::new()),
+                        None => Value::Null,
+                    });
                 copy(value, slot, rest);
             }
         }
@@ -99,7 +101,11 @@ fn walk(v: &Value, prefix: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, child) in m {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 walk(child, p, out);
             }
         }
@@ -134,7 +140,12 @@ mod tests {
     fn projects_only_named_fields() {
         let p = project(
             &record(),
-            &["area".into(), "exploitation_types".into(), "victims[].age_band".into(), "grading.source".into()],
+            &[
+                "area".into(),
+                "exploitation_types".into(),
+                "victims[].age_band".into(),
+                "grading.source".into(),
+            ],
         );
         assert_eq!(
             p,
@@ -146,15 +157,24 @@ mod tests {
 
     #[test]
     fn safe_address_never_leaves() {
-        let p = project(&record(), &["victims".into(), "victims[].safe_address".into()]);
+        let p = project(
+            &record(),
+            &["victims".into(), "victims[].safe_address".into()],
+        );
         assert!(!p.to_string().contains("Road"), "{p}");
         assert_eq!(p["victims"][0]["name"], "A");
     }
 
     #[test]
     fn missing_fields_are_skipped_and_paths_are_listed() {
-        let p = project(&record(), &["operation_name".into(), "victims[].reference".into()]);
-        assert_eq!(p, json!({"victims": [{"reference": "V1"}, {"reference": "V2"}]}));
+        let p = project(
+            &record(),
+            &["operation_name".into(), "victims[].reference".into()],
+        );
+        assert_eq!(
+            p,
+            json!({"victims": [{"reference": "V1"}, {"reference": "V2"}]})
+        );
         assert_eq!(paths_present(&record()).len(), 10);
         assert!(paths_present(&record()).contains(&"victims[].safe_address".to_owned()));
     }

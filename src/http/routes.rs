@@ -4,7 +4,9 @@
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
-use super::handlers::{agencies, agreements, dev_issuer, fallback, me, ops, partnerships};
+use super::handlers::{
+    agencies, agreements, dev_issuer, fallback, me, ops, partnerships, subscriptions,
+};
 
 /// One served endpoint.
 pub struct Endpoint {
@@ -68,6 +70,16 @@ fn api() -> Vec<Endpoint> {
         ep(Method::POST, "/agreements/{id}/suspend", agreements::suspend),
         ep(Method::POST, "/agreements/{id}/resume", agreements::resume),
         ep(Method::POST, "/agreements/{id}/terminate", agreements::terminate),
+        ep(Method::POST, "/subscriptions", subscriptions::create),
+        ep(Method::GET, "/subscriptions", subscriptions::list),
+        ep(Method::GET, "/subscriptions/{id}", subscriptions::get),
+        ep(Method::DELETE, "/subscriptions/{id}", subscriptions::delete),
+        ep(Method::GET, "/deliveries", subscriptions::list_deliveries),
+        ep(
+            Method::POST,
+            "/deliveries/{id}/retry",
+            subscriptions::retry_delivery,
+        ),
     ]
 }
 

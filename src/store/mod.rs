@@ -8,8 +8,10 @@ pub mod agreements;
 pub mod conn;
 pub mod identity_providers;
 pub mod migrations;
+pub mod outbox;
 pub mod partnerships;
 pub mod schema;
+pub mod subscriptions;
 pub mod time;
 
 use std::sync::{Arc, Mutex};

@@ -35,6 +35,44 @@ diesel::joinable!(agency_areas -> agencies (agency_id));
 diesel::joinable!(identity_providers -> agencies (agency_id));
 diesel::allow_tables_to_appear_in_same_query!(agencies, agency_areas, identity_providers);
 
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        agency_id -> Text,
+        events -> Text,
+        filters -> Text,
+        channel_type -> Text,
+        url -> Nullable<Text>,
+        addresses -> Nullable<Text>,
+        secret -> Nullable<Text>,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        agency_id -> Text,
+        subscription_id -> Nullable<Text>,
+        channel -> Text,
+        event_type -> Text,
+        payload -> Text,
+        classification -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 // Partnerships, terms of reference and data-sharing agreements (migration
 // 2026-11-26-000003_agreements).
 diesel::table! {

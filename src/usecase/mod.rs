@@ -6,5 +6,7 @@ pub mod agreements;
 pub mod dev_seed;
 pub mod dev_sharing;
 pub mod governance;
+pub mod notify;
 pub mod partnerships;
 pub mod policy;
+pub mod subscriptions;

@@ -57,6 +57,29 @@ pub struct Options {
     pub env: HashMap<String, String>,
 }
 
+impl Options {
+    /// Webhooks to the test receiver on loopback over http, and the worker driven by the test.
+    pub fn local_delivery() -> Self {
+        let env = [
+            ("MSHT_HUB__DELIVERY__ALLOW_PRIVATE_NETWORKS", "true"),
+            ("MSHT_HUB__DELIVERY__ALLOW_INSECURE_HTTP", "true"),
+            ("MSHT_HUB__DELIVERY__WORKER_ENABLED", "false"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        Options {
+            env,
+            ..Options::default()
+        }
+    }
+
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+}
+
 /// One agency registered in a test, with its own test issuer.
 #[derive(Debug, Clone)]
 pub struct TestAgency {
@@ -100,6 +123,7 @@ impl TestApp {
             ..Overrides::default()
         };
         let mut settings = Settings::load_with_env(&overrides, Some(opts.env)).unwrap();
+        settings.log.format = "text".into();
         settings.identity.allow_http_issuers = true;
         settings.identity.jwks_min_refresh_secs = opts.jwks_min_refresh_secs;
         settings.http.workers = 2;
@@ -135,6 +159,37 @@ impl TestApp {
             state,
             handle,
             data_dir,
+        }
+    }
+
+    /// Stops this hub (server and worker) and starts another on the same database, data
+    /// folder, issuers and clock, with `worker_enabled` as given.
+    pub async fn restart(mut self, worker_enabled: bool) -> TestApp {
+        msht_hub::app::Application::stop(&self.handle, &self.state).await;
+        let mut settings = self.settings.clone();
+        settings.delivery.worker_enabled = worker_enabled;
+        let app = Application::build(settings.clone(), self.clock.clone(), false)
+            .await
+            .unwrap();
+        let port = app.port();
+        self.state = app.state();
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        self.base = format!("http://127.0.0.1:{port}");
+        self.api = format!("{}/api/v1", self.base);
+        self.settings = settings;
+        self
+    }
+
+    /// Runs the delivery worker until nothing is due.
+    pub async fn drain(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let n = self.state.delivery.run_due().await.unwrap();
+            if n == 0 {
+                return total;
+            }
+            total += n;
         }
     }
 
@@ -252,6 +307,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        self.state.delivery.stop();
         let h = self.handle.clone();
         let i = self.issuers.handle.clone();
         tokio::spawn(async move {

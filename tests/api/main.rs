@@ -10,6 +10,7 @@
 
 mod helpers;
 mod issuer;
+mod receiver;
 mod rfc9162;
 mod sharing;
 
@@ -17,6 +18,7 @@ mod agencies;
 mod agreements;
 mod auth;
 mod contract;
+mod delivery;
 mod dev_mode;
 mod interop_oidc;
 mod ops;

@@ -43,3 +43,11 @@ requirement!(
     /// Who may dry-run the policy function: IG officers, the hub operator and its auditor.
     IgOfficerOrHub, [IgOfficer, HubAdmin, HubAuditor], "the ig_officer, hub_admin or hub_auditor role"
 );
+requirement!(
+    /// Those who manage an agency's subscriptions.
+    SubscriptionManager, [Practitioner, AgencyAdmin], "the practitioner or agency_admin role"
+);
+requirement!(
+    /// Those who look after deliveries: the operator, and an agency's admin for its own.
+    DeliveryOperator, [HubAdmin, AgencyAdmin], "the hub_admin or agency_admin role"
+);

@@ -6,3 +6,4 @@ pub mod fallback;
 pub mod me;
 pub mod ops;
 pub mod partnerships;
+pub mod subscriptions;

@@ -4,3 +4,4 @@ pub mod agreement_out;
 pub mod agreements;
 pub mod page;
 pub mod partnerships;
+pub mod subscriptions;

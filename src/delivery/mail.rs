@@ -1,0 +1,90 @@
+//! E-mail through lettre: an SMTP relay at `mail.smtp_url` in production, or `.eml` files in
+//! `data_dir/mail` for the embedded default. A notification e-mail carries no personal data:
+//! only that a notification of a given classification is waiting, its id and where to read it.
+use lettre::message::header::ContentType;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::error::AppError;
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Self, AppError> {
+        let url = settings.mail.smtp_url.expose_secret();
+        if url.trim().is_empty() {
+            let dir = settings.data_path("mail");
+            std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
+            Ok(Mailer::File(AsyncFileTransport::new(dir)))
+        } else {
+            let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| AppError::Config(format!("mail.smtp_url: {e}")))?
+                .build();
+            Ok(Mailer::Smtp(t))
+        }
+    }
+
+    /// Sends `text` to `to`.
+    pub async fn send(
+        &self,
+        from: &str,
+        to: &[String],
+        subject: &str,
+        text: String,
+    ) -> Result<(), String> {
+        let mut builder = Message::builder()
+            .from(from.parse().map_err(|e| format!("mail.from: {e}"))?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN);
+        for addr in to {
+            builder = builder.to(addr.parse().map_err(|e| format!("address: {e}"))?);
+        }
+        let message = builder.body(text).map_err(|e| format!("message: {e}"))?;
+        match self {
+            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The subject and text of a notification e-mail: classification, event and id only.
+pub fn notification_text(
+    event: &str,
+    classification: &str,
+    notification_id: &str,
+    api: &str,
+) -> (String, String) {
+    let marking = classification.to_ascii_uppercase().replace('_', "-");
+    let subject = format!("[{marking}] msht-hub: a notification is waiting");
+    let text = format!(
+        "A notification ({event}) marked {marking} is waiting for your agency in msht-hub.\n\n\
+         Notification id: {notification_id}\n\
+         Read it with your agency's sign-in: GET {api}/notifications/{notification_id}\n\n\
+         This message deliberately contains no personal details.\n"
+    );
+    (subject, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_text_is_marked_and_minimal() {
+        let (s, t) = notification_text(
+            "incident.notified",
+            "official_sensitive",
+            "n-1",
+            "https://hub/api/v1",
+        );
+        assert!(s.starts_with("[OFFICIAL-SENSITIVE]"));
+        assert!(t.contains("n-1"));
+        assert!(t.contains("https://hub/api/v1/notifications/n-1"));
+    }
+}

@@ -1,0 +1,66 @@
+//! Creating and removing subscriptions, and the operators' view of deliveries.
+use chrono::{DateTime, Utc};
+
+use crate::delivery::webhook;
+use crate::domain::delivery::Delivery;
+use crate::domain::ids::{AgencyId, DeliveryId, SubscriptionId};
+use crate::domain::subscription::{Channel, NewSubscription, Subscription};
+use crate::error::AppError;
+use crate::store::{outbox, subscriptions, DbConn};
+
+/// Stores a new subscription for `agency`; a webhook gets a fresh `whsec_` secret.
+pub fn create(
+    conn: &mut DbConn,
+    agency: AgencyId,
+    new: NewSubscription,
+    now: DateTime<Utc>,
+) -> Result<Subscription, AppError> {
+    let secret = match new.channel {
+        Channel::Webhook { .. } => Some(webhook::new_secret()),
+        Channel::Email { .. } => None,
+    };
+    let sub = Subscription {
+        id: SubscriptionId::new(),
+        agency_id: agency,
+        events: new.events,
+        filters: new.filters,
+        channel: new.channel,
+        secret,
+        active: true,
+        disabled_reason: None,
+        created_at: now,
+    };
+    subscriptions::insert(conn, &sub)?;
+    Ok(sub)
+}
+
+/// Removes a subscription of `agency` and cancels what was still queued for it.
+pub fn delete(
+    conn: &mut DbConn,
+    agency: AgencyId,
+    id: SubscriptionId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if !subscriptions::delete(conn, agency, id, now)? {
+        return Err(AppError::NotFound);
+    }
+    outbox::cancel_for_subscription(conn, &id.to_string())?;
+    Ok(())
+}
+
+/// Puts a delivery back in the queue (operator, or the recipient agency's admin).
+pub fn retry(
+    conn: &mut DbConn,
+    scope: Option<AgencyId>,
+    id: DeliveryId,
+    now: DateTime<Utc>,
+) -> Result<Delivery, AppError> {
+    let d = outbox::get(conn, scope, id)?.ok_or(AppError::NotFound)?;
+    if d.state == crate::domain::delivery::DeliveryState::Delivered {
+        return Err(AppError::conflict(
+            "this delivery has already been delivered",
+        ));
+    }
+    outbox::requeue(conn, id, now)?;
+    outbox::get(conn, scope, id)?.ok_or(AppError::NotFound)
+}

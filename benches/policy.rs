@@ -39,25 +39,54 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn signer(a: AgencyId) -> Signer {
-    Signer { agency_id: Some(a), issuer: "https://idp.bench".into(), subject: "ig".into() }
+    Signer {
+        agency_id: Some(a),
+        issuer: "https://idp.bench".into(),
+        subject: "ig".into(),
+    }
 }
 
 /// Candidate `i` between `a` (discloser) and `b` (recipient) with a third party `c`. Every
 /// candidate but the last lacks `b`'s signature on its current version, so the decision
 /// weighs them all before the permitting one.
 fn agreement(i: usize, a: AgencyId, b: AgencyId, c: AgencyId, p: PartnershipId) -> Agreement {
-    let basis = PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None).unwrap();
-    let all: Vec<String> = fields::fields(RecordKind::Incident).iter().map(|s| s.to_string()).collect();
+    let basis =
+        PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None).unwrap();
+    let all: Vec<String> = fields::fields(RecordKind::Incident)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let terms = |title: String| AgreementTerms {
         title,
-        purposes: vec![Purpose::Safeguarding, Purpose::Investigation, Purpose::VictimSupport],
-        parties: [(a, PartyRole::Discloser), (b, PartyRole::Recipient), (c, PartyRole::Both)]
-            .into_iter()
-            .map(|(agency_id, role)| Party { agency_id, role, lawful_basis: basis, contact: None })
-            .collect(),
+        purposes: vec![
+            Purpose::Safeguarding,
+            Purpose::Investigation,
+            Purpose::VictimSupport,
+        ],
+        parties: [
+            (a, PartyRole::Discloser),
+            (b, PartyRole::Recipient),
+            (c, PartyRole::Both),
+        ]
+        .into_iter()
+        .map(|(agency_id, role)| Party {
+            agency_id,
+            role,
+            lawful_basis: basis,
+            contact: None,
+        })
+        .collect(),
         data_items: vec![
-            DataItems { recipient: c, record_kind: RecordKind::Referral, fields: vec!["area".into()] },
-            DataItems { recipient: b, record_kind: RecordKind::Incident, fields: all.clone() },
+            DataItems {
+                recipient: c,
+                record_kind: RecordKind::Referral,
+                fields: vec!["area".into()],
+            },
+            DataItems {
+                recipient: b,
+                record_kind: RecordKind::Incident,
+                fields: all.clone(),
+            },
         ],
         max_classification: Classification::OfficialSensitive,
         handling_conditions: None,
@@ -79,7 +108,11 @@ fn agreement(i: usize, a: AgencyId, b: AgencyId, c: AgencyId, p: PartnershipId) 
             })
             .collect()
     };
-    let current: Vec<AgencyId> = if i + 1 == CANDIDATES { vec![a, b, c] } else { vec![a, c] };
+    let current: Vec<AgencyId> = if i + 1 == CANDIDATES {
+        vec![a, b, c]
+    } else {
+        vec![a, c]
+    };
     Agreement {
         id: AgreementId::new(),
         partnership_id: p,
@@ -119,23 +152,41 @@ fn time(label: &str, mut f: impl FnMut()) {
         n += 100;
     }
     let per = start.elapsed().as_secs_f64() / n as f64;
-    println!("{label:<62} {:>9.2} us/decision  ({:>9.0} decisions/s)", per * 1e6, 1.0 / per);
+    println!(
+        "{label:<62} {:>9.2} us/decision  ({:>9.0} decisions/s)",
+        per * 1e6,
+        1.0 / per
+    );
 }
 
 fn main() {
     let (a, b, c) = (AgencyId::new(), AgencyId::new(), AgencyId::new());
     let p = PartnershipId::new();
     let terms = TermsHistory {
-        versions: vec![(1, t("2025-12-01T00:00:00Z")), (2, t("2026-03-01T00:00:00Z"))],
+        versions: vec![
+            (1, t("2025-12-01T00:00:00Z")),
+            (2, t("2026-03-01T00:00:00Z")),
+        ],
         acceptances: [a, b, c]
             .iter()
-            .flat_map(|g| [(1, *g, t("2025-12-02T00:00:00Z")), (2, *g, t("2026-03-02T00:00:00Z"))])
+            .flat_map(|g| {
+                [
+                    (1, *g, t("2025-12-02T00:00:00Z")),
+                    (2, *g, t("2026-03-02T00:00:00Z")),
+                ]
+            })
             .collect(),
     };
     let views: Vec<AgreementView> = (0..CANDIDATES)
-        .map(|i| AgreementView { agreement: agreement(i, a, b, c, p), terms: terms.clone() })
+        .map(|i| AgreementView {
+            agreement: agreement(i, a, b, c, p),
+            terms: terms.clone(),
+        })
         .collect();
-    let all: Vec<String> = fields::fields(RecordKind::Incident).iter().map(|s| s.to_string()).collect();
+    let all: Vec<String> = fields::fields(RecordKind::Incident)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let at = t("2026-06-01T09:00:00Z");
     let req = |fields: Option<&'static [String]>| DisclosureRequest {
         discloser: a,
@@ -148,26 +199,38 @@ fn main() {
         consent_withdrawn: false,
     };
     let all: &'static [String] = Box::leak(all.into_boxed_slice());
-    assert!(matches!(decide(&req(Some(all)), &views), PolicyDecision::Permit(ref p) if p.fields.len() == 36));
+    assert!(
+        matches!(decide(&req(Some(all)), &views), PolicyDecision::Permit(ref p) if p.fields.len() == 36)
+    );
     let mut denied = req(Some(all));
     denied.purpose = Purpose::StrategicAnalysis;
     assert!(!decide(&denied, &views).is_permit());
 
     println!("policy decision, {CANDIDATES} candidate agreements x 2 versions, 36 incident fields");
-    time("domain::policy::decide, 36 fields requested, permit", || {
-        black_box(decide(black_box(&req(Some(all))), black_box(&views)));
-    });
+    time(
+        "domain::policy::decide, 36 fields requested, permit",
+        || {
+            black_box(decide(black_box(&req(Some(all))), black_box(&views)));
+        },
+    );
     time("domain::policy::decide, everything allowed, permit", || {
         black_box(decide(black_box(&req(None)), black_box(&views)));
     });
-    time("domain::policy::decide, 36 fields requested, deny (every reason)", || {
-        black_box(decide(black_box(&denied), black_box(&views)));
-    });
+    time(
+        "domain::policy::decide, 36 fields requested, deny (every reason)",
+        || {
+            black_box(decide(black_box(&denied), black_box(&views)));
+        },
+    );
 
     // The use case over a real SQLite database: load the candidates, then decide.
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let settings = DatabaseSettings { pool_size: 2, connection_timeout_ms: 5000, busy_timeout_ms: 5000 };
+    let settings = DatabaseSettings {
+        pool_size: 2,
+        connection_timeout_ms: 5000,
+        busy_timeout_ms: 5000,
+    };
     let db = Db::open(&url, &settings).unwrap();
     let now = at;
     db.write_blocking(|conn| {
@@ -193,7 +256,13 @@ fn main() {
                 name: "Bench partnership".into(),
                 areas: vec![GssCode::parse("E08000025").unwrap()],
                 lead_agency_id: Some(a),
-                members: [a, b, c].iter().map(|g| Member { agency_id: *g, joined_at: now }).collect(),
+                members: [a, b, c]
+                    .iter()
+                    .map(|g| Member {
+                        agency_id: *g,
+                        joined_at: now,
+                    })
+                    .collect(),
                 created_at: now,
                 updated_at: now,
             },
@@ -237,8 +306,12 @@ fn main() {
         .read_blocking(|conn| msht_hub::usecase::policy::decide(conn, &req(Some(all))))
         .unwrap();
     assert!(check.is_permit(), "{check:?}");
-    time("usecase::policy::decide on SQLite (load + decide), permit", || {
-        let d = db.read_blocking(|conn| msht_hub::usecase::policy::decide(conn, &req(Some(all))));
-        black_box(d.unwrap());
-    });
+    time(
+        "usecase::policy::decide on SQLite (load + decide), permit",
+        || {
+            let d =
+                db.read_blocking(|conn| msht_hub::usecase::policy::decide(conn, &req(Some(all))));
+            black_box(d.unwrap());
+        },
+    );
 }

@@ -161,13 +161,19 @@ pub struct AgreementVersion {
 
 impl AgreementVersion {
     pub fn signed_by(&self, agency: AgencyId, at: DateTime<Utc>) -> bool {
-        self.signatures.iter().any(|s| s.agency_id == agency && s.signed_at <= at)
+        self.signatures
+            .iter()
+            .any(|s| s.agency_id == agency && s.signed_at <= at)
     }
 
     /// Whether every party had signed by `at`.
     pub fn fully_signed(&self, at: DateTime<Utc>) -> bool {
         !self.terms.parties.is_empty()
-            && self.terms.parties.iter().all(|p| self.signed_by(p.agency_id, at))
+            && self
+                .terms
+                .parties
+                .iter()
+                .all(|p| self.signed_by(p.agency_id, at))
     }
 
     pub fn in_date(&self, at: DateTime<Utc>) -> bool {
@@ -276,19 +282,27 @@ impl Agreement {
 
     /// The version that disclosures may rely on at `at`, if one is active.
     pub fn in_force(&self, at: DateTime<Utc>) -> Option<&AgreementVersion> {
-        self.versions.iter().rev().find(|v| self.status(v, at) == Status::Active)
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| self.status(v, at) == Status::Active)
     }
 
     /// Whether `agency` is a party to the latest version or to the version in force: the
     /// agencies whose IG officers may sign, amend, suspend or terminate.
     pub fn is_party(&self, agency: AgencyId, at: DateTime<Utc>) -> bool {
-        self.latest().is_some_and(|v| v.terms.party(agency).is_some())
-            || self.in_force(at).is_some_and(|v| v.terms.party(agency).is_some())
+        self.latest()
+            .is_some_and(|v| v.terms.party(agency).is_some())
+            || self
+                .in_force(at)
+                .is_some_and(|v| v.terms.party(agency).is_some())
     }
 
     /// Whether `agency` is a party to any version (who may read the agreement).
     pub fn involves(&self, agency: AgencyId) -> bool {
-        self.versions.iter().any(|v| v.terms.party(agency).is_some())
+        self.versions
+            .iter()
+            .any(|v| v.terms.party(agency).is_some())
     }
 }
 
@@ -309,7 +323,10 @@ pub fn check_dates(
     } else if review_date >= expires_at.date_naive() {
         out.push(("/review_date", "must fall before expires_at".to_owned()));
     } else if review_date < effective_from.date_naive() {
-        out.push(("/review_date", "must not be before effective_from".to_owned()));
+        out.push((
+            "/review_date",
+            "must not be before effective_from".to_owned(),
+        ));
     }
     out
 }

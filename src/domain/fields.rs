@@ -119,7 +119,9 @@ pub fn check(kind: RecordKind, path: &str) -> Result<(), String> {
     if is_known(kind, path) {
         Ok(())
     } else if is_never_disclosed(kind, path) {
-        Err(format!("`{path}` is never disclosed to anyone; no agreement may name it"))
+        Err(format!(
+            "`{path}` is never disclosed to anyone; no agreement may name it"
+        ))
     } else {
         let shown: String = path.chars().take(80).collect();
         Err(format!("`{shown}` is not a field of {kind} records"))

@@ -66,11 +66,18 @@ impl NewPartnership {
             Some(a) => parse_areas(&mut e, "/areas", a),
         };
         let lead = lead_agency_id.and_then(|l| {
-            e.take("/lead_agency_id", l.parse::<AgencyId>().map_err(|_| "is not an agency id"))
+            e.take(
+                "/lead_agency_id",
+                l.parse::<AgencyId>().map_err(|_| "is not an agency id"),
+            )
         });
         e.finish()?;
         match (name, areas) {
-            (Some(name), Some(areas)) => Ok(NewPartnership { name, areas, lead_agency_id: lead }),
+            (Some(name), Some(areas)) => Ok(NewPartnership {
+                name,
+                areas,
+                lead_agency_id: lead,
+            }),
             _ => Err(AppError::validation("", "invalid partnership")),
         }
     }
@@ -134,12 +141,18 @@ pub struct TermsHistory {
 impl TermsHistory {
     /// The version current at `at`: the highest one published by then.
     pub fn current(&self, at: DateTime<Utc>) -> Option<i32> {
-        self.versions.iter().filter(|(_, p)| *p <= at).map(|(v, _)| *v).max()
+        self.versions
+            .iter()
+            .filter(|(_, p)| *p <= at)
+            .map(|(v, _)| *v)
+            .max()
     }
 
     /// Whether `agency` had accepted `version` by `at`.
     pub fn accepted(&self, version: i32, agency: AgencyId, at: DateTime<Utc>) -> bool {
-        self.acceptances.iter().any(|(v, a, t)| *v == version && *a == agency && *t <= at)
+        self.acceptances
+            .iter()
+            .any(|(v, a, t)| *v == version && *a == agency && *t <= at)
     }
 }
 
@@ -188,7 +201,10 @@ pub fn parse_terms(
         };
         if let Some(id) = agency_id {
             if resp.iter().any(|r: &Responsibility| r.agency_id == id) {
-                e.add(format!("{at}/agency_id"), "this agency already has responsibilities");
+                e.add(
+                    format!("{at}/agency_id"),
+                    "this agency already has responsibilities",
+                );
             }
         }
         let text = match text {
@@ -200,7 +216,11 @@ pub fn parse_terms(
         };
         let powers = powers.and_then(|p| e.take(format!("{at}/powers"), required_text(p, 10_000)));
         if let (Some(agency_id), Some(text)) = (agency_id, text) {
-            resp.push(Responsibility { agency_id, text, powers });
+            resp.push(Responsibility {
+                agency_id,
+                text,
+                powers,
+            });
         }
     }
     let review = match review_date {
@@ -210,7 +230,10 @@ pub fn parse_terms(
         }
         Some(d) => match parse_date(d) {
             Ok(d) if d < today => {
-                e.add("/review_date", format!("must not be in the past (today is {today})"));
+                e.add(
+                    "/review_date",
+                    format!("must not be in the past (today is {today})"),
+                );
                 None
             }
             Ok(d) => Some(d),
@@ -222,9 +245,12 @@ pub fn parse_terms(
     };
     e.finish()?;
     match (purpose, scope, review) {
-        (Some(purpose), Some(scope), Some(review_date)) => {
-            Ok(TermsContent { purpose, scope, responsibilities: resp, review_date })
-        }
+        (Some(purpose), Some(scope), Some(review_date)) => Ok(TermsContent {
+            purpose,
+            scope,
+            responsibilities: resp,
+            review_date,
+        }),
         _ => Err(AppError::validation("", "invalid terms of reference")),
     }
 }
@@ -241,7 +267,10 @@ mod tests {
     fn the_current_version_is_the_latest_published() {
         let a = AgencyId::new();
         let h = TermsHistory {
-            versions: vec![(1, t("2026-01-01T00:00:00Z")), (2, t("2026-03-01T00:00:00Z"))],
+            versions: vec![
+                (1, t("2026-01-01T00:00:00Z")),
+                (2, t("2026-03-01T00:00:00Z")),
+            ],
             acceptances: vec![(1, a, t("2026-01-02T00:00:00Z"))],
         };
         assert_eq!(h.current(t("2025-12-31T00:00:00Z")), None);
@@ -268,7 +297,12 @@ mod tests {
                 let p: Vec<_> = v.iter().map(|f| f.pointer.as_str()).collect();
                 assert_eq!(
                     p,
-                    ["/purpose", "/scope", "/responsibilities/0/agency_id", "/review_date"]
+                    [
+                        "/purpose",
+                        "/scope",
+                        "/responsibilities/0/agency_id",
+                        "/review_date"
+                    ]
                 );
             }
             other => panic!("{other:?}"),

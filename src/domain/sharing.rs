@@ -81,7 +81,11 @@ impl Condition {
 
     /// The conditions valid under `regime`.
     pub fn under(regime: Regime) -> Vec<Condition> {
-        Condition::ALL.iter().copied().filter(|c| c.regime() == regime).collect()
+        Condition::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.regime() == regime)
+            .collect()
     }
 }
 
@@ -111,7 +115,10 @@ impl PartyLawfulBasis {
         special_category: Option<SpecialCategory>,
     ) -> Result<Self, LawfulBasisError> {
         if condition.regime() != regime {
-            let valid: Vec<&str> = Condition::under(regime).into_iter().map(|c| c.as_str()).collect();
+            let valid: Vec<&str> = Condition::under(regime)
+                .into_iter()
+                .map(|c| c.as_str())
+                .collect();
             return Err(LawfulBasisError {
                 field: "condition",
                 detail: format!(
@@ -128,7 +135,11 @@ impl PartyLawfulBasis {
                     .to_owned(),
             });
         }
-        Ok(PartyLawfulBasis { regime, condition, special_category })
+        Ok(PartyLawfulBasis {
+            regime,
+            condition,
+            special_category,
+        })
     }
 
     /// The basis as the audit log records it.
@@ -151,8 +162,14 @@ mod tests {
             assert_eq!(p.as_str().parse::<Purpose>(), Ok(*p));
         }
         let e = "gossip".parse::<Purpose>().unwrap_err();
-        assert!(e.contains("unknown purpose `gossip`") && e.contains("victim_support"), "{e}");
-        assert_eq!(serde_json::to_string(&Purpose::NrmReferral).unwrap(), "\"nrm_referral\"");
+        assert!(
+            e.contains("unknown purpose `gossip`") && e.contains("victim_support"),
+            "{e}"
+        );
+        assert_eq!(
+            serde_json::to_string(&Purpose::NrmReferral).unwrap(),
+            "\"nrm_referral\""
+        );
         let c: Classification = serde_json::from_str("\"official_sensitive\"").unwrap();
         assert_eq!(c, Classification::OfficialSensitive);
     }
@@ -164,8 +181,9 @@ mod tests {
 
     #[test]
     fn conditions_belong_to_their_regime() {
-        assert!(PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None)
-            .is_ok());
+        assert!(
+            PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None).is_ok()
+        );
         assert!(PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Consent, None).is_ok());
         let e = PartyLawfulBasis::new(Regime::UkGdpr, Condition::Sch8Justice, None).unwrap_err();
         assert_eq!(e.field, "condition");
@@ -176,7 +194,10 @@ mod tests {
             Some(SpecialCategory::Art9_2gSch1Para18),
         )
         .unwrap();
-        assert_eq!(ok.to_audit().special_category.as_deref(), Some("art9_2g_sch1_para18"));
+        assert_eq!(
+            ok.to_audit().special_category.as_deref(),
+            Some("art9_2g_sch1_para18")
+        );
         let e = PartyLawfulBasis::new(
             Regime::Dpa2018Part3,
             Condition::Sch8Safeguarding,

@@ -19,7 +19,8 @@ use crate::domain::partnership::{
 use crate::error::AppError;
 
 fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, AppError> {
-    s.parse().map_err(|_| AppError::internal(format!("stored id `{s}` is not a uuid")))
+    s.parse()
+        .map_err(|_| AppError::internal(format!("stored id `{s}` is not a uuid")))
 }
 
 fn parse_opt_id<T: std::str::FromStr>(s: Option<&str>) -> Result<Option<T>, AppError> {
@@ -102,7 +103,12 @@ fn assemble(conn: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Partnership>, AppEr
                 members: members
                     .iter()
                     .filter(|(pid, _, _)| *pid == r.id)
-                    .map(|(_, a, at)| Ok(Member { agency_id: parse_id(a)?, joined_at: from_db(*at) }))
+                    .map(|(_, a, at)| {
+                        Ok(Member {
+                            agency_id: parse_id(a)?,
+                            joined_at: from_db(*at),
+                        })
+                    })
                     .collect::<Result<_, AppError>>()?,
                 name: r.name,
                 lead_agency_id: parse_opt_id(r.lead_agency_id.as_deref())?,
@@ -116,7 +122,9 @@ fn assemble(conn: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Partnership>, AppEr
 /// One partnership with its areas and members.
 pub fn get(conn: &mut DbConn, id: PartnershipId) -> Result<Option<Partnership>, AppError> {
     let row: Option<Row> = p::table.find(id.to_string()).first(conn).optional()?;
-    Ok(assemble(conn, row.into_iter().collect())?.into_iter().next())
+    Ok(assemble(conn, row.into_iter().collect())?
+        .into_iter()
+        .next())
 }
 
 /// Whether a partnership of that exact name exists.
@@ -138,7 +146,9 @@ pub fn list(
         q = q.filter(p::id.gt(after.to_string()));
     }
     if let Some(m) = member {
-        let ids = pm::table.filter(pm::agency_id.eq(m.to_string())).select(pm::partnership_id);
+        let ids = pm::table
+            .filter(pm::agency_id.eq(m.to_string()))
+            .select(pm::partnership_id);
         q = q.filter(p::id.eq_any(ids));
     }
     let rows: Vec<Row> = q.order(p::id).limit(limit).load(conn)?;
@@ -250,7 +260,12 @@ pub fn acceptances(
     let rows: Vec<(String, NaiveDateTime, String, String)> = ta::table
         .filter(ta::partnership_id.eq(id.to_string()))
         .filter(ta::version.eq(version))
-        .select((ta::agency_id, ta::accepted_at, ta::accepted_by_issuer, ta::accepted_by_subject))
+        .select((
+            ta::agency_id,
+            ta::accepted_at,
+            ta::accepted_by_issuer,
+            ta::accepted_by_subject,
+        ))
         .order((ta::accepted_at, ta::agency_id))
         .load(conn)?;
     rows.into_iter()
@@ -260,7 +275,11 @@ pub fn acceptances(
                 version,
                 agency_id,
                 accepted_at: from_db(at),
-                accepted_by: Signer { agency_id: Some(agency_id), issuer, subject },
+                accepted_by: Signer {
+                    agency_id: Some(agency_id),
+                    issuer,
+                    subject,
+                },
             })
         })
         .collect()
@@ -278,10 +297,17 @@ pub fn histories(
         .load(conn)?;
     let accepted: Vec<(String, i32, String, NaiveDateTime)> = ta::table
         .filter(ta::partnership_id.eq_any(&keys))
-        .select((ta::partnership_id, ta::version, ta::agency_id, ta::accepted_at))
+        .select((
+            ta::partnership_id,
+            ta::version,
+            ta::agency_id,
+            ta::accepted_at,
+        ))
         .load(conn)?;
-    let mut out: HashMap<PartnershipId, TermsHistory> =
-        ids.iter().map(|id| (*id, TermsHistory::default())).collect();
+    let mut out: HashMap<PartnershipId, TermsHistory> = ids
+        .iter()
+        .map(|id| (*id, TermsHistory::default()))
+        .collect();
     for (pid, v, at) in versions {
         if let Some(h) = out.get_mut(&parse_id(&pid)?) {
             h.versions.push((v, from_db(at)));

@@ -47,7 +47,12 @@ const SAFEGUARDING_FIELDS: &[&str] = &[
 ];
 
 /// What the NGO receives of an incident: enough to offer support, nothing identifying.
-const NGO_FIELDS: &[&str] = &["area", "exploitation_types", "victims[].age_band", "victims[].needs"];
+const NGO_FIELDS: &[&str] = &[
+    "area",
+    "exploitation_types",
+    "victims[].age_band",
+    "victims[].needs",
+];
 
 fn officer(base_url: &str, a: &DevStateAgency, role: Role) -> Result<Principal, AppError> {
     Ok(Principal {
@@ -95,7 +100,13 @@ pub fn seed(
         now,
     )?;
     for a in agencies.iter().filter(|a| a.slug != "police") {
-        super::partnerships::add_member(conn, &lead, p.id, a.id.parse().map_err(AppError::internal)?, now)?;
+        super::partnerships::add_member(
+            conn,
+            &lead,
+            p.id,
+            a.id.parse().map_err(AppError::internal)?,
+            now,
+        )?;
     }
     let terms = super::partnerships::publish_terms(
         conn,
@@ -112,7 +123,9 @@ pub fn seed(
                 agency_id: id_of("police")?,
                 text: "Record MSHT incidents, share them with safeguarding partners, investigate."
                     .to_owned(),
-                powers: Some("Police and Criminal Evidence Act 1984; Modern Slavery Act 2015".to_owned()),
+                powers: Some(
+                    "Police and Criminal Evidence Act 1984; Modern Slavery Act 2015".to_owned(),
+                ),
             }],
             review_date: (now + Duration::days(365)).date_naive(),
         },
@@ -135,13 +148,24 @@ pub fn seed(
         Some(SpecialCategory::Art9_2gSch1Para18),
     )
     .map_err(|e| AppError::internal(e.detail))?;
-    let police_basis = PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None)
-        .map_err(|e| AppError::internal(e.detail))?;
-    let party = |slug: &str, role: PartyRole, lawful_basis: PartyLawfulBasis| -> Result<Party, AppError> {
-        Ok(Party { agency_id: id_of(slug)?, role, lawful_basis, contact: None })
-    };
+    let police_basis =
+        PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None)
+            .map_err(|e| AppError::internal(e.detail))?;
+    let party =
+        |slug: &str, role: PartyRole, lawful_basis: PartyLawfulBasis| -> Result<Party, AppError> {
+            Ok(Party {
+                agency_id: id_of(slug)?,
+                role,
+                lawful_basis,
+                contact: None,
+            })
+        };
     let items = |slug: &str, kind: RecordKind, fields: &[&str]| -> Result<DataItems, AppError> {
-        Ok(DataItems { recipient: id_of(slug)?, record_kind: kind, fields: strings(fields) })
+        Ok(DataItems {
+            recipient: id_of(slug)?,
+            record_kind: kind,
+            fields: strings(fields),
+        })
     };
     let mut data_items = Vec::new();
     for slug in ["mash", "children", "adults", "ictg"] {

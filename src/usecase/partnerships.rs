@@ -61,7 +61,10 @@ pub fn create(
         areas: new.areas,
         lead_agency_id: lead,
         members: lead
-            .map(|agency_id| Member { agency_id, joined_at: now })
+            .map(|agency_id| Member {
+                agency_id,
+                joined_at: now,
+            })
             .into_iter()
             .collect(),
         created_at: now,
@@ -87,8 +90,8 @@ fn managed(
         return Err(AppError::NotFound);
     }
     let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let lead_admin = p.lead_agency_id.is_some_and(|l| actor.acts_for(l))
-        && actor.has_any(&[Role::AgencyAdmin]);
+    let lead_admin =
+        p.lead_agency_id.is_some_and(|l| actor.acts_for(l)) && actor.has_any(&[Role::AgencyAdmin]);
     if actor.has_any(&[Role::HubAdmin]) || lead_admin {
         Ok(p)
     } else {
@@ -113,7 +116,10 @@ pub fn add_member(
     if p.is_member(agency) {
         return Err(AppError::conflict("the agency is already a member"));
     }
-    let m = Member { agency_id: agency, joined_at: now };
+    let m = Member {
+        agency_id: agency,
+        joined_at: now,
+    };
     partnerships::add_member(conn, id, &m)?;
     p.members.push(m);
     p.updated_at = now;
@@ -173,12 +179,9 @@ pub fn accept_terms(
     }
     let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
     let terms = partnerships::terms(conn, id, version)?.ok_or(AppError::NotFound)?;
-    let agency = actor
-        .agency_id
-        .filter(|a| p.is_member(*a))
-        .ok_or_else(|| {
-            AppError::Forbidden("only an agency_admin of a member agency accepts the terms".into())
-        })?;
+    let agency = actor.agency_id.filter(|a| p.is_member(*a)).ok_or_else(|| {
+        AppError::Forbidden("only an agency_admin of a member agency accepts the terms".into())
+    })?;
     let latest = partnerships::latest_terms(conn, id)?.map_or(version, |t| t.version);
     if latest != terms.version {
         return Err(AppError::conflict(format!(
@@ -212,7 +215,11 @@ pub fn detail(conn: &mut DbConn, id: PartnershipId) -> Result<PartnershipDetail,
         Some(t) => partnerships::acceptances(conn, id, t.version)?,
         None => Vec::new(),
     };
-    Ok(PartnershipDetail { partnership, terms, acceptances })
+    Ok(PartnershipDetail {
+        partnership,
+        terms,
+        acceptances,
+    })
 }
 
 /// One version of the terms with its acceptances.

@@ -19,13 +19,21 @@ pub struct Partnership {
 /// and has every member's `agency_admin` accept it.
 pub async fn partnership(app: &TestApp, name: &str, members: &[&TestAgency]) -> Partnership {
     let r = app
-        .post("/partnerships", &app.admin(), json!({"name": name, "areas": [BIRMINGHAM]}))
+        .post(
+            "/partnerships",
+            &app.admin(),
+            json!({"name": name, "areas": [BIRMINGHAM]}),
+        )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     let id = r.1["id"].as_str().unwrap().to_owned();
     for m in members {
         let r = app
-            .post(&format!("/partnerships/{id}/members"), &app.admin(), json!({"agency_id": m.id}))
+            .post(
+                &format!("/partnerships/{id}/members"),
+                &app.admin(),
+                json!({"agency_id": m.id}),
+            )
             .await;
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     }
@@ -33,7 +41,10 @@ pub async fn partnership(app: &TestApp, name: &str, members: &[&TestAgency]) -> 
     for m in members {
         accept_terms(app, &id, version, m).await;
     }
-    Partnership { id, terms_version: version }
+    Partnership {
+        id,
+        terms_version: version,
+    }
 }
 
 /// Publishes a new version of the terms (by the hub operator); returns its number.
@@ -59,7 +70,11 @@ pub async fn accept_terms(app: &TestApp, partnership: &str, version: i64, agency
             json!({}),
         )
         .await;
-    assert!(r.0 == StatusCode::CREATED || r.0 == StatusCode::OK, "{}", r.1);
+    assert!(
+        r.0 == StatusCode::CREATED || r.0 == StatusCode::OK,
+        "{}",
+        r.1
+    );
 }
 
 /// The body of an agreement in which `discloser` shares `fields` of incidents with
@@ -102,7 +117,9 @@ pub fn agreement_body(
 
 /// Drafts an agreement (by the discloser's IG officer); returns its id.
 pub async fn draft(app: &TestApp, body: Value, by: &TestAgency) -> String {
-    let r = app.post("/agreements", &app.token(by, &["ig_officer"]), body).await;
+    let r = app
+        .post("/agreements", &app.token(by, &["ig_officer"]), body)
+        .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     assert_eq!(r.1["status"], "draft");
     r.1["id"].as_str().unwrap().to_owned()
@@ -111,7 +128,11 @@ pub async fn draft(app: &TestApp, body: Value, by: &TestAgency) -> String {
 /// Signs the latest version for `agency`; returns the agreement as answered.
 pub async fn sign(app: &TestApp, id: &str, agency: &TestAgency) -> Value {
     let r = app
-        .post(&format!("/agreements/{id}/signatures"), &app.token(agency, &["ig_officer"]), json!({}))
+        .post(
+            &format!("/agreements/{id}/signatures"),
+            &app.token(agency, &["ig_officer"]),
+            json!({}),
+        )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     r.1
@@ -127,7 +148,12 @@ pub async fn share(
 ) -> (Partnership, String) {
     let name = format!("Partnership {}", &discloser.id[..8]);
     let p = partnership(app, &name, &[discloser, recipient]).await;
-    let id = draft(app, agreement_body(&p.id, discloser, recipient, fields), discloser).await;
+    let id = draft(
+        app,
+        agreement_body(&p.id, discloser, recipient, fields),
+        discloser,
+    )
+    .await;
     sign(app, &id, discloser).await;
     let a = sign(app, &id, recipient).await;
     assert_eq!(a["status"], "active", "{a}");
@@ -150,7 +176,13 @@ pub async fn check(
             b.insert(k.clone(), v.clone());
         }
     }
-    let r = app.post("/agreements/check", &app.token(discloser, &["ig_officer"]), body).await;
+    let r = app
+        .post(
+            "/agreements/check",
+            &app.token(discloser, &["ig_officer"]),
+            body,
+        )
+        .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     r.1
 }

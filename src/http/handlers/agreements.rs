@@ -13,8 +13,9 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::http::extract::roles::{AnyRole, IgOfficer, IgOfficerOrHub};
 use crate::http::extract::{parse_id, Authorized, JsonBody, OptionalJsonBody};
-use crate::http::wire::agreement_out::{AgreementOut, CheckIn, CheckOut};
+use crate::http::wire::agreement_out::AgreementOut;
 use crate::http::wire::agreements::{AgreementIn, ReasonIn, ResumeIn, SignIn};
+use crate::http::wire::check::{CheckIn, CheckOut};
 use crate::http::wire::page::{encode_cursor, Page, PageQuery};
 use crate::store::{agencies, agreements, DbConn};
 use crate::usecase;
@@ -22,7 +23,10 @@ use crate::usecase::agreements::ListFilter;
 
 /// The latest version of the agreement in `views` (one view), as it stands at `now`.
 fn latest_out(views: Vec<AgreementView>, now: DateTime<Utc>) -> Result<AgreementOut, AppError> {
-    views.first().and_then(|v| AgreementOut::latest(v, now)).ok_or(AppError::NotFound)
+    views
+        .first()
+        .and_then(|v| AgreementOut::latest(v, now))
+        .ok_or(AppError::NotFound)
 }
 
 /// With its partnership's terms history, for the answer.
@@ -168,14 +172,23 @@ pub async fn get(
     let version = query
         .version
         .as_deref()
-        .map(|v| v.parse::<i32>().map_err(|_| AppError::BadRequest("version must be a number".into())))
+        .map(|v| {
+            v.parse::<i32>()
+                .map_err(|_| AppError::BadRequest("version must be a number".into()))
+        })
         .transpose()?;
     let now = state.clock.now();
     let actor = auth.principal;
-    let view = state.db.read(move |c| usecase::agreements::get(c, &actor, id)).await?;
+    let view = state
+        .db
+        .read(move |c| usecase::agreements::get(c, &actor, id))
+        .await?;
     let out = match version {
         None => AgreementOut::latest(&view, now),
-        Some(n) => view.agreement.version(n).map(|v| AgreementOut::new(&view, v, now)),
+        Some(n) => view
+            .agreement
+            .version(n)
+            .map(|v| AgreementOut::new(&view, v, now)),
     };
     Ok(HttpResponse::Ok().json(out.ok_or(AppError::NotFound)?))
 }
@@ -199,14 +212,20 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let paging = PageQuery { cursor: q.cursor.clone(), limit: q.limit };
+    let paging = PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
     let limit = paging.limit()?;
     let bad = |m: &str| AppError::BadRequest(m.to_owned());
     let filter = ListFilter {
         party: q
             .agency_id
             .as_deref()
-            .map(|a| a.parse::<AgencyId>().map_err(|_| bad("agency_id must be an agency id")))
+            .map(|a| {
+                a.parse::<AgencyId>()
+                    .map_err(|_| bad("agency_id must be an agency id"))
+            })
             .transpose()?,
         partnership: q
             .partnership_id
@@ -216,7 +235,11 @@ pub async fn list(
                     .map_err(|_| bad("partnership_id must be a partnership id"))
             })
             .transpose()?,
-        status: q.status.as_deref().map(|s| s.parse::<Status>().map_err(|e| bad(&e))).transpose()?,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| s.parse::<Status>().map_err(|e| bad(&e)))
+            .transpose()?,
         due_within_days: match q.due_within_days {
             Some(d) if !(0..=3650).contains(&d) => {
                 return Err(bad("due_within_days must be 0 to 3650"))
@@ -237,11 +260,16 @@ pub async fn list(
     let more = views.len() as i64 > limit;
     views.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if more {
-        views.last().map(|v| encode_cursor(&v.agreement.id.to_string()))
+        views
+            .last()
+            .map(|v| encode_cursor(&v.agreement.id.to_string()))
     } else {
         None
     };
-    let items = views.iter().filter_map(|v| AgreementOut::latest(v, now)).collect();
+    let items = views
+        .iter()
+        .filter_map(|v| AgreementOut::latest(v, now))
+        .collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
@@ -253,7 +281,8 @@ pub async fn check(
     let check = body.parse()?;
     let p = &auth.principal;
     let hub = p.has_any(&[Role::HubAdmin, Role::HubAuditor]);
-    if !hub && !(p.acts_for(check.discloser) || p.acts_for(check.recipient)) {
+    let own = p.acts_for(check.discloser) || p.acts_for(check.recipient);
+    if !(hub || own) {
         return Err(AppError::Forbidden(
             "an IG officer checks disclosures from or to their own agency".into(),
         ));

@@ -45,12 +45,16 @@ pub async fn list(
     _auth: Authorized<AnyRole>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let paging = PageQuery { cursor: query.cursor.clone(), limit: query.limit };
+    let paging = PageQuery {
+        cursor: query.cursor.clone(),
+        limit: query.limit,
+    };
     let limit = paging.limit()?;
     let after = paging
         .position()?
         .map(|p| {
-            p.parse::<PartnershipId>().map_err(|_| AppError::BadRequest("invalid cursor".into()))
+            p.parse::<PartnershipId>()
+                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
         })
         .transpose()?;
     let member = query
@@ -84,7 +88,10 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id: PartnershipId = parse_id(&id)?;
-    let d = state.db.read(move |c| usecase::partnerships::detail(c, id)).await?;
+    let d = state
+        .db
+        .read(move |c| usecase::partnerships::detail(c, id))
+        .await?;
     Ok(HttpResponse::Ok().json(PartnershipOut::from(&d)))
 }
 
@@ -123,12 +130,18 @@ pub async fn publish_terms(
         .write(move |c| usecase::partnerships::publish_terms(c, &actor, id, content, now))
         .await?;
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/partnerships/{id}/terms/{}", t.version)))
+        .insert_header((
+            LOCATION,
+            format!("/api/v1/partnerships/{id}/terms/{}", t.version),
+        ))
         .json(TermsOut::new(&t, &[], t.version)))
 }
 
 fn version_of(raw: &str) -> Result<i32, AppError> {
-    raw.parse::<i32>().ok().filter(|v| *v >= 1).ok_or(AppError::NotFound)
+    raw.parse::<i32>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or(AppError::NotFound)
 }
 
 pub async fn get_terms(
@@ -161,5 +174,9 @@ pub async fn accept_terms(
         .write(move |c| usecase::partnerships::accept_terms(c, &actor, id, version, now))
         .await?;
     let body = AcceptanceOut::from(&a);
-    Ok(if created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
 }

@@ -1,17 +1,13 @@
-//! Agreement responses and the dry-run (`POST /agreements/check`) bodies. Statuses are
-//! derived here from the hub's clock at the time of the request, never read from storage.
+//! Agreement responses. Statuses are derived here from the hub's clock at the time of the
+//! request, never read from storage.
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::domain::agreement::{Agreement, AgreementVersion, Procedures, Status};
-use crate::domain::audit::LawfulBasis;
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::AgencyId;
-use crate::domain::policy::{AgreementView, CandidateOutcome, DisclosureRequest, PolicyDecision};
+use crate::domain::policy::AgreementView;
 use crate::domain::sharing::{Classification, PartyLawfulBasis, Purpose};
-use crate::domain::validate::Errors;
-use crate::error::AppError;
-use crate::http::wire::agreements::parse_instant;
 use crate::http::wire::partnerships::SignerOut;
 
 #[derive(Debug, Serialize)]
@@ -108,7 +104,10 @@ impl AgreementOut {
         let a: &Agreement = &view.agreement;
         let t = &v.terms;
         let signed_at = |agency: AgencyId| {
-            v.signatures.iter().find(|s| s.agency_id == agency).map(|s| s.signed_at)
+            v.signatures
+                .iter()
+                .find(|s| s.agency_id == agency)
+                .map(|s| s.signed_at)
         };
         AgreementOut {
             id: a.id.to_string(),
@@ -198,172 +197,8 @@ impl AgreementOut {
 
     /// The latest version of the agreement in `view`.
     pub fn latest(view: &AgreementView, now: DateTime<Utc>) -> Option<Self> {
-        view.agreement.latest().map(|v| AgreementOut::new(view, v, now))
-    }
-}
-
-/// `POST /agreements/check`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckIn {
-    pub discloser_agency_id: Option<String>,
-    pub recipient_agency_id: Option<String>,
-    pub record_kind: Option<String>,
-    pub purpose: Option<String>,
-    pub classification: Option<String>,
-    pub fields: Option<Vec<String>>,
-    pub at: Option<String>,
-    #[serde(default)]
-    pub consent_withdrawn: bool,
-}
-
-/// A parsed check request (owning the field list the request borrows).
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub discloser: AgencyId,
-    pub recipient: AgencyId,
-    pub record_kind: RecordKind,
-    pub purpose: Purpose,
-    pub classification: Classification,
-    pub fields: Option<Vec<String>>,
-    pub at: Option<DateTime<Utc>>,
-    pub consent_withdrawn: bool,
-}
-
-impl Check {
-    pub fn request(&self, now: DateTime<Utc>) -> DisclosureRequest<'_> {
-        DisclosureRequest {
-            discloser: self.discloser,
-            recipient: self.recipient,
-            record_kind: self.record_kind,
-            purpose: self.purpose,
-            classification: self.classification,
-            requested_fields: self.fields.as_deref(),
-            at: self.at.unwrap_or(now),
-            consent_withdrawn: self.consent_withdrawn,
-        }
-    }
-}
-
-fn need<T>(e: &mut Errors, pointer: &str, v: Option<&str>, f: impl Fn(&str) -> Result<T, String>) -> Option<T> {
-    match v {
-        None => {
-            e.add(pointer, "is required");
-            None
-        }
-        Some(s) => e.take(pointer, f(s)),
-    }
-}
-
-impl CheckIn {
-    pub fn parse(self) -> Result<Check, AppError> {
-        let mut e = Errors::new();
-        let agency = |s: &str| s.parse::<AgencyId>().map_err(|_| "is not an agency id".to_owned());
-        let discloser = need(&mut e, "/discloser_agency_id", self.discloser_agency_id.as_deref(), agency);
-        let recipient = need(&mut e, "/recipient_agency_id", self.recipient_agency_id.as_deref(), agency);
-        let record_kind = need(&mut e, "/record_kind", self.record_kind.as_deref(), str::parse);
-        let purpose = need(&mut e, "/purpose", self.purpose.as_deref(), str::parse);
-        let classification =
-            need(&mut e, "/classification", self.classification.as_deref(), str::parse);
-        let at = self.at.as_deref().and_then(|s| e.take("/at", parse_instant(s)));
-        e.finish()?;
-        let incomplete = || AppError::validation("", "invalid check");
-        Ok(Check {
-            discloser: discloser.ok_or_else(incomplete)?,
-            recipient: recipient.ok_or_else(incomplete)?,
-            record_kind: record_kind.ok_or_else(incomplete)?,
-            purpose: purpose.ok_or_else(incomplete)?,
-            classification: classification.ok_or_else(incomplete)?,
-            fields: self.fields,
-            at,
-            consent_withdrawn: self.consent_withdrawn,
-        })
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReasonOut {
-    pub code: &'static str,
-    pub detail: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CandidateOut {
-    pub agreement_id: String,
-    pub agreement_version: i32,
-    pub decision: &'static str,
-    pub fields: Vec<String>,
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CheckOut {
-    pub decision: &'static str,
-    pub agreement_id: Option<String>,
-    pub agreement_version: Option<i32>,
-    pub fields: Vec<String>,
-    pub retention_days: Option<i64>,
-    pub lawful_basis: Option<LawfulBasis>,
-    pub recipient_lawful_basis: Option<LawfulBasis>,
-    pub reasons: Vec<String>,
-    pub reason_details: Vec<ReasonOut>,
-    /// The time the decision was made for.
-    pub at: DateTime<Utc>,
-    /// Every agreement version that was weighed, with its own outcome.
-    pub candidates: Vec<CandidateOut>,
-}
-
-impl CheckOut {
-    pub fn new(d: &PolicyDecision, candidates: &[CandidateOutcome], at: DateTime<Utc>) -> Self {
-        let candidates = candidates
-            .iter()
-            .map(|c| match &c.outcome {
-                Ok(p) => CandidateOut {
-                    agreement_id: c.agreement.id.clone(),
-                    agreement_version: c.agreement.version,
-                    decision: "permit",
-                    fields: p.fields.clone(),
-                    reasons: Vec::new(),
-                },
-                Err(r) => CandidateOut {
-                    agreement_id: c.agreement.id.clone(),
-                    agreement_version: c.agreement.version,
-                    decision: "deny",
-                    fields: Vec::new(),
-                    reasons: r.iter().map(ToString::to_string).collect(),
-                },
-            })
-            .collect();
-        match d {
-            PolicyDecision::Permit(p) => CheckOut {
-                decision: "permit",
-                agreement_id: Some(p.agreement.id.clone()),
-                agreement_version: Some(p.agreement.version),
-                fields: p.fields.clone(),
-                retention_days: Some(p.retention_days),
-                lawful_basis: Some(p.lawful_basis.clone()),
-                recipient_lawful_basis: Some(p.recipient_lawful_basis.clone()),
-                reasons: Vec::new(),
-                reason_details: Vec::new(),
-                at,
-                candidates,
-            },
-            PolicyDecision::Deny(r) => CheckOut {
-                decision: "deny",
-                agreement_id: None,
-                agreement_version: None,
-                fields: Vec::new(),
-                retention_days: None,
-                lawful_basis: None,
-                recipient_lawful_basis: None,
-                reasons: r.iter().map(ToString::to_string).collect(),
-                reason_details: r
-                    .iter()
-                    .map(|x| ReasonOut { code: x.code(), detail: x.to_string() })
-                    .collect(),
-                at,
-                candidates,
-            },
-        }
+        view.agreement
+            .latest()
+            .map(|v| AgreementOut::new(view, v, now))
     }
 }

@@ -67,7 +67,13 @@ impl CreateTerms {
         let resp: Vec<(Option<&str>, Option<&str>, Option<&str>)> = self
             .responsibilities
             .iter()
-            .map(|r| (r.agency_id.as_deref(), r.text.as_deref(), r.powers.as_deref()))
+            .map(|r| {
+                (
+                    r.agency_id.as_deref(),
+                    r.text.as_deref(),
+                    r.powers.as_deref(),
+                )
+            })
             .collect();
         parse_terms(
             self.purpose.as_deref(),
@@ -118,7 +124,10 @@ impl PartnershipOut {
             members: p
                 .members
                 .iter()
-                .map(|m| MemberOut { agency_id: m.agency_id.to_string(), joined_at: m.joined_at })
+                .map(|m| MemberOut {
+                    agency_id: m.agency_id.to_string(),
+                    joined_at: m.joined_at,
+                })
                 .collect(),
             current_terms: terms.map(|t| TermsSummary {
                 version: t.version,

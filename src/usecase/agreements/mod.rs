@@ -7,13 +7,15 @@
 //! change is a `governance` audit entry in the same transaction.
 use chrono::{DateTime, Utc};
 
+mod list;
+
+pub use list::{due_within, list, ListFilter};
+
 use super::governance::{agreement_entry, record, signer};
 use crate::domain::agreement::{
-    Agreement, AgreementTerms, AgreementVersion, Lifted, Signature, Status, Suspension,
-    Termination,
+    Agreement, AgreementTerms, AgreementVersion, Lifted, Signature, Suspension, Termination,
 };
 use crate::domain::ids::{AgreementId, PartnershipId};
-use crate::domain::partnership::TermsHistory;
 use crate::domain::policy::AgreementView;
 use crate::domain::role::Role;
 use crate::domain::validate::Errors;
@@ -45,7 +47,10 @@ fn check_against_partnership(
             e.add(pointer, "no such agency");
         } else if let Some(part) = &partnership {
             if !part.is_member(p.agency_id) {
-                e.add(pointer, format!("is not a member of partnership `{}`", part.name));
+                e.add(
+                    pointer,
+                    format!("is not a member of partnership `{}`", part.name),
+                );
             }
         }
     }
@@ -151,7 +156,10 @@ pub fn amend(
     };
     agreements::insert_version(conn, id, &v)?;
     a.versions.push(v);
-    record(conn, &agreement_entry(actor, id, version, now, what).recipients(recipients))?;
+    record(
+        conn,
+        &agreement_entry(actor, id, version, now, what).recipients(recipients),
+    )?;
     Ok(a)
 }
 
@@ -194,7 +202,11 @@ pub fn sign(
             latest.terms.expires_at.to_rfc3339()
         )));
     }
-    let s = Signature { agency_id: agency, signed_at: now, signed_by: signer(actor) };
+    let s = Signature {
+        agency_id: agency,
+        signed_at: now,
+        signed_by: signer(actor),
+    };
     agreements::insert_signature(conn, id, latest.version, &s)?;
     let n = latest.version;
     if let Some(v) = a.versions.iter_mut().find(|v| v.version == n) {
@@ -220,7 +232,10 @@ pub fn suspend(
 ) -> Result<Agreement, AppError> {
     let mut a = for_change(conn, actor, id, now)?;
     if let Some(s) = a.open_suspension() {
-        return Err(AppError::conflict(format!("already suspended: {}", s.reason)));
+        return Err(AppError::conflict(format!(
+            "already suspended: {}",
+            s.reason
+        )));
     }
     let s = Suspension {
         suspended_at: now,
@@ -231,7 +246,13 @@ pub fn suspend(
     agreements::insert_suspension(conn, id, &s)?;
     a.suspensions.push(s);
     let version = a.latest().map_or(1, |v| v.version);
-    let entry = agreement_entry(actor, id, version, now, format!("agreement suspended: {reason}"));
+    let entry = agreement_entry(
+        actor,
+        id,
+        version,
+        now,
+        format!("agreement suspended: {reason}"),
+    );
     record(conn, &entry)?;
     Ok(a)
 }
@@ -253,7 +274,11 @@ pub fn resume(
             "only the agency that suspended the agreement may resume it".into(),
         ));
     }
-    let lifted = Lifted { at: now, by: signer(actor), note: note.clone() };
+    let lifted = Lifted {
+        at: now,
+        by: signer(actor),
+        note: note.clone(),
+    };
     agreements::lift_suspension(conn, id, &lifted)?;
     open.lifted = Some(lifted);
     let version = a.latest().map_or(1, |v| v.version);
@@ -274,111 +299,37 @@ pub fn terminate(
     now: DateTime<Utc>,
 ) -> Result<Agreement, AppError> {
     let mut a = for_change(conn, actor, id, now)?;
-    let t = Termination { at: now, by: signer(actor), reason: reason.clone() };
+    let t = Termination {
+        at: now,
+        by: signer(actor),
+        reason: reason.clone(),
+    };
     agreements::terminate(conn, id, &t)?;
     a.termination = Some(t);
     let version = a.latest().map_or(1, |v| v.version);
-    let entry = agreement_entry(actor, id, version, now, format!("agreement terminated: {reason}"));
+    let entry = agreement_entry(
+        actor,
+        id,
+        version,
+        now,
+        format!("agreement terminated: {reason}"),
+    );
     record(conn, &entry)?;
     Ok(a)
 }
 
 /// One agreement with its partnership's terms history, if the caller may read it.
-pub fn get(conn: &mut DbConn, actor: &Principal, id: AgreementId) -> Result<AgreementView, AppError> {
+pub fn get(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: AgreementId,
+) -> Result<AgreementView, AppError> {
     let a = agreements::get(conn, id)?.ok_or(AppError::NotFound)?;
     if !(sees_all(actor) || actor.agency_id.is_some_and(|g| a.involves(g))) {
         return Err(AppError::NotFound);
     }
-    agreements::with_terms(conn, vec![a])?.into_iter().next().ok_or(AppError::NotFound)
-}
-
-/// Filters of `GET /agreements`.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub party: Option<crate::domain::ids::AgencyId>,
-    pub partnership: Option<PartnershipId>,
-    /// Matches when any version that still governs or may come to govern has this status.
-    pub status: Option<Status>,
-    /// Review date or expiry within this many days from now (an overdue review included).
-    pub due_within_days: Option<i64>,
-    pub after: Option<AgreementId>,
-}
-
-/// Whether `a` needs attention within `days`: a version not superseded, on an agreement not
-/// terminated, whose review date falls on or before the horizon (an overdue review counts),
-/// or whose expiry falls between now and the horizon.
-pub fn due_within(a: &Agreement, now: DateTime<Utc>, days: i64) -> bool {
-    if a.terminated(now).is_some() {
-        return false;
-    }
-    let horizon = now + chrono::Duration::days(days);
-    a.live_versions(now).iter().any(|v| {
-        let expired = v.terms.expires_at <= now;
-        !expired && (v.terms.review_date <= horizon.date_naive() || v.terms.expires_at <= horizon)
-    })
-}
-
-/// The agreements the caller may read that match `f`, in id order, at most `limit`.
-pub fn list(
-    conn: &mut DbConn,
-    actor: &Principal,
-    f: &ListFilter,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<AgreementView>, AppError> {
-    let scope = if sees_all(actor) {
-        None
-    } else {
-        Some(actor.agency_id.ok_or(AppError::NotFound)?)
-    };
-    // An agency sees only its own agreements; a party filter narrows further.
-    if let (Some(s), Some(p)) = (scope, f.party) {
-        if s != p {
-            let own = agreements::ids(conn, Some(s), f.partnership)?;
-            let other = agreements::ids(conn, Some(p), f.partnership)?;
-            let both: Vec<String> = own.into_iter().filter(|i| other.contains(i)).collect();
-            return finish(conn, both, f, now, limit);
-        }
-    }
-    let ids = agreements::ids(conn, scope.or(f.party), f.partnership)?;
-    finish(conn, ids, f, now, limit)
-}
-
-fn finish(
-    conn: &mut DbConn,
-    ids: Vec<String>,
-    f: &ListFilter,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<AgreementView>, AppError> {
-    let after = f.after.map(|a| a.to_string());
-    let ids: Vec<String> =
-        ids.into_iter().filter(|i| after.as_ref().is_none_or(|a| i > a)).collect();
-    let mut out = Vec::new();
-    // Statuses are derived, so filtering happens here; load in chunks until the page fills.
-    for chunk in ids.chunks(100) {
-        for a in agreements::load(conn, chunk)? {
-            let status_ok = f.status.is_none_or(|s| {
-                let live = a.live_versions(now);
-                if s == Status::Superseded {
-                    a.versions.iter().any(|v| a.status(v, now) == s)
-                } else {
-                    live.iter().any(|v| a.status(v, now) == s)
-                }
-            });
-            let due_ok = f.due_within_days.is_none_or(|d| due_within(&a, now, d));
-            if status_ok && due_ok {
-                out.push(a);
-            }
-            if out.len() as i64 >= limit {
-                return agreements::with_terms(conn, out);
-            }
-        }
-    }
-    agreements::with_terms(conn, out)
-}
-
-/// The terms history of one partnership (for shaping answers).
-pub fn terms_history(conn: &mut DbConn, id: PartnershipId) -> Result<TermsHistory, AppError> {
-    Ok(partnerships::histories(conn, &[id])?.remove(&id).unwrap_or_default())
+    agreements::with_terms(conn, vec![a])?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
 }

@@ -68,7 +68,11 @@ pub struct Application {
 
 impl Application {
     /// Opens everything and binds the listener. `dev` mounts the dev issuer and seeds demo data.
-    pub async fn build(mut settings: Settings, clock: Clock, dev_mode: bool) -> Result<Self, AppError> {
+    pub async fn build(
+        mut settings: Settings,
+        clock: Clock,
+        dev_mode: bool,
+    ) -> Result<Self, AppError> {
         let listener = TcpListener::bind(&settings.http.bind)
             .map_err(|e| AppError::Config(format!("cannot bind {}: {e}", settings.http.bind)))?;
         let local = listener.local_addr().map_err(AppError::internal)?;
@@ -93,18 +97,25 @@ impl Application {
             let issuer = DevIssuer::load_or_create(&settings.data_dir)?;
             let now = clock.now();
             let seed_base = base_url.clone();
-            let agencies =
-                db.write(move |c| usecase::dev_seed::seed(c, &seed_base, now)).await?;
-            let state = DevState { base_url: base_url.clone(), agencies };
+            let agencies = db
+                .write(move |c| usecase::dev_seed::seed(c, &seed_base, now))
+                .await?;
+            let state = DevState {
+                base_url: base_url.clone(),
+                agencies,
+            };
             dev::write_state(&settings.data_dir, &state)?;
             operators.push(IssuerEntry {
                 issuer: DevIssuer::issuer_url(&base_url, OPERATOR_SLUG),
                 audience: dev::DEV_AUDIENCE.to_owned(),
                 roles_path: vec!["roles".to_owned()],
-                role_map: [crate::domain::role::Role::HubAdmin, crate::domain::role::Role::HubAuditor]
-                    .into_iter()
-                    .map(|r| (r.as_str().to_owned(), r))
-                    .collect(),
+                role_map: [
+                    crate::domain::role::Role::HubAdmin,
+                    crate::domain::role::Role::HubAuditor,
+                ]
+                .into_iter()
+                .map(|r| (r.as_str().to_owned(), r))
+                .collect(),
                 accept_jwt_typ: false,
                 agency_id: None,
             });
@@ -118,7 +129,11 @@ impl Application {
             operators,
             Duration::from_secs(settings.identity.registry_ttl_secs),
         ));
-        let auth = Arc::new(Authenticator::new(registry, &settings.identity, clock.clone()));
+        let auth = Arc::new(Authenticator::new(
+            registry,
+            &settings.identity,
+            clock.clone(),
+        ));
         let metrics = Arc::new(Metrics::new()?);
         let max_body = settings.http.max_body_bytes;
         let workers = settings.http.workers;
@@ -139,7 +154,9 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::BadRequest(format!("invalid query: {e}")).into()
                 }))
-                .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
                 .wrap(from_fn(middleware::observe))
                 .configure(|cfg| routes::configure(cfg, dev_mode))
                 .default_service(web::to(handlers::fallback::not_found))
@@ -150,7 +167,11 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(AppError::internal)?.run();
-        Ok(Application { server, port, state })
+        Ok(Application {
+            server,
+            port,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -14,7 +14,11 @@ use crate::identity::dev::{self, DevIssuer, OPERATOR_SLUG};
 use crate::store::Db;
 
 #[derive(Debug, Parser)]
-#[command(name = "msht-hub", version, about = "Information-sharing hub for MSHT partnerships")]
+#[command(
+    name = "msht-hub",
+    version,
+    about = "Information-sharing hub for MSHT partnerships"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -78,11 +82,18 @@ pub fn main() -> ExitCode {
 }
 
 fn overrides(g: &Global) -> Overrides {
-    Overrides { config_file: g.config.clone(), data_dir: g.data_dir.clone(), ..Overrides::default() }
+    Overrides {
+        config_file: g.config.clone(),
+        data_dir: g.data_dir.clone(),
+        ..Overrides::default()
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(AppError::internal)
 }
 
 /// Runs one command.
@@ -102,12 +113,26 @@ pub fn run(cli: Cli) -> Result<ExitCode, AppError> {
             let settings = Settings::load(&o)?;
             let db = Db::open(&settings.effective_database_url(), &settings.database)?;
             let applied = db.migrate_blocking()?;
-            println!("database is up to date ({} migration(s) were pending)", applied.len());
+            println!(
+                "database is up to date ({} migration(s) were pending)",
+                applied.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::DevToken { agency, role, subject, lifetime } => {
+        Command::DevToken {
+            agency,
+            role,
+            subject,
+            lifetime,
+        } => {
             let settings = Settings::load(&overrides(&cli.global))?;
-            let token = dev_token(&settings, agency.as_deref(), &role, subject.as_deref(), lifetime)?;
+            let token = dev_token(
+                &settings,
+                agency.as_deref(),
+                &role,
+                subject.as_deref(),
+                lifetime,
+            )?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
@@ -187,12 +212,16 @@ pub fn dev_token(
     let issuer = DevIssuer::load(&settings.data_dir)?;
     let slug = if role.is_operator_role() {
         if agency.is_some() {
-            return Err(AppError::Config(format!("{role} is the operator's role: drop --agency")));
+            return Err(AppError::Config(format!(
+                "{role} is the operator's role: drop --agency"
+            )));
         }
         OPERATOR_SLUG.to_owned()
     } else {
         let wanted = agency.ok_or_else(|| {
-            AppError::Config(format!("{role} acts for an agency: give --agency SLUG-OR-NAME"))
+            AppError::Config(format!(
+                "{role} acts for an agency: give --agency SLUG-OR-NAME"
+            ))
         })?;
         state
             .agencies
@@ -201,7 +230,9 @@ pub fn dev_token(
             .map(|a| a.slug.clone())
             .ok_or_else(|| AppError::Config(format!("no demo agency `{wanted}`")))?
     };
-    let subject = subject.map(str::to_owned).unwrap_or_else(|| format!("dev-{slug}-{role}"));
+    let subject = subject
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("dev-{slug}-{role}"));
     let iss = DevIssuer::issuer_url(&state.base_url, &slug);
     issuer.mint(&iss, &subject, &[role], Clock::system().now(), lifetime)
 }

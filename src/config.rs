@@ -164,10 +164,14 @@ impl Settings {
                 .map_err(config_error)?;
         }
         if let Some(bind) = &overrides.bind {
-            builder = builder.set_override("http.bind", bind.clone()).map_err(config_error)?;
+            builder = builder
+                .set_override("http.bind", bind.clone())
+                .map_err(config_error)?;
         }
         if let Some(url) = &overrides.database_url {
-            builder = builder.set_override("database_url", url.clone()).map_err(config_error)?;
+            builder = builder
+                .set_override("database_url", url.clone())
+                .map_err(config_error)?;
         }
         let settings: Settings = builder
             .build()
@@ -180,10 +184,14 @@ impl Settings {
 
     fn check(&self) -> Result<(), AppError> {
         if !matches!(self.log.format.as_str(), "json" | "text") {
-            return Err(AppError::Config("log.format must be `json` or `text`".into()));
+            return Err(AppError::Config(
+                "log.format must be `json` or `text`".into(),
+            ));
         }
         if self.database.pool_size == 0 {
-            return Err(AppError::Config("database.pool_size must be at least 1".into()));
+            return Err(AppError::Config(
+                "database.pool_size must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -224,8 +232,14 @@ mod tests {
     #[test]
     fn defaults_load_and_environment_overrides() {
         let env = HashMap::from([
-            ("MSHT_HUB__DELIVERY__ALLOW_PRIVATE_NETWORKS".to_owned(), "true".to_owned()),
-            ("MSHT_HUB__HTTP__BIND".to_owned(), "127.0.0.1:9999".to_owned()),
+            (
+                "MSHT_HUB__DELIVERY__ALLOW_PRIVATE_NETWORKS".to_owned(),
+                "true".to_owned(),
+            ),
+            (
+                "MSHT_HUB__HTTP__BIND".to_owned(),
+                "127.0.0.1:9999".to_owned(),
+            ),
         ]);
         let s = Settings::load_with_env(&Overrides::default(), Some(env)).unwrap();
         assert!(s.delivery.allow_private_networks);
@@ -244,7 +258,10 @@ mod tests {
     #[test]
     fn command_line_wins() {
         let env = HashMap::from([("MSHT_HUB__HTTP__BIND".to_owned(), "127.0.0.1:1".to_owned())]);
-        let o = Overrides { bind: Some("127.0.0.1:2".into()), ..Overrides::default() };
+        let o = Overrides {
+            bind: Some("127.0.0.1:2".into()),
+            ..Overrides::default()
+        };
         let s = Settings::load_with_env(&o, Some(env)).unwrap();
         assert_eq!(s.http.bind, "127.0.0.1:2");
     }

@@ -17,7 +17,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { pointer: pointer.into(), detail: detail.into() }
+        FieldError {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -44,7 +47,10 @@ pub enum AppError {
     MethodNotAllowed { allow: String },
     /// The request conflicts with the current state (409).
     #[error("conflict: {detail}")]
-    Conflict { detail: String, extra: Option<serde_json::Value> },
+    Conflict {
+        detail: String,
+        extra: Option<serde_json::Value>,
+    },
     /// The body is larger than allowed (413).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -72,7 +78,10 @@ impl AppError {
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
-        AppError::Conflict { detail: detail.into(), extra: None }
+        AppError::Conflict {
+            detail: detail.into(),
+            extra: None,
+        }
     }
 
     fn slug_title(&self) -> (&'static str, &'static str) {
@@ -85,9 +94,10 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             AppError::Conflict { .. } => ("conflict", "Conflict with the current state"),
             AppError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
-            AppError::UnsupportedMediaType => {
-                ("unsupported-media-type", "Request body must be application/json")
-            }
+            AppError::UnsupportedMediaType => (
+                "unsupported-media-type",
+                "Request body must be application/json",
+            ),
             AppError::Unavailable(_) => ("unavailable", "Service temporarily unavailable"),
             AppError::Config(_) | AppError::Internal(_) => ("internal", "Internal error"),
         }
@@ -167,7 +177,10 @@ impl ResponseError for AppError {
         }
         let (slug, title) = self.slug_title();
         let extra = match self {
-            AppError::Conflict { extra: Some(serde_json::Value::Object(m)), .. } => Some(m.clone()),
+            AppError::Conflict {
+                extra: Some(serde_json::Value::Object(m)),
+                ..
+            } => Some(m.clone()),
             _ => None,
         };
         let body = Problem {

@@ -111,7 +111,9 @@ impl GssCode {
         if ok {
             Ok(GssCode(s.to_owned()))
         } else {
-            Err(format!("`{s}` is not a GSS code (a letter E, W, S, N or K and eight digits)"))
+            Err(format!(
+                "`{s}` is not a GSS code (a letter E, W, S, N or K and eight digits)"
+            ))
         }
     }
 
@@ -299,7 +301,10 @@ impl IdentityProvider {
             && roles_claim.len() <= 200
             && roles_claim.split('.').all(|s| !s.is_empty());
         if !roles_claim_ok {
-            errors.add("/roles_claim", "must be a dotted claim path such as `realm_access.roles`");
+            errors.add(
+                "/roles_claim",
+                "must be a dotted claim path such as `realm_access.roles`",
+            );
         }
         let mut role_map = BTreeMap::new();
         match input.role_map {

@@ -21,7 +21,9 @@ const HEADER: &str = "x-request-id";
 fn sane(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Wraps every request.
@@ -42,7 +44,10 @@ pub async fn observe(
     let method = req.method().as_str().to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %method);
     let mut res = next.call(req).instrument(span.clone()).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(state) = state {

@@ -2,7 +2,7 @@
 //! the contract test which routes are served, so the code and api-spec/openapi.yaml cannot
 //! drift apart unnoticed.
 use actix_web::http::Method;
-use actix_web::{web, Handler, FromRequest, Responder, Route};
+use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{agencies, dev_issuer, fallback, me, ops};
 
@@ -19,7 +19,11 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    Endpoint { route: web::route().method(method.clone()).to(handler), method, path }
+    Endpoint {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
 }
 
 /// The API prefix.
@@ -37,14 +41,22 @@ fn api() -> Vec<Endpoint> {
         ep(Method::GET, "/agencies", agencies::list),
         ep(Method::GET, "/agencies/{id}", agencies::get),
         ep(Method::PATCH, "/agencies/{id}", agencies::patch),
-        ep(Method::PUT, "/agencies/{id}/identity-provider", agencies::put_identity_provider),
+        ep(
+            Method::PUT,
+            "/agencies/{id}/identity-provider",
+            agencies::put_identity_provider,
+        ),
     ]
 }
 
 /// The development issuer's endpoints (absolute paths), mounted only with `serve --dev`.
 fn dev() -> Vec<Endpoint> {
     vec![
-        ep(Method::GET, "/dev-issuer/{slug}/.well-known/openid-configuration", dev_issuer::discovery),
+        ep(
+            Method::GET,
+            "/dev-issuer/{slug}/.well-known/openid-configuration",
+            dev_issuer::discovery,
+        ),
         ep(Method::GET, "/dev-issuer/{slug}/jwks", dev_issuer::jwks),
     ]
 }
@@ -54,13 +66,21 @@ pub fn served() -> Vec<(String, String)> {
     api()
         .into_iter()
         .map(|e| (e.method.to_string(), format!("{API}{}", e.path)))
-        .chain(dev().into_iter().map(|e| (e.method.to_string(), e.path.to_owned())))
+        .chain(
+            dev()
+                .into_iter()
+                .map(|e| (e.method.to_string(), e.path.to_owned())),
+        )
         .collect()
 }
 
 /// The methods served at a matched path pattern (for `Allow`).
 pub fn methods_for(pattern: &str) -> Vec<String> {
-    served().into_iter().filter(|(_, p)| p == pattern).map(|(m, _)| m).collect()
+    served()
+        .into_iter()
+        .filter(|(_, p)| p == pattern)
+        .map(|(m, _)| m)
+        .collect()
 }
 
 fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {

@@ -7,7 +7,10 @@ use serde_json::Value;
 use crate::domain::role::{Role, RoleSet};
 
 /// Follows `path` (already split on dots) into `claims`.
-pub fn lookup<'a>(claims: &'a serde_json::Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+pub fn lookup<'a>(
+    claims: &'a serde_json::Map<String, Value>,
+    path: &[String],
+) -> Option<&'a Value> {
     let (first, rest) = path.split_first()?;
     let mut v = claims.get(first)?;
     for seg in rest {

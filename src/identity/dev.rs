@@ -43,7 +43,15 @@ pub const DEMO_AGENCIES: [DemoAgency; 6] = [
         slug: "police",
         name: "Demo West Midlands Police",
         kind: AgencyKind::PoliceForce,
-        areas: &["E08000025", "E08000026", "E08000027", "E08000028", "E08000029", "E08000030", "E08000031"],
+        areas: &[
+            "E08000025",
+            "E08000026",
+            "E08000027",
+            "E08000028",
+            "E08000029",
+            "E08000030",
+            "E08000031",
+        ],
         first_responder: true,
         contact_email: "msht-unit@police.demo.invalid",
     },
@@ -75,7 +83,15 @@ pub const DEMO_AGENCIES: [DemoAgency; 6] = [
         slug: "ictg",
         name: "Demo West Midlands ICTG Service",
         kind: AgencyKind::IctgService,
-        areas: &["E08000025", "E08000026", "E08000027", "E08000028", "E08000029", "E08000030", "E08000031"],
+        areas: &[
+            "E08000025",
+            "E08000026",
+            "E08000027",
+            "E08000028",
+            "E08000029",
+            "E08000030",
+            "E08000031",
+        ],
         first_responder: false,
         contact_email: "ictg@ictg.demo.invalid",
     },
@@ -150,7 +166,11 @@ impl DevIssuer {
         let der = key.to_pkcs8_der().map_err(AppError::internal)?;
         let public = key.verifying_key().to_bytes();
         let kid = hex::encode(Sha256::digest(public).get(..8).unwrap_or_default());
-        Ok(DevIssuer { signing: EncodingKey::from_ed_der(der.as_bytes()), public, kid })
+        Ok(DevIssuer {
+            signing: EncodingKey::from_ed_der(der.as_bytes()),
+            public,
+            kid,
+        })
     }
 
     pub fn issuer_url(base_url: &str, slug: &str) -> String {

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use openidconnect::core::CoreProviderMetadata;
 use openidconnect::IssuerUrl;
@@ -51,7 +53,11 @@ impl VerifyKey {
             }
         };
         let key = DecodingKey::from_jwk(jwk).ok()?;
-        Some(VerifyKey { kid: jwk.common.key_id.clone(), algorithms, key })
+        Some(VerifyKey {
+            kid: jwk.common.key_id.clone(),
+            algorithms,
+            key,
+        })
     }
 }
 
@@ -102,7 +108,12 @@ impl KeyCache {
             .timeout(fetch_timeout)
             .build()
             .unwrap_or_default();
-        KeyCache { http, min_refresh, max_age, issuers: RwLock::new(HashMap::new()) }
+        KeyCache {
+            http,
+            min_refresh,
+            max_age,
+            issuers: RwLock::new(HashMap::new()),
+        }
     }
 
     fn issuer(&self, issuer: &str) -> Arc<IssuerKeys> {
@@ -140,11 +151,14 @@ impl KeyCache {
         let _ = self
             .refresh(issuer, &entry, |s| {
                 find(s, kid, alg).is_none()
-                    && s.last_attempt.is_none_or(|t| t.elapsed() >= self.min_refresh)
+                    && s.last_attempt
+                        .is_none_or(|t| t.elapsed() >= self.min_refresh)
             })
             .await;
-        find(&current(&entry), kid, alg)
-            .ok_or_else(|| KeyError::UnknownKey { kid: kid.map(str::to_owned), alg })
+        find(&current(&entry), kid, alg).ok_or_else(|| KeyError::UnknownKey {
+            kid: kid.map(str::to_owned),
+            alg,
+        })
     }
 
     /// Refreshes the issuer's keys if `needed` still holds once this task has the refresh
@@ -181,7 +195,8 @@ impl KeyCache {
     }
 
     async fn discover(&self, issuer: &str) -> Result<Vec<VerifyKey>, KeyError> {
-        let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| KeyError::Discovery(e.to_string()))?;
+        let url =
+            IssuerUrl::new(issuer.to_owned()).map_err(|e| KeyError::Discovery(e.to_string()))?;
         let metadata = CoreProviderMetadata::discover_async(url, &self.http)
             .await
             .map_err(|e| KeyError::Discovery(describe(&e)))?;
@@ -189,8 +204,8 @@ impl KeyCache {
         // jsonwebtoken's JWK type, which builds the verification keys.
         let value = serde_json::to_value(metadata.jwks())
             .map_err(|e| KeyError::Discovery(format!("jwks: {e}")))?;
-        let set: JwkSet = serde_json::from_value(value)
-            .map_err(|e| KeyError::Discovery(format!("jwks: {e}")))?;
+        let set: JwkSet =
+            serde_json::from_value(value).map_err(|e| KeyError::Discovery(format!("jwks: {e}")))?;
         let keys: Vec<VerifyKey> = set.keys.iter().filter_map(VerifyKey::from_jwk).collect();
         tracing::info!(issuer, keys = keys.len(), "issuer keys fetched");
         Ok(keys)

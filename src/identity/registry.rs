@@ -74,7 +74,10 @@ impl Registry {
     pub fn new(db: Db, operators: Vec<IssuerEntry>, ttl: Duration) -> Self {
         Registry {
             db,
-            operators: operators.into_iter().map(|e| (e.issuer.clone(), Arc::new(e))).collect(),
+            operators: operators
+                .into_iter()
+                .map(|e| (e.issuer.clone(), Arc::new(e)))
+                .collect(),
             cache: RwLock::new(HashMap::new()),
             ttl,
         }
@@ -98,7 +101,10 @@ impl Registry {
             }
         }
         let owned = issuer.to_owned();
-        let found = self.db.read(move |c| identity_providers::by_issuer(c, &owned)).await?;
+        let found = self
+            .db
+            .read(move |c| identity_providers::by_issuer(c, &owned))
+            .await?;
         let entry = found.map(|p| Arc::new(IssuerEntry::for_agency(&p)));
         if let Ok(mut cache) = self.cache.write() {
             match &entry {

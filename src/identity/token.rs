@@ -21,8 +21,12 @@ use crate::clock::Clock;
 use crate::config::IdentitySettings;
 
 /// The algorithms the hub accepts.
-pub const ALLOWED_ALGORITHMS: [Algorithm; 4] =
-    [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+pub const ALLOWED_ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
 
 /// Longest token the hub reads.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -37,7 +41,10 @@ pub struct AuthFailure {
 
 impl AuthFailure {
     fn new(reason: impl Into<String>) -> Self {
-        AuthFailure { reason: reason.into(), issuer: None }
+        AuthFailure {
+            reason: reason.into(),
+            issuer: None,
+        }
     }
 }
 
@@ -76,7 +83,10 @@ impl Authenticator {
         }
         let header = decode_header(token).map_err(|_| AuthFailure::new("malformed header"))?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
-            return Err(AuthFailure::new(format!("algorithm {:?} not allowed", header.alg)));
+            return Err(AuthFailure::new(format!(
+                "algorithm {:?} not allowed",
+                header.alg
+            )));
         }
         let iss = jsonwebtoken::dangerous::insecure_decode_claims::<IssOnly>(token)
             .ok()
@@ -88,7 +98,10 @@ impl Authenticator {
             .await
             .map_err(|_| AuthFailure::new("issuer registry unavailable"))?
             .ok_or_else(|| AuthFailure::new("issuer not registered"))?;
-        let fail = |reason: String| AuthFailure { reason, issuer: Some(entry.issuer.clone()) };
+        let fail = |reason: String| AuthFailure {
+            reason,
+            issuer: Some(entry.issuer.clone()),
+        };
 
         let typ = header.typ.as_deref().map(|t| t.to_ascii_lowercase());
         let typ_ok = match typ.as_deref().map(|t| t.trim_start_matches("application/")) {
@@ -113,19 +126,26 @@ impl Authenticator {
         validation.validate_exp = false; // checked below against the hub's clock
         validation.validate_nbf = false;
         validation.leeway = 0;
-        validation.required_spec_claims =
-            ["exp", "iss", "aud", "sub"].into_iter().map(str::to_owned).collect::<HashSet<_>>();
+        validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<HashSet<_>>();
         let data = decode::<Map<String, Value>>(token, &key.key, &validation)
             .map_err(|e| fail(format!("rejected: {:?}", e.kind())))?;
         let claims = data.claims;
 
         let now = self.clock.now().timestamp();
-        let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| fail("exp".into()))?;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| fail("exp".into()))?;
         if now > exp.saturating_add(self.skew) {
             return Err(fail("expired".into()));
         }
         if let Some(nbf) = claims.get("nbf") {
-            let nbf = nbf.as_i64().ok_or_else(|| fail("nbf not a number".into()))?;
+            let nbf = nbf
+                .as_i64()
+                .ok_or_else(|| fail("nbf not a number".into()))?;
             if now.saturating_add(self.skew) < nbf {
                 return Err(fail("not yet valid".into()));
             }

@@ -39,7 +39,10 @@ impl AgencyRow {
         Ok(Agency {
             id: self.id.parse().map_err(AppError::internal)?,
             name: self.name,
-            kind: self.kind.parse::<AgencyKind>().map_err(AppError::internal)?,
+            kind: self
+                .kind
+                .parse::<AgencyKind>()
+                .map_err(AppError::internal)?,
             areas,
             first_responder: self.first_responder,
             contact_email: self.contact_email,
@@ -53,7 +56,10 @@ fn write_areas(conn: &mut DbConn, id: &str, areas: &[GssCode]) -> Result<(), App
     diesel::delete(agency_areas::table.filter(agency_areas::agency_id.eq(id))).execute(conn)?;
     for area in areas {
         diesel::insert_into(agency_areas::table)
-            .values((agency_areas::agency_id.eq(id), agency_areas::area.eq(area.as_str())))
+            .values((
+                agency_areas::agency_id.eq(id),
+                agency_areas::area.eq(area.as_str()),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -65,12 +71,16 @@ fn areas_of(conn: &mut DbConn, id: &str) -> Result<Vec<GssCode>, AppError> {
         .select(agency_areas::area)
         .order(agency_areas::area)
         .load(conn)?;
-    rows.iter().map(|a| GssCode::parse(a).map_err(AppError::internal)).collect()
+    rows.iter()
+        .map(|a| GssCode::parse(a).map_err(AppError::internal))
+        .collect()
 }
 
 /// Stores a new agency with its areas.
 pub fn insert(conn: &mut DbConn, a: &Agency) -> Result<(), AppError> {
-    diesel::insert_into(agencies::table).values(AgencyRow::from_domain(a)).execute(conn)?;
+    diesel::insert_into(agencies::table)
+        .values(AgencyRow::from_domain(a))
+        .execute(conn)?;
     write_areas(conn, &a.id.to_string(), &a.areas)
 }
 
@@ -101,8 +111,10 @@ pub fn get(conn: &mut DbConn, id: AgencyId) -> Result<Option<Agency>, AppError> 
 
 /// One agency by its exact name.
 pub fn get_by_name(conn: &mut DbConn, name: &str) -> Result<Option<Agency>, AppError> {
-    let row: Option<AgencyRow> =
-        agencies::table.filter(agencies::name.eq(name)).first(conn).optional()?;
+    let row: Option<AgencyRow> = agencies::table
+        .filter(agencies::name.eq(name))
+        .first(conn)
+        .optional()?;
     match row {
         None => Ok(None),
         Some(r) => {
@@ -148,5 +160,7 @@ pub fn covering_area(
         .select(agencies::id)
         .order(agencies::id)
         .load(conn)?;
-    ids.iter().map(|i| i.parse().map_err(AppError::internal)).collect()
+    ids.iter()
+        .map(|i| i.parse().map_err(AppError::internal))
+        .collect()
 }

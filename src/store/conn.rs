@@ -60,7 +60,10 @@ impl ConnManager {
                 "database_url must start with sqlite:// or postgres://".to_owned(),
             ));
         };
-        let manager = ConnManager { target, busy_timeout_ms };
+        let manager = ConnManager {
+            target,
+            busy_timeout_ms,
+        };
         if let Target::Sqlite(path) = &manager.target {
             // WAL is a property of the file: switch it once, before the pool opens several
             // connections (changing the journal mode needs the database to itself).

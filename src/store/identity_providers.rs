@@ -53,7 +53,9 @@ pub fn upsert(
         accept_jwt_typ: p.accept_jwt_typ,
         updated_at: to_db(now),
     };
-    let n = diesel::update(ip::table.find(&row.agency_id)).set(&row).execute(conn)?;
+    let n = diesel::update(ip::table.find(&row.agency_id))
+        .set(&row)
+        .execute(conn)?;
     if n == 0 {
         diesel::insert_into(ip::table).values(&row).execute(conn)?;
     }
@@ -62,7 +64,10 @@ pub fn upsert(
 
 /// The registration whose issuer is exactly `issuer`.
 pub fn by_issuer(conn: &mut DbConn, issuer: &str) -> Result<Option<IdentityProvider>, AppError> {
-    let row: Option<Row> = ip::table.filter(ip::issuer.eq(issuer)).first(conn).optional()?;
+    let row: Option<Row> = ip::table
+        .filter(ip::issuer.eq(issuer))
+        .first(conn)
+        .optional()?;
     row.map(Row::into_domain).transpose()
 }
 

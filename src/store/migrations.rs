@@ -9,7 +9,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// An arbitrary constant naming the migration lock on PostgreSQL.
-const PG_MIGRATION_LOCK: i64 = 0x6d73_6874_6875_62;
+const PG_MIGRATION_LOCK: i64 = 0x006d_7368_7468_7562;
 
 /// Runs pending migrations and returns the names of those applied.
 pub fn run(conn: &mut DbConn) -> Result<Vec<String>, AppError> {

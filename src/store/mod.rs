@@ -45,7 +45,11 @@ impl Db {
             .connection_timeout(Duration::from_millis(settings.connection_timeout_ms))
             .build(manager)
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
-        let db = Db { pool, backend, write_gate: Arc::new(Mutex::new(())) };
+        let db = Db {
+            pool,
+            backend,
+            write_gate: Arc::new(Mutex::new(())),
+        };
         db.migrate_blocking()?;
         Ok(db)
     }
@@ -70,7 +74,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let mut conn = self.conn()?;
-        f(&mut *conn)
+        f(&mut conn)
     }
 
     /// Runs `f` in one transaction: everything it writes commits together or not at all.

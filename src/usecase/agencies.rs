@@ -11,7 +11,10 @@ use crate::store::{agencies, identity_providers, DbConn};
 /// Registers a new agency (hub_admin, checked by the caller's extractor).
 pub fn create(conn: &mut DbConn, new: NewAgency, now: DateTime<Utc>) -> Result<Agency, AppError> {
     if agencies::get_by_name(conn, &new.name)?.is_some() {
-        return Err(AppError::conflict(format!("an agency named `{}` already exists", new.name)));
+        return Err(AppError::conflict(format!(
+            "an agency named `{}` already exists",
+            new.name
+        )));
     }
     let agency = Agency {
         id: AgencyId::new(),
@@ -38,8 +41,11 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<Agency, AppError> {
     let operator = actor.has_any(&[Role::HubAdmin]);
-    if !operator && !(actor.acts_for(id) && actor.has_any(&[Role::AgencyAdmin])) {
-        return Err(AppError::Forbidden("only the hub operator or this agency's admin".into()));
+    let own_admin = actor.acts_for(id) && actor.has_any(&[Role::AgencyAdmin]);
+    if !(operator || own_admin) {
+        return Err(AppError::Forbidden(
+            "only the hub operator or this agency's admin".into(),
+        ));
     }
     if !operator && patch.needs_operator() {
         return Err(AppError::Forbidden(
@@ -50,7 +56,9 @@ pub fn update(
     if let Some(name) = &patch.name {
         if let Some(other) = agencies::get_by_name(conn, name)? {
             if other.id != id {
-                return Err(AppError::conflict(format!("an agency named `{name}` already exists")));
+                return Err(AppError::conflict(format!(
+                    "an agency named `{name}` already exists"
+                )));
             }
         }
     }

@@ -12,9 +12,17 @@ fn body() -> serde_json::Value {
 #[tokio::test]
 async fn hub_admin_registers_an_agency() {
     let app = TestApp::spawn().await;
-    let resp = app.request(Method::POST, "/agencies", &app.admin(), Some(body())).await;
+    let resp = app
+        .request(Method::POST, "/agencies", &app.admin(), Some(body()))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
-    let location = resp.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let location = resp
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let created: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(created["name"], "Birmingham MASH");
     assert_eq!(created["kind"], "mash");
@@ -27,8 +35,12 @@ async fn hub_admin_registers_an_agency() {
     assert_eq!(got.1, created);
     // Police forces are first responders by statute unless told otherwise.
     let police = app
-        .post("/agencies", &app.admin(), json!({"name": "Police", "kind": "police_force",
-              "areas": ["E23000014"], "contact_email": "p@police.example.org"}))
+        .post(
+            "/agencies",
+            &app.admin(),
+            json!({"name": "Police", "kind": "police_force",
+              "areas": ["E23000014"], "contact_email": "p@police.example.org"}),
+        )
         .await;
     assert_eq!(police.1["first_responder"], true);
 }
@@ -37,10 +49,16 @@ async fn hub_admin_registers_an_agency() {
 async fn a_practitioner_cannot_register_agencies() {
     let app = TestApp::spawn().await;
     let a = app.agency("Agency A", "police_force", &["E08000025"]).await;
-    let r = app.post("/agencies", &app.token(&a, &["practitioner"]), body()).await;
+    let r = app
+        .post("/agencies", &app.token(&a, &["practitioner"]), body())
+        .await;
     assert_problem(&r, 403);
     let list = app.get("/agencies", &app.admin()).await;
-    assert_eq!(list.1["items"].as_array().unwrap().len(), 1, "nothing was created");
+    assert_eq!(
+        list.1["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
 }
 
 #[tokio::test]
@@ -48,13 +66,22 @@ async fn invalid_agencies_get_422_with_pointers() {
     let app = TestApp::spawn().await;
     let mut b = body();
     b["areas"] = json!(["E08000025", "Birmingham"]);
-    assert_eq!(pointers(&app.post("/agencies", &app.admin(), b).await), vec!["/areas/1"]);
+    assert_eq!(
+        pointers(&app.post("/agencies", &app.admin(), b).await),
+        vec!["/areas/1"]
+    );
     let mut b = body();
     b["kind"] = json!("spaceship");
-    assert_eq!(pointers(&app.post("/agencies", &app.admin(), b).await), vec!["/kind"]);
+    assert_eq!(
+        pointers(&app.post("/agencies", &app.admin(), b).await),
+        vec!["/kind"]
+    );
     let mut b = body();
     b.as_object_mut().unwrap().remove("name");
-    assert_eq!(pointers(&app.post("/agencies", &app.admin(), b).await), vec!["/name"]);
+    assert_eq!(
+        pointers(&app.post("/agencies", &app.admin(), b).await),
+        vec!["/name"]
+    );
     let mut b = body();
     b["contact_email"] = json!("not an address");
     b["name"] = json!("  ");
@@ -62,12 +89,18 @@ async fn invalid_agencies_get_422_with_pointers() {
     assert_eq!(p, vec!["/name", "/contact_email"]);
     let mut b = body();
     b["areas"] = json!("E08000025");
-    assert_eq!(pointers(&app.post("/agencies", &app.admin(), b).await), vec!["/areas"]);
+    assert_eq!(
+        pointers(&app.post("/agencies", &app.admin(), b).await),
+        vec!["/areas"]
+    );
     let mut b = body();
     b["colour"] = json!("red");
     assert_problem(&app.post("/agencies", &app.admin(), b).await, 422);
     let list = app.get("/agencies", &app.admin()).await;
-    assert!(list.1["items"].as_array().unwrap().is_empty(), "nothing was stored");
+    assert!(
+        list.1["items"].as_array().unwrap().is_empty(),
+        "nothing was stored"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +116,10 @@ async fn unreadable_bodies_are_problems() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
     let resp = app
         .client
         .post(format!("{}/agencies", app.api))
@@ -110,7 +146,10 @@ async fn unreadable_bodies_are_problems() {
 #[tokio::test]
 async fn duplicate_names_conflict() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.post("/agencies", &app.admin(), body()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.post("/agencies", &app.admin(), body()).await.0,
+        StatusCode::CREATED
+    );
     assert_problem(&app.post("/agencies", &app.admin(), body()).await, 409);
 }
 
@@ -120,20 +159,37 @@ async fn agencies_are_listed_with_a_cursor() {
     for i in 0..5 {
         let mut b = body();
         b["name"] = json!(format!("Agency {i}"));
-        assert_eq!(app.post("/agencies", &app.admin(), b).await.0, StatusCode::CREATED);
+        assert_eq!(
+            app.post("/agencies", &app.admin(), b).await.0,
+            StatusCode::CREATED
+        );
     }
     let first = app.get("/agencies?limit=2", &app.admin()).await;
     assert_eq!(first.1["items"].as_array().unwrap().len(), 2);
     let cursor = first.1["next_cursor"].as_str().unwrap();
-    let second = app.get(&format!("/agencies?limit=2&cursor={cursor}"), &app.admin()).await;
+    let second = app
+        .get(&format!("/agencies?limit=2&cursor={cursor}"), &app.admin())
+        .await;
     let third = app
-        .get(&format!("/agencies?limit=2&cursor={}", second.1["next_cursor"].as_str().unwrap()), &app.admin())
+        .get(
+            &format!(
+                "/agencies?limit=2&cursor={}",
+                second.1["next_cursor"].as_str().unwrap()
+            ),
+            &app.admin(),
+        )
         .await;
     assert_eq!(third.1["items"].as_array().unwrap().len(), 1);
     assert!(third.1["next_cursor"].is_null());
     let names: Vec<String> = [&first, &second, &third]
         .iter()
-        .flat_map(|p| p.1["items"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_owned()))
+        .flat_map(|p| {
+            p.1["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned())
+        })
         .collect();
     assert_eq!(names.len(), 5);
     assert_problem(&app.get("/agencies?cursor=%%%", &app.admin()).await, 400);
@@ -148,11 +204,18 @@ async fn unknown_agencies_are_404() {
     let app = TestApp::spawn().await;
     assert_problem(&app.get("/agencies/not-a-uuid", &app.admin()).await, 404);
     let missing = uuid::Uuid::new_v4();
-    assert_problem(&app.get(&format!("/agencies/{missing}"), &app.admin()).await, 404);
+    assert_problem(
+        &app.get(&format!("/agencies/{missing}"), &app.admin()).await,
+        404,
+    );
     let r = app
-        .send(Method::PUT, &format!("/agencies/{missing}/identity-provider"), &app.admin(),
-              Some(json!({"issuer": "https://idp.example.org", "audience": "x",
-                          "role_map": {"a": "practitioner"}})))
+        .send(
+            Method::PUT,
+            &format!("/agencies/{missing}/identity-provider"),
+            &app.admin(),
+            Some(json!({"issuer": "https://idp.example.org", "audience": "x",
+                          "role_map": {"a": "practitioner"}})),
+        )
         .await;
     assert_problem(&r, 404);
 }
@@ -164,36 +227,60 @@ async fn agency_admins_change_only_their_own_contact() {
     let b = app.agency("Agency B", "mash", &["E08000026"]).await;
     let admin_a = app.token(&a, &["agency_admin"]);
     let r = app
-        .send(Method::PATCH, &format!("/agencies/{}", a.id), &admin_a,
-              Some(json!({"contact_email": "new@a.example.org"})))
+        .send(
+            Method::PATCH,
+            &format!("/agencies/{}", a.id),
+            &admin_a,
+            Some(json!({"contact_email": "new@a.example.org"})),
+        )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     assert_eq!(r.1["contact_email"], "new@a.example.org");
     let r = app
-        .send(Method::PATCH, &format!("/agencies/{}", a.id), &admin_a,
-              Some(json!({"areas": ["E08000026"]})))
+        .send(
+            Method::PATCH,
+            &format!("/agencies/{}", a.id),
+            &admin_a,
+            Some(json!({"areas": ["E08000026"]})),
+        )
         .await;
     assert_problem(&r, 403);
     let r = app
-        .send(Method::PATCH, &format!("/agencies/{}", b.id), &admin_a,
-              Some(json!({"contact_email": "evil@a.example.org"})))
+        .send(
+            Method::PATCH,
+            &format!("/agencies/{}", b.id),
+            &admin_a,
+            Some(json!({"contact_email": "evil@a.example.org"})),
+        )
         .await;
     assert_problem(&r, 403);
     let practitioner = app.token(&a, &["practitioner"]);
     let r = app
-        .send(Method::PATCH, &format!("/agencies/{}", a.id), &practitioner,
-              Some(json!({"contact_email": "p@a.example.org"})))
+        .send(
+            Method::PATCH,
+            &format!("/agencies/{}", a.id),
+            &practitioner,
+            Some(json!({"contact_email": "p@a.example.org"})),
+        )
         .await;
     assert_problem(&r, 403);
     let r = app
-        .send(Method::PATCH, &format!("/agencies/{}", a.id), &app.admin(),
-              Some(json!({"areas": ["E08000026", "E08000025"], "name": "Agency A2"})))
+        .send(
+            Method::PATCH,
+            &format!("/agencies/{}", a.id),
+            &app.admin(),
+            Some(json!({"areas": ["E08000026", "E08000025"], "name": "Agency A2"})),
+        )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
     assert_eq!(r.1["areas"], json!(["E08000025", "E08000026"]));
     let r = app
-        .send(Method::PATCH, &format!("/agencies/{}", a.id), &app.admin(),
-              Some(json!({"name": "Agency B"})))
+        .send(
+            Method::PATCH,
+            &format!("/agencies/{}", a.id),
+            &app.admin(),
+            Some(json!({"name": "Agency B"})),
+        )
         .await;
     assert_problem(&r, 409);
 }
@@ -204,15 +291,23 @@ async fn one_issuer_speaks_for_one_agency() {
     let a = app.agency("Agency A", "mash", &["E08000025"]).await;
     let b = app.agency("Agency B", "mash", &["E08000026"]).await;
     let r = app
-        .send(Method::PUT, &format!("/agencies/{}/identity-provider", b.id), &app.admin(),
-              Some(json!({"issuer": a.issuer, "audience": AUDIENCE,
-                          "role_map": {"practitioner": "practitioner"}})))
+        .send(
+            Method::PUT,
+            &format!("/agencies/{}/identity-provider", b.id),
+            &app.admin(),
+            Some(json!({"issuer": a.issuer, "audience": AUDIENCE,
+                          "role_map": {"practitioner": "practitioner"}})),
+        )
         .await;
     assert_problem(&r, 409);
     let r = app
-        .send(Method::PUT, &format!("/agencies/{}/identity-provider", b.id), &app.admin(),
-              Some(json!({"issuer": "ftp://idp.example.org", "audience": "",
-                          "roles_claim": "a..b", "role_map": {}})))
+        .send(
+            Method::PUT,
+            &format!("/agencies/{}/identity-provider", b.id),
+            &app.admin(),
+            Some(json!({"issuer": "ftp://idp.example.org", "audience": "",
+                          "roles_claim": "a..b", "role_map": {}})),
+        )
         .await;
     let p = pointers(&r);
     for want in ["/issuer", "/audience", "/roles_claim", "/role_map"] {

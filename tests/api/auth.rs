@@ -19,7 +19,10 @@ async fn assert_401(app: &TestApp, token: &str, why: &str) {
         r#"Bearer error="invalid_token""#,
         "{why}"
     );
-    assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], 401, "{why}");
 }
@@ -99,25 +102,46 @@ async fn wrong_or_unregistered_issuers_are_refused() {
     let (app, a, b) = setup().await;
     // A's key, but the token claims B's issuer: B's keys do not verify it.
     let claims = app.claims(&b.issuer, "user-1", &["practitioner"]);
-    assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "iss of another agency").await;
+    assert_401(
+        &app,
+        &app.issuers.sign(&name_of(&a), &claims),
+        "iss of another agency",
+    )
+    .await;
     // An issuer that exists but was never registered with the hub.
     let stranger = app.issuers.add("stranger");
     let claims = app.claims(&stranger, "user-1", &["practitioner"]);
-    assert_401(&app, &app.issuers.sign("stranger", &claims), "unregistered issuer").await;
+    assert_401(
+        &app,
+        &app.issuers.sign("stranger", &claims),
+        "unregistered issuer",
+    )
+    .await;
     // No iss at all.
     let mut claims = app.claims(&a.issuer, "user-1", &["practitioner"]);
     claims.as_object_mut().unwrap().remove("iss");
     assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "no iss").await;
     // iss with a trailing slash is not the registered issuer.
     let claims = app.claims(&format!("{}/", a.issuer), "user-1", &["practitioner"]);
-    assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "iss not exact").await;
+    assert_401(
+        &app,
+        &app.issuers.sign(&name_of(&a), &claims),
+        "iss not exact",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn discovery_naming_another_issuer_is_refused() {
     let (app, a, _) = setup().await;
-    app.issuers.claim_issuer(&name_of(&a), "https://impostor.example.org");
-    assert_401(&app, &app.token(&a, &["practitioner"]), "discovery issuer mismatch").await;
+    app.issuers
+        .claim_issuer(&name_of(&a), "https://impostor.example.org");
+    assert_401(
+        &app,
+        &app.token(&a, &["practitioner"]),
+        "discovery issuer mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -125,11 +149,19 @@ async fn audience_must_be_present_and_right() {
     let (app, a, _) = setup().await;
     let mut claims = app.claims(&a.issuer, "user-1", &["practitioner"]);
     claims.as_object_mut().unwrap().remove("aud");
-    assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "aud missing").await;
+    assert_401(
+        &app,
+        &app.issuers.sign(&name_of(&a), &claims),
+        "aud missing",
+    )
+    .await;
     claims["aud"] = json!("another-api");
     assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "aud wrong").await;
     claims["aud"] = json!(["another-api", AUDIENCE]);
-    assert_eq!(me(&app, &app.issuers.sign(&name_of(&a), &claims)).await.0, StatusCode::OK);
+    assert_eq!(
+        me(&app, &app.issuers.sign(&name_of(&a), &claims)).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -141,7 +173,12 @@ async fn expiry_and_not_before_follow_the_hub_clock() {
     assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "expired").await;
     claims["exp"] = json!(now + 600);
     claims["nbf"] = json!(now + 300);
-    assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "nbf in the future").await;
+    assert_401(
+        &app,
+        &app.issuers.sign(&name_of(&a), &claims),
+        "nbf in the future",
+    )
+    .await;
     claims.as_object_mut().unwrap().remove("exp");
     claims["nbf"] = json!(now);
     assert_401(&app, &app.issuers.sign(&name_of(&a), &claims), "no exp").await;
@@ -182,7 +219,8 @@ async fn a_token_cannot_act_for_another_agency() {
     forged["agency_id"] = json!(b.id);
     let body = {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&forged).unwrap())
     };
     let tampered = format!("{}.{}.{}", parts[0], body, parts[2]);
     assert_401(&app, &tampered, "payload swapped for agency B").await;
@@ -203,9 +241,16 @@ async fn typ_must_be_at_jwt_unless_the_issuer_accepts_jwt() {
     let (app, a, _) = setup().await;
     let claims = app.claims(&a.issuer, "user-1", &["practitioner"]);
     let n = name_of(&a);
-    assert_401(&app, &app.issuers.sign_typed(&n, &claims, Some("JWT")), "typ JWT").await;
+    assert_401(
+        &app,
+        &app.issuers.sign_typed(&n, &claims, Some("JWT")),
+        "typ JWT",
+    )
+    .await;
     assert_401(&app, &app.issuers.sign_typed(&n, &claims, None), "no typ").await;
-    let ok = app.issuers.sign_typed(&n, &claims, Some("application/at+jwt"));
+    let ok = app
+        .issuers
+        .sign_typed(&n, &claims, Some("application/at+jwt"));
     assert_eq!(me(&app, &ok).await.0, StatusCode::OK);
     // Registering the issuer with accept_jwt_typ lets plain JWT through.
     let r = app
@@ -213,8 +258,10 @@ async fn typ_must_be_at_jwt_unless_the_issuer_accepts_jwt() {
             reqwest::Method::PUT,
             &format!("/agencies/{}/identity-provider", a.id),
             &app.admin(),
-            Some(json!({"issuer": a.issuer, "audience": AUDIENCE, "roles_claim": "roles",
-                        "role_map": {"practitioner": "practitioner"}, "accept_jwt_typ": true})),
+            Some(
+                json!({"issuer": a.issuer, "audience": AUDIENCE, "roles_claim": "roles",
+                        "role_map": {"practitioner": "practitioner"}, "accept_jwt_typ": true}),
+            ),
         )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
@@ -225,19 +272,33 @@ async fn typ_must_be_at_jwt_unless_the_issuer_accepts_jwt() {
 #[tokio::test]
 async fn a_rotated_key_is_accepted_without_restart() {
     let (app, a, _) = setup().await;
-    assert_eq!(me(&app, &app.token(&a, &["practitioner"])).await.0, StatusCode::OK);
+    assert_eq!(
+        me(&app, &app.token(&a, &["practitioner"])).await.0,
+        StatusCode::OK
+    );
     let hits = app.issuers.jwks_hits(&name_of(&a));
     app.issuers.rotate(&name_of(&a));
     let r = me(&app, &app.token(&a, &["practitioner"])).await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-    assert_eq!(app.issuers.jwks_hits(&name_of(&a)), hits + 1, "one refresh for the new kid");
+    assert_eq!(
+        app.issuers.jwks_hits(&name_of(&a)),
+        hits + 1,
+        "one refresh for the new kid"
+    );
 }
 
 #[tokio::test]
 async fn unknown_kids_refresh_at_most_once_per_interval() {
-    let app = TestApp::spawn_with(Options { jwks_min_refresh_secs: 3600, ..Options::default() }).await;
+    let app = TestApp::spawn_with(Options {
+        jwks_min_refresh_secs: 3600,
+        ..Options::default()
+    })
+    .await;
     let a = app.agency("Agency A", "police_force", &["E08000025"]).await;
-    assert_eq!(me(&app, &app.token(&a, &["practitioner"])).await.0, StatusCode::OK);
+    assert_eq!(
+        me(&app, &app.token(&a, &["practitioner"])).await.0,
+        StatusCode::OK
+    );
     let hits = app.issuers.jwks_hits(&name_of(&a));
     let claims = app.claims(&a.issuer, "user-1", &["practitioner"]);
     for i in 0..5 {
@@ -248,7 +309,11 @@ async fn unknown_kids_refresh_at_most_once_per_interval() {
         let token = jsonwebtoken::encode(&header, &claims, &stray.encoding()).unwrap();
         assert_401(&app, &token, "forged kid").await;
     }
-    assert_eq!(app.issuers.jwks_hits(&name_of(&a)), hits, "no refresh inside the interval");
+    assert_eq!(
+        app.issuers.jwks_hits(&name_of(&a)),
+        hits,
+        "no refresh inside the interval"
+    );
 }
 
 #[tokio::test]
@@ -288,8 +353,12 @@ async fn an_agency_issuer_cannot_grant_operator_roles() {
     // A token asking for hub_admin from an agency issuer gets no such role.
     let token = app.token(&a, &["hub_admin"]);
     let r = app
-        .post("/agencies", &token, json!({"name": "X", "kind": "ngo", "areas": ["E08000025"],
-                                          "contact_email": "x@example.org"}))
+        .post(
+            "/agencies",
+            &token,
+            json!({"name": "X", "kind": "ngo", "areas": ["E08000025"],
+                                          "contact_email": "x@example.org"}),
+        )
         .await;
     assert_problem(&r, 403);
 }

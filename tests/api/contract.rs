@@ -6,7 +6,10 @@ use std::path::Path;
 /// `(METHOD, path)` pairs named in the spec's `paths` (two-space path keys, four-space
 /// method keys: the file keeps that layout).
 fn spec_routes() -> BTreeSet<(String, String)> {
-    let spec = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("api-spec/openapi.yaml")).unwrap();
+    let spec = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("api-spec/openapi.yaml"),
+    )
+    .unwrap();
     let mut out = BTreeSet::new();
     let mut in_paths = false;
     let mut current: Option<String> = None;
@@ -21,7 +24,12 @@ fn spec_routes() -> BTreeSet<(String, String)> {
         }
         if let Some(rest) = line.strip_prefix("  ") {
             if !rest.starts_with(' ') {
-                current = Some(rest.trim_end().trim_end_matches(':').trim_matches('\'').to_owned());
+                current = Some(
+                    rest.trim_end()
+                        .trim_end_matches(':')
+                        .trim_matches('\'')
+                        .to_owned(),
+                );
                 continue;
             }
         }
@@ -43,13 +51,21 @@ fn the_spec_names_exactly_the_served_routes() {
     let spec = spec_routes();
     let missing: Vec<_> = served.difference(&spec).collect();
     let extra: Vec<_> = spec.difference(&served).collect();
-    assert!(missing.is_empty(), "served but not in api-spec/openapi.yaml: {missing:?}");
-    assert!(extra.is_empty(), "in api-spec/openapi.yaml but not served: {extra:?}");
+    assert!(
+        missing.is_empty(),
+        "served but not in api-spec/openapi.yaml: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "in api-spec/openapi.yaml but not served: {extra:?}"
+    );
     assert!(spec.len() >= 10);
 }
 
 fn migration_names(backend: &str) -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -66,7 +82,11 @@ fn both_backends_have_the_same_migrations() {
     for name in &sqlite {
         for backend in ["sqlite", "postgres"] {
             for file in ["up.sql", "down.sql"] {
-                let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend).join(name).join(file);
+                let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("migrations")
+                    .join(backend)
+                    .join(name)
+                    .join(file);
                 assert!(p.exists(), "{} is missing", p.display());
             }
         }

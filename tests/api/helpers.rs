@@ -22,7 +22,9 @@ pub const OPERATOR: &str = "operator";
 
 /// A Monday morning, so working-day rules are easy to read in tests.
 pub fn start_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// A fresh database URL: a SQLite file in `dir`, or a new PostgreSQL database.
@@ -31,7 +33,8 @@ pub fn fresh_database(dir: &std::path::Path) -> String {
         Ok(admin) if !admin.is_empty() => {
             let name = format!("t_{}", uuid::Uuid::new_v4().simple());
             let mut c = diesel::PgConnection::establish(&admin).expect("admin connection");
-            c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create database");
             let mut url = url::Url::parse(&admin).unwrap();
             url.set_path(&format!("/{name}"));
             url.to_string()
@@ -41,20 +44,17 @@ pub fn fresh_database(dir: &std::path::Path) -> String {
 }
 
 pub fn on_postgres() -> bool {
-    std::env::var("MSHT_HUB_TEST_POSTGRES_URL").map(|v| !v.is_empty()).unwrap_or(false)
+    std::env::var("MSHT_HUB_TEST_POSTGRES_URL")
+        .map(|v| !v.is_empty())
+        .unwrap_or(false)
 }
 
 /// Options for one test hub.
+#[derive(Default)]
 pub struct Options {
     pub dev: bool,
     pub jwks_min_refresh_secs: u64,
     pub env: HashMap<String, String>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { dev: false, jwks_min_refresh_secs: 0, env: HashMap::new() }
-    }
 }
 
 /// One agency registered in a test, with its own test issuer.
@@ -114,7 +114,9 @@ impl TestApp {
             accept_jwt_typ: false,
         }];
         let clock = Clock::manual(start_time());
-        let app = Application::build(settings.clone(), clock.clone(), opts.dev).await.unwrap();
+        let app = Application::build(settings.clone(), clock.clone(), opts.dev)
+            .await
+            .unwrap();
         let port = app.port();
         let state = app.state();
         let handle = app.handle();
@@ -123,7 +125,10 @@ impl TestApp {
         TestApp {
             api: format!("{base}/api/v1"),
             base,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             clock,
             issuers,
             settings,
@@ -159,7 +164,8 @@ impl TestApp {
 
     pub fn token_as(&self, agency: &TestAgency, subject: &str, roles: &[&str]) -> String {
         let name = agency.issuer.rsplit('/').next().unwrap().to_owned();
-        self.issuers.sign(&name, &self.claims(&agency.issuer, subject, roles))
+        self.issuers
+            .sign(&name, &self.claims(&agency.issuer, subject, roles))
     }
 
     /// Registers an agency of `kind` over `areas` with a fresh test issuer.
@@ -190,12 +196,18 @@ impl TestApp {
                 Method::PUT,
                 &format!("/agencies/{id}/identity-provider"),
                 &self.admin(),
-                Some(json!({"issuer": issuer, "audience": AUDIENCE, "roles_claim": "roles",
-                            "role_map": map})),
+                Some(
+                    json!({"issuer": issuer, "audience": AUDIENCE, "roles_claim": "roles",
+                            "role_map": map}),
+                ),
             )
             .await;
         assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-        TestAgency { id, name: name.to_owned(), issuer }
+        TestAgency {
+            id,
+            name: name.to_owned(),
+            issuer,
+        }
     }
 
     /// Sends a request to `/api/v1{path}` and returns the status and JSON body (Null if none).
@@ -253,12 +265,24 @@ impl Drop for TestApp {
 pub fn assert_problem(r: &(StatusCode, Value), status: u16) {
     assert_eq!(r.0.as_u16(), status, "{}", r.1);
     assert_eq!(r.1["status"], status, "{}", r.1);
-    assert!(r.1["type"].as_str().unwrap().starts_with("urn:msht-hub:problem:"), "{}", r.1);
+    assert!(
+        r.1["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:msht-hub:problem:"),
+        "{}",
+        r.1
+    );
     assert!(r.1["title"].is_string());
 }
 
 /// The pointers of a 422.
 pub fn pointers(r: &(StatusCode, Value)) -> Vec<String> {
     assert_problem(r, 422);
-    r.1["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect()
+    r.1["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap().to_owned())
+        .collect()
 }

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use crate::helpers::TestApp;
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (.ci/run starts oidc-provider)"))
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} must be set (.ci/run starts oidc-provider)"))
 }
 
 async fn client_credentials(issuer: &str, client: &str, secret: &str, audience: &str) -> String {
@@ -35,7 +36,10 @@ async fn client_credentials(issuer: &str, client: &str, secret: &str, audience: 
         .json()
         .await
         .unwrap();
-    resp["access_token"].as_str().unwrap_or_else(|| panic!("no token: {resp}")).to_owned()
+    resp["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {resp}"))
+        .to_owned()
 }
 
 #[tokio::test]
@@ -47,14 +51,24 @@ async fn interop_oidc_client_credentials_token_is_accepted() {
     let audience = env("MSHT_HUB_TEST_OIDC_AUDIENCE");
     let app = TestApp::spawn().await;
     let r = app
-        .post("/agencies", &app.admin(), json!({"name": "Interop NGO", "kind": "ngo",
-              "areas": ["E08000025"], "contact_email": "ngo@example.org", "first_responder": true}))
+        .post(
+            "/agencies",
+            &app.admin(),
+            json!({"name": "Interop NGO", "kind": "ngo",
+              "areas": ["E08000025"], "contact_email": "ngo@example.org", "first_responder": true}),
+        )
         .await;
     let id = r.1["id"].as_str().unwrap().to_owned();
     let r = app
-        .send(reqwest::Method::PUT, &format!("/agencies/{id}/identity-provider"), &app.admin(),
-              Some(json!({"issuer": issuer, "audience": audience, "roles_claim": "roles",
-                          "role_map": {"practitioner": "practitioner"}})))
+        .send(
+            reqwest::Method::PUT,
+            &format!("/agencies/{id}/identity-provider"),
+            &app.admin(),
+            Some(
+                json!({"issuer": issuer, "audience": audience, "roles_claim": "roles",
+                          "role_map": {"practitioner": "practitioner"}}),
+            ),
+        )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);
 

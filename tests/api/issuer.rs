@@ -19,7 +19,10 @@ pub struct Key {
 
 impl Key {
     pub fn generate(kid: &str) -> Key {
-        Key { kid: kid.to_owned(), private: SigningKey::generate(&mut rand::rngs::OsRng) }
+        Key {
+            kid: kid.to_owned(),
+            private: SigningKey::generate(&mut rand::rngs::OsRng),
+        }
     }
 
     pub fn encoding(&self) -> EncodingKey {
@@ -57,7 +60,9 @@ async fn discovery(
     name: web::Path<String>,
 ) -> HttpResponse {
     let map = st.lock().unwrap();
-    let Some(s) = map.get(name.as_str()) else { return HttpResponse::NotFound().finish() };
+    let Some(s) = map.get(name.as_str()) else {
+        return HttpResponse::NotFound().finish();
+    };
     let own = format!("{}/{}", base.as_str(), name);
     let issuer = s.claimed_issuer.clone().unwrap_or_else(|| own.clone());
     HttpResponse::Ok().json(json!({
@@ -76,7 +81,9 @@ async fn jwks(
     name: web::Path<String>,
 ) -> HttpResponse {
     let mut map = st.lock().unwrap();
-    let Some(s) = map.get_mut(name.as_str()) else { return HttpResponse::NotFound().finish() };
+    let Some(s) = map.get_mut(name.as_str()) else {
+        return HttpResponse::NotFound().finish();
+    };
     s.jwks_hits += 1;
     let keys: Vec<Value> = s.keys.iter().map(Key::jwk).collect();
     HttpResponse::Ok().json(json!({ "keys": keys }))
@@ -92,7 +99,10 @@ impl TestIssuers {
             App::new()
                 .app_data(web::Data::new(st.clone()))
                 .app_data(web::Data::new(b.clone()))
-                .route("/{name}/.well-known/openid-configuration", web::get().to(discovery))
+                .route(
+                    "/{name}/.well-known/openid-configuration",
+                    web::get().to(discovery),
+                )
                 .route("/{name}/jwks", web::get().to(jwks))
         })
         .workers(1)
@@ -102,7 +112,11 @@ impl TestIssuers {
         .run();
         let handle = server.handle();
         tokio::spawn(server);
-        TestIssuers { base, state, handle }
+        TestIssuers {
+            base,
+            state,
+            handle,
+        }
     }
 
     /// Adds an issuer with one key and returns its issuer URL.
@@ -110,7 +124,10 @@ impl TestIssuers {
         let mut map = self.state.lock().unwrap();
         map.insert(
             name.to_owned(),
-            IssuerState { keys: vec![Key::generate(&format!("{name}-k1"))], ..Default::default() },
+            IssuerState {
+                keys: vec![Key::generate(&format!("{name}-k1"))],
+                ..Default::default()
+            },
         );
         self.url(name)
     }
@@ -129,11 +146,21 @@ impl TestIssuers {
     }
 
     pub fn jwks_hits(&self, name: &str) -> usize {
-        self.state.lock().unwrap().get(name).map(|s| s.jwks_hits).unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .get(name)
+            .map(|s| s.jwks_hits)
+            .unwrap_or(0)
     }
 
     pub fn claim_issuer(&self, name: &str, claimed: &str) {
-        self.state.lock().unwrap().get_mut(name).unwrap().claimed_issuer = Some(claimed.to_owned());
+        self.state
+            .lock()
+            .unwrap()
+            .get_mut(name)
+            .unwrap()
+            .claimed_issuer = Some(claimed.to_owned());
     }
 
     /// Signs `claims` with the issuer's newest key and the given `typ`.
@@ -152,7 +179,15 @@ impl TestIssuers {
 
     /// The newest key's public bytes (for the HMAC key-confusion attack).
     pub fn public_key(&self, name: &str) -> [u8; 32] {
-        self.state.lock().unwrap().get(name).unwrap().keys.last().unwrap().public_bytes()
+        self.state
+            .lock()
+            .unwrap()
+            .get(name)
+            .unwrap()
+            .keys
+            .last()
+            .unwrap()
+            .public_bytes()
     }
 }
 

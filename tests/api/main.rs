@@ -1,7 +1,12 @@
 //! The one integration-test binary: every test starts the real hub on port 0 with a fresh
 //! database (a temporary SQLite file, or a fresh PostgreSQL database when
 //! `MSHT_HUB_TEST_POSTGRES_URL` is set) and talks to it over HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod helpers;
 mod issuer;

@@ -12,7 +12,12 @@ async fn health_readiness_and_spec() {
     let r = app.get("/readyz", "").await;
     assert_eq!(r.0, StatusCode::OK);
     assert_eq!(r.1["status"], "ready");
-    let spec = app.client.get(format!("{}/api-spec/openapi.yaml", app.api)).send().await.unwrap();
+    let spec = app
+        .client
+        .get(format!("{}/api-spec/openapi.yaml", app.api))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(spec.status(), StatusCode::OK);
     assert!(spec.text().await.unwrap().starts_with("openapi: 3.1"));
 }
@@ -21,26 +26,56 @@ async fn health_readiness_and_spec() {
 async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
     app.get("/me", "").await;
-    app.get(&format!("/agencies/{}", uuid::Uuid::new_v4()), &app.admin()).await;
-    let text = app.client.get(format!("{}/metrics", app.api)).send().await.unwrap().text().await.unwrap();
+    app.get(&format!("/agencies/{}", uuid::Uuid::new_v4()), &app.admin())
+        .await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.api))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        text.contains(r#"msht_hub_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#),
+        text.contains(
+            r#"msht_hub_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"route="/api/v1/agencies/{id}",status="404""#), "{text}");
+    assert!(
+        text.contains(r#"route="/api/v1/agencies/{id}",status="404""#),
+        "{text}"
+    );
     assert!(text.contains("msht_hub_http_request_duration_seconds_bucket"));
 }
 
 #[tokio::test]
 async fn request_ids_are_kept_or_made() {
     let app = TestApp::spawn().await;
-    let r = app.client.get(format!("{}/healthz", app.api)).header("x-request-id", "abc-123").send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.api))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers().get("x-request-id").unwrap(), "abc-123");
-    let r = app.client.get(format!("{}/healthz", app.api)).header("x-request-id", "bad id\u{7f}").send().await;
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.api))
+        .header("x-request-id", "bad id\u{7f}")
+        .send()
+        .await;
     if let Ok(r) = r {
         assert_ne!(r.headers().get("x-request-id").unwrap(), "bad id\u{7f}");
     }
-    let r = app.client.get(format!("{}/healthz", app.api)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.api))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers().get("x-request-id").unwrap().len(), 36);
 }
 
@@ -48,14 +83,35 @@ async fn request_ids_are_kept_or_made() {
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let app = TestApp::spawn().await;
     assert_problem(&app.get("/no-such-thing", "").await, 404);
-    let r = app.client.get(format!("{}/elsewhere", app.base)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/elsewhere", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(r.headers().get("content-type").unwrap(), "application/problem+json");
-    let r = app.client.delete(format!("{}/agencies", app.api)).send().await.unwrap();
+    assert_eq!(
+        r.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let r = app
+        .client
+        .delete(format!("{}/agencies", app.api))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.headers().get("allow").unwrap(), "POST, GET");
-    assert_eq!(r.headers().get("content-type").unwrap(), "application/problem+json");
+    assert_eq!(
+        r.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
     // Dev issuer routes exist only with --dev.
-    let r = app.client.get(format!("{}/dev-issuer/police/jwks", app.base)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/dev-issuer/police/jwks", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

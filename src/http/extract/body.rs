@@ -112,12 +112,18 @@ mod tests {
 
     #[test]
     fn shape_errors_point_at_the_field() {
-        assert_eq!(pointer_of(parse(br#"{"name":"a","items":[1,"x"]}"#)), "/items/1");
+        assert_eq!(
+            pointer_of(parse(br#"{"name":"a","items":[1,"x"]}"#)),
+            "/items/1"
+        );
         assert_eq!(pointer_of(parse(br#"{"items":[]}"#)), "/name");
     }
 
     #[test]
     fn malformed_json_is_400() {
-        assert!(matches!(parse::<Thing>(b"{nope"), Err(AppError::BadRequest(_))));
+        assert!(matches!(
+            parse::<Thing>(b"{nope"),
+            Err(AppError::BadRequest(_))
+        ));
     }
 }

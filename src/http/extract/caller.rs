@@ -23,7 +23,9 @@ type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 impl FromRequest for Caller {
@@ -75,12 +77,20 @@ impl<R: Requirement> FromRequest for Authorized<R> {
         Box::pin(async move {
             let Caller(principal) = caller.await?;
             if principal.has_any(R::ROLES) {
-                Ok(Authorized { principal, _requirement: PhantomData })
+                Ok(Authorized {
+                    principal,
+                    _requirement: PhantomData,
+                })
             } else {
                 if let Some(state) = state {
-                    state.on_authorization_denial(&req, &principal, R::DESCRIPTION).await;
+                    state
+                        .on_authorization_denial(&req, &principal, R::DESCRIPTION)
+                        .await;
                 }
-                Err(AppError::Forbidden(format!("this action needs {}", R::DESCRIPTION)))
+                Err(AppError::Forbidden(format!(
+                    "this action needs {}",
+                    R::DESCRIPTION
+                )))
             }
         })
     }

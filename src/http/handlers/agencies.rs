@@ -23,7 +23,10 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let new = body.parse()?;
     let now = state.clock.now();
-    let agency = state.db.write(move |c| usecase::agencies::create(c, new, now)).await?;
+    let agency = state
+        .db
+        .write(move |c| usecase::agencies::create(c, new, now))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/agencies/{}", agency.id)))
         .json(AgencyOut::from(&agency)))
@@ -41,19 +44,33 @@ pub async fn list(
     _auth: Authorized<AnyRole>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let paging = PageQuery { cursor: query.cursor.clone(), limit: query.limit };
+    let paging = PageQuery {
+        cursor: query.cursor.clone(),
+        limit: query.limit,
+    };
     let limit = paging.limit()?;
     let after = paging
         .position()?
-        .map(|p| p.parse::<AgencyId>().map_err(|_| AppError::BadRequest("invalid cursor".into())))
+        .map(|p| {
+            p.parse::<AgencyId>()
+                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
+        })
         .transpose()?;
     let kind = query
         .kind
         .as_deref()
         .map(|k| k.parse::<AgencyKind>().map_err(AppError::BadRequest))
         .transpose()?;
-    let rows = state.db.read(move |c| agencies::list(c, after, kind, limit + 1)).await?;
-    Ok(HttpResponse::Ok().json(page(rows, limit, |a| a.id.to_string(), |a| AgencyOut::from(&a))))
+    let rows = state
+        .db
+        .read(move |c| agencies::list(c, after, kind, limit + 1))
+        .await?;
+    Ok(HttpResponse::Ok().json(page(
+        rows,
+        limit,
+        |a| a.id.to_string(),
+        |a| AgencyOut::from(&a),
+    )))
 }
 
 pub async fn get(
@@ -62,7 +79,11 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id: AgencyId = parse_id(&id)?;
-    let agency = state.db.read(move |c| agencies::get(c, id)).await?.ok_or(AppError::NotFound)?;
+    let agency = state
+        .db
+        .read(move |c| agencies::get(c, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok().json(AgencyOut::from(&agency)))
 }
 
@@ -76,8 +97,10 @@ pub async fn patch(
     let patch = body.parse()?;
     let now = state.clock.now();
     let actor = auth.principal;
-    let agency =
-        state.db.write(move |c| usecase::agencies::update(c, &actor, id, patch, now)).await?;
+    let agency = state
+        .db
+        .write(move |c| usecase::agencies::update(c, &actor, id, patch, now))
+        .await?;
     Ok(HttpResponse::Ok().json(AgencyOut::from(&agency)))
 }
 
@@ -101,7 +124,10 @@ pub async fn put_identity_provider(
         false,
     )?;
     if state.auth.registry.is_operator_issuer(&provider.issuer) {
-        return Err(AppError::validation("/issuer", "this issuer belongs to the hub operator"));
+        return Err(AppError::validation(
+            "/issuer",
+            "this issuer belongs to the hub operator",
+        ));
     }
     let now = state.clock.now();
     let saved = state

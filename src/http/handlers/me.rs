@@ -9,7 +9,11 @@ use crate::store::agencies;
 
 pub async fn get(state: web::Data<AppState>, Caller(p): Caller) -> Result<HttpResponse, AppError> {
     let agency_name = match p.agency_id {
-        Some(id) => state.db.read(move |c| agencies::get(c, id)).await?.map(|a| a.name),
+        Some(id) => state
+            .db
+            .read(move |c| agencies::get(c, id))
+            .await?
+            .map(|a| a.name),
         None => None,
     };
     Ok(HttpResponse::Ok().json(MeOut {

@@ -20,9 +20,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
 
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let body = state.metrics.render()?;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }
 
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/yaml").body(OPENAPI_YAML)
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(OPENAPI_YAML)
 }

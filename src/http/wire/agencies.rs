@@ -70,9 +70,18 @@ impl PatchAgency {
     pub fn parse(self) -> Result<AgencyPatch, AppError> {
         let mut e = Errors::new();
         let patch = AgencyPatch {
-            name: self.name.as_deref().and_then(|n| parse_name(&mut e, "/name", Some(n))),
-            kind: self.kind.as_deref().and_then(|k| parse_kind(&mut e, "/kind", Some(k))),
-            areas: self.areas.as_deref().and_then(|a| parse_areas(&mut e, "/areas", a)),
+            name: self
+                .name
+                .as_deref()
+                .and_then(|n| parse_name(&mut e, "/name", Some(n))),
+            kind: self
+                .kind
+                .as_deref()
+                .and_then(|k| parse_kind(&mut e, "/kind", Some(k))),
+            areas: self
+                .areas
+                .as_deref()
+                .and_then(|a| parse_areas(&mut e, "/areas", a)),
             first_responder: self.first_responder,
             contact_email: self
                 .contact_email
@@ -139,7 +148,11 @@ impl From<&IdentityProvider> for IdentityProviderOut {
             issuer: p.issuer.clone(),
             audience: p.audience.clone(),
             roles_claim: p.roles_claim.clone(),
-            role_map: p.role_map.iter().map(|(k, v)| (k.clone(), v.as_str())).collect(),
+            role_map: p
+                .role_map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str()))
+                .collect(),
             accept_jwt_typ: p.accept_jwt_typ,
         }
     }

@@ -27,7 +27,9 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(AppError::BadRequest(format!("limit must be 1 to {MAX_LIMIT}"))),
+            Some(_) => Err(AppError::BadRequest(format!(
+                "limit must be 1 to {MAX_LIMIT}"
+            ))),
         }
     }
 
@@ -50,9 +52,21 @@ pub fn decode_cursor(cursor: &str) -> Result<String, AppError> {
 }
 
 /// Builds a page from `limit + 1` fetched rows: the extra row only says there is more.
-pub fn page<T, U>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String, map: impl Fn(T) -> U) -> Page<U> {
+pub fn page<T, U>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> String,
+    map: impl Fn(T) -> U,
+) -> Page<U> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-    Page { items: rows.into_iter().map(map).collect(), next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(map).collect(),
+        next_cursor,
+    }
 }

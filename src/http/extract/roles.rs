@@ -31,3 +31,8 @@ requirement!(
     /// Anyone with a hub role: the agency directory is open to every member.
     AnyRole, [HubAdmin, HubAuditor, AgencyAdmin, IgOfficer, Practitioner, Analyst], "a hub role"
 );
+requirement!(
+    /// Readers of the audit log: the hub's auditor (every entry) or an agency's IG officer
+    /// (its own agency's entries; the use case scopes them).
+    AuditReader, [HubAuditor, IgOfficer], "the hub_auditor or ig_officer role"
+);

@@ -88,8 +88,12 @@ impl AppState {
             needed,
             "authorization denied"
         );
-        let entry =
-            denials::authorization_denial(&request_line(req), Actor::from(p), needed, self.clock.now());
+        let entry = denials::authorization_denial(
+            &request_line(req),
+            Actor::from(p),
+            needed,
+            self.clock.now(),
+        );
         self.log_refusal(&format!("{} {}", p.issuer, p.subject), entry)
             .await;
     }

@@ -181,8 +181,9 @@ async fn serve(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         r = &mut server => r,
         _ = shutdown_signal() => {
             tracing::info!("shutting down");
-            handle.stop(true).await;
-            server.await
+            // The server future processes the stop command, so it must be polled meanwhile.
+            let ((), r) = tokio::join!(handle.stop(true), &mut server);
+            r
         }
     }
 }
@@ -292,7 +293,11 @@ fn audit_verify(settings: &Settings) -> Result<ExitCode, AppError> {
     let mut progress = |done: u64, total: u64| {
         if last.elapsed().as_secs_f64() >= 2.0 || (done == total && total > 0) {
             last = Instant::now();
-            let pct = if total == 0 { 100.0 } else { done as f64 * 100.0 / total as f64 };
+            let pct = if total == 0 {
+                100.0
+            } else {
+                done as f64 * 100.0 / total as f64
+            };
             eprintln!(
                 "audit verify: {done} / {total} entries ({pct:.0}%), {:.1} s",
                 started.elapsed().as_secs_f64()

@@ -79,9 +79,15 @@ mod tests {
     fn bodies_are_canonical_and_read_back() {
         let e = normalise(&sample());
         let b = body(7, &e).unwrap();
-        assert!(b.starts_with(r#"{"actor":{"agency_id":null,"issuer":"urn:msht-hub:system""#), "{b}");
+        assert!(
+            b.starts_with(r#"{"actor":{"agency_id":null,"issuer":"urn:msht-hub:system""#),
+            "{b}"
+        );
         assert!(b.contains(r#""format":"msht-hub.audit.v1""#));
-        assert!(b.contains(r#""occurred_at":"2026-06-01T09:00:00.123456Z""#), "{b}");
+        assert!(
+            b.contains(r#""occurred_at":"2026-06-01T09:00:00.123456Z""#),
+            "{b}"
+        );
         assert!(b.contains(r#""seq":7"#));
         let back = parse(&b).unwrap();
         assert_eq!(back.seq, 7);

@@ -105,18 +105,16 @@ impl DenialBudget {
                 .record("refused_requests", start.to_rfc3339())
                 .decision(
                     Decision::Denied,
-                    vec![
-                        format!(
-                            "{} refused request(s) from {} source(s) between {} and {} were \
+                    vec![format!(
+                        "{} refused request(s) from {} source(s) between {} and {} were \
                              not logged one by one (limit {} per source and {} in all per minute)",
-                            w.suppressed,
-                            w.suppressed_sources.len(),
-                            start.to_rfc3339(),
-                            (start + Duration::minutes(1)).to_rfc3339(),
-                            self.per_source,
-                            self.total
-                        ),
-                    ],
+                        w.suppressed,
+                        w.suppressed_sources.len(),
+                        start.to_rfc3339(),
+                        (start + Duration::minutes(1)).to_rfc3339(),
+                        self.per_source,
+                        self.total
+                    )],
                 )
         });
         w.start = Some(now);
@@ -193,7 +191,10 @@ pub fn authorization_denial(
 ) -> NewEntry {
     NewEntry::new(Operation::AccessDenied, actor, now)
         .record("api_request", request)
-        .decision(Decision::Denied, vec![format!("this action needs {needed}")])
+        .decision(
+            Decision::Denied,
+            vec![format!("this action needs {needed}")],
+        )
 }
 
 #[cfg(test)]
@@ -219,17 +220,36 @@ mod tests {
         assert!(next.log_this);
         let summary = next.summary.unwrap();
         assert_eq!(summary.operation, Operation::AccessDenied);
-        assert!(summary.reasons[0].starts_with("8 refused request(s) from 2 source(s)"), "{:?}", summary.reasons);
+        assert!(
+            summary.reasons[0].starts_with("8 refused request(s) from 2 source(s)"),
+            "{:?}",
+            summary.reasons
+        );
         assert!(b.flush(t("05:00")).is_none(), "nothing suppressed since");
     }
 
     #[test]
     fn reasons_become_fixed_categories() {
-        assert_eq!(failure_category("typ Some(\"evil\") not accepted"), "token_type_not_accepted");
+        assert_eq!(
+            failure_category("typ Some(\"evil\") not accepted"),
+            "token_type_not_accepted"
+        );
         assert_eq!(failure_category("expired"), "expired");
-        assert_eq!(failure_category("unknown kid abc"), "key_or_claims_rejected");
-        let e = authentication_failure("GET /api/v1/me", "rejected: InvalidSignature", None, "127.0.0.1", t("00:00"));
+        assert_eq!(
+            failure_category("unknown kid abc"),
+            "key_or_claims_rejected"
+        );
+        let e = authentication_failure(
+            "GET /api/v1/me",
+            "rejected: InvalidSignature",
+            None,
+            "127.0.0.1",
+            t("00:00"),
+        );
         assert_eq!(e.actor.subject, "unauthenticated");
-        assert_eq!(e.reasons[0], "authentication failed: signature_or_claims_rejected");
+        assert_eq!(
+            e.reasons[0],
+            "authentication failed: signature_or_claims_rejected"
+        );
     }
 }

@@ -50,9 +50,8 @@ impl TreeHeadSigner {
             return Ok(signer);
         }
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                AppError::Config(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         let pem = key
@@ -75,7 +74,10 @@ impl TreeHeadSigner {
         let pem = std::fs::read_to_string(path)
             .map_err(|e| AppError::Config(format!("cannot read {}: {e}", path.display())))?;
         let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-            AppError::Config(format!("{} is not an Ed25519 PKCS#8 key: {e}", path.display()))
+            AppError::Config(format!(
+                "{} is not an Ed25519 PKCS#8 key: {e}",
+                path.display()
+            ))
         })?;
         Self::from_key(key).map(Some)
     }
@@ -174,7 +176,9 @@ impl TrustedKeys {
             .decode(b64.as_bytes())
             .map_err(|e| AppError::Config(format!("audit.trusted_public_keys: {e}")))?;
         let key = VerifyingKey::from_public_key_der(&der).map_err(|e| {
-            AppError::Config(format!("audit.trusted_public_keys: not an Ed25519 key: {e}"))
+            AppError::Config(format!(
+                "audit.trusted_public_keys: not an Ed25519 key: {e}"
+            ))
         })?;
         self.add(key)
     }

@@ -74,7 +74,9 @@ pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt
         let (agencies, subjects) = links(seq, &entry);
         agency_links.extend(agencies);
         subject_links.extend(subjects);
-        entry_rows.push(index_columns(seq, &entry, body, leaf, nodes, tree_size, &root));
+        entry_rows.push(index_columns(
+            seq, &entry, body, leaf, nodes, tree_size, &root,
+        ));
         receipts.push(Receipt {
             seq,
             leaf_index: (seq - 1) as u64,

@@ -29,7 +29,8 @@ impl NodeSource for StoreNodes<'_> {
     type Error = AppError;
 
     fn node(&mut self, level: u32, index: u64) -> Result<Hash, AppError> {
-        let missing = || AppError::Internal(format!("audit tree node ({level}, {index}) is missing"));
+        let missing =
+            || AppError::Internal(format!("audit tree node ({level}, {index}) is missing"));
         let leaf = completing_leaf(level, index).ok_or_else(missing)?;
         let seq = i64::try_from(leaf + 1).map_err(|_| missing())?;
         if !self.cache.contains_key(&seq) {
@@ -41,7 +42,10 @@ impl NodeSource for StoreNodes<'_> {
             return to_hash(leaf_hash);
         }
         let start = (level as usize - 1) * 32;
-        interior.get(start..start + 32).ok_or_else(missing).and_then(to_hash)
+        interior
+            .get(start..start + 32)
+            .ok_or_else(missing)
+            .and_then(to_hash)
     }
 }
 

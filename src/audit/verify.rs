@@ -88,7 +88,11 @@ struct State {
 
 impl State {
     /// Checks the receipts and signed heads of the current size.
-    fn check_size(&mut self, conn: &mut DbConn, keys: &TrustedKeys) -> Result<Result<(), Failure>, AppError> {
+    fn check_size(
+        &mut self,
+        conn: &mut DbConn,
+        keys: &TrustedKeys,
+    ) -> Result<Result<(), Failure>, AppError> {
         let size = self.frontier.size();
         let mut root: Option<Hash> = None;
         if let Some(waiting) = self.receipts.remove(&size) {
@@ -103,7 +107,9 @@ impl State {
             }
         }
         while self.heads.next_size(conn)? == Some(size) {
-            let Some(head) = self.heads.buffer.pop_front() else { break };
+            let Some(head) = self.heads.buffer.pop_front() else {
+                break;
+            };
             let r = *root.get_or_insert_with(|| self.frontier.root());
             if head.root_hash != r {
                 let first = self.last_good_head + 1;
@@ -117,7 +123,10 @@ impl State {
                 )));
             }
             if let Err(why) = head.check_signature(keys) {
-                return Ok(Err(bad(None, format!("the tree head of size {size}: {why}"))));
+                return Ok(Err(bad(
+                    None,
+                    format!("the tree head of size {size}: {why}"),
+                )));
             }
             self.heads_checked += 1;
             self.last_good_head = size;
@@ -306,7 +315,10 @@ fn check_entry(
         ));
     }
     if parsed.format != FORMAT {
-        return Err(bad(seq, format!("entry {seq}: unknown format {}", parsed.format)));
+        return Err(bad(
+            seq,
+            format!("entry {seq}: unknown format {}", parsed.format),
+        ));
     }
     let want = index_columns(
         seq,

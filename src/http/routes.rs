@@ -54,7 +54,11 @@ fn api() -> Vec<Endpoint> {
         ep(Method::GET, "/audit/proofs/consistency", audit::consistency),
         ep(Method::GET, "/audit/verify", audit::verify),
         ep(Method::GET, "/audit/export", audit::export),
-        ep(Method::GET, "/reports/disclosures", audit::disclosure_report),
+        ep(
+            Method::GET,
+            "/reports/disclosures",
+            audit::disclosure_report,
+        ),
     ]
 }
 

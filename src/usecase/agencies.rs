@@ -53,7 +53,14 @@ pub fn create(
     let fields = ["name", "kind", "areas", "first_responder", "contact_email"];
     audit::append(
         conn,
-        &governance(actor, now, "agency", agency.id, &fields, "agency registered"),
+        &governance(
+            actor,
+            now,
+            "agency",
+            agency.id,
+            &fields,
+            "agency registered",
+        ),
     )?;
     Ok(agency)
 }
@@ -104,7 +111,14 @@ pub fn update(
     .collect();
     audit::append(
         conn,
-        &governance(&Actor::from(actor), now, "agency", id, &changed, "agency changed"),
+        &governance(
+            &Actor::from(actor),
+            now,
+            "agency",
+            id,
+            &changed,
+            "agency changed",
+        ),
     )?;
     Ok(agency)
 }
@@ -128,7 +142,13 @@ pub fn set_identity_provider(
     }
     let replaced = identity_providers::of_agency(conn, provider.agency_id)?.is_some();
     identity_providers::upsert(conn, &provider, now)?;
-    let fields = ["issuer", "audience", "roles_claim", "role_map", "accept_jwt_typ"];
+    let fields = [
+        "issuer",
+        "audience",
+        "roles_claim",
+        "role_map",
+        "accept_jwt_typ",
+    ];
     let what = if replaced {
         "identity provider replaced"
     } else {
@@ -136,7 +156,14 @@ pub fn set_identity_provider(
     };
     audit::append(
         conn,
-        &governance(actor, now, "identity_provider", provider.agency_id, &fields, what),
+        &governance(
+            actor,
+            now,
+            "identity_provider",
+            provider.agency_id,
+            &fields,
+            what,
+        ),
     )?;
     Ok(provider)
 }

@@ -60,7 +60,12 @@ fn consultation(
 
 fn seq_range(entries: &[LoggedEntry]) -> String {
     match (entries.first(), entries.last()) {
-        (Some(a), Some(b)) => format!("returned {} entries (seq {} to {})", entries.len(), a.seq, b.seq),
+        (Some(a), Some(b)) => format!(
+            "returned {} entries (seq {} to {})",
+            entries.len(),
+            a.seq,
+            b.seq
+        ),
         _ => "returned no entries".to_owned(),
     }
 }
@@ -244,7 +249,13 @@ pub fn log_verification(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     scope_of(p)?;
-    let log = consultation(p, consult, now, "audit_log", vec!["GET /audit/verify".to_owned()]);
+    let log = consultation(
+        p,
+        consult,
+        now,
+        "audit_log",
+        vec!["GET /audit/verify".to_owned()],
+    );
     audit::append(conn, &log)?;
     Ok(())
 }

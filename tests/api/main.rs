@@ -13,6 +13,8 @@ mod issuer;
 mod rfc9162;
 
 mod agencies;
+mod audit;
+mod audit_integrity;
 mod auth;
 mod contract;
 mod dev_mode;

@@ -142,7 +142,11 @@ struct ExportCursor {
     done: bool,
 }
 
-fn render(format: ExportFormat, entries: &[LoggedEntry], out: &mut Vec<u8>) -> Result<(), AppError> {
+fn render(
+    format: ExportFormat,
+    entries: &[LoggedEntry],
+    out: &mut Vec<u8>,
+) -> Result<(), AppError> {
     for e in entries {
         let shown = EventOut::from(e);
         match format {
@@ -192,11 +196,16 @@ pub async fn export(
             cur.header_sent = true;
             let after = cur.after;
             let page = db
-                .read(move |c| usecase::audit::export_page(c, &filter, scope, after, upto, EXPORT_PAGE))
+                .read(move |c| {
+                    usecase::audit::export_page(c, &filter, scope, after, upto, EXPORT_PAGE)
+                })
                 .await
                 .and_then(|entries| {
                     render(format, &entries, &mut out)?;
-                    Ok(entries.last().map(|e| e.seq).filter(|_| entries.len() as i64 == EXPORT_PAGE))
+                    Ok(entries
+                        .last()
+                        .map(|e| e.seq)
+                        .filter(|_| entries.len() as i64 == EXPORT_PAGE))
                 });
             match page {
                 Ok(next) => {

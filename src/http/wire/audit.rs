@@ -179,7 +179,8 @@ fn parse_filter(e: &mut Errors, f: FilterFields<'_>) -> EventFilter {
     let agency_id = f.agency_id.and_then(|a| {
         e.take(
             "/agency_id",
-            a.parse::<AgencyId>().map_err(|_| "must be an agency id (a UUID)"),
+            a.parse::<AgencyId>()
+                .map_err(|_| "must be an agency id (a UUID)"),
         )
     });
     let from = time(e, "/from", f.from);
@@ -227,7 +228,11 @@ pub struct EventsRequest {
 impl EventsQuery {
     pub fn parse(&self) -> Result<EventsRequest, AppError> {
         let mut e = Errors::new();
-        let consult = parse_consult(&mut e, self.purpose.as_deref(), self.justification.as_deref());
+        let consult = parse_consult(
+            &mut e,
+            self.purpose.as_deref(),
+            self.justification.as_deref(),
+        );
         let filter = parse_filter(
             &mut e,
             FilterFields {
@@ -263,7 +268,11 @@ impl ExportQuery {
                 None
             }
         };
-        let consult = parse_consult(&mut e, self.purpose.as_deref(), self.justification.as_deref());
+        let consult = parse_consult(
+            &mut e,
+            self.purpose.as_deref(),
+            self.justification.as_deref(),
+        );
         let filter = parse_filter(
             &mut e,
             FilterFields {
@@ -287,7 +296,11 @@ impl ExportQuery {
 impl PurposeQuery {
     pub fn parse(&self) -> Result<Consult, AppError> {
         let mut e = Errors::new();
-        let consult = parse_consult(&mut e, self.purpose.as_deref(), self.justification.as_deref());
+        let consult = parse_consult(
+            &mut e,
+            self.purpose.as_deref(),
+            self.justification.as_deref(),
+        );
         e.finish()?;
         consult.ok_or_else(|| AppError::internal("purpose parsed without value"))
     }
@@ -311,7 +324,11 @@ impl DisclosureReportQuery {
             }
             some => text(&mut e, "/subject_ref", some),
         };
-        let consult = parse_consult(&mut e, self.purpose.as_deref(), self.justification.as_deref());
+        let consult = parse_consult(
+            &mut e,
+            self.purpose.as_deref(),
+            self.justification.as_deref(),
+        );
         e.finish()?;
         let (after, limit) = after(&self.cursor, self.limit)?;
         match (subject_ref, consult) {
@@ -465,10 +482,13 @@ pub fn csv_record(e: &EventOut) -> String {
         e.purpose.clone().unwrap_or_default(),
         e.justification.clone().unwrap_or_default(),
         e.agreement_id.clone().unwrap_or_default(),
-        e.agreement_version.map(|v| v.to_string()).unwrap_or_default(),
+        e.agreement_version
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
         lb.map(|l| l.regime.clone()).unwrap_or_default(),
         lb.map(|l| l.condition.clone()).unwrap_or_default(),
-        lb.and_then(|l| l.special_category.clone()).unwrap_or_default(),
+        lb.and_then(|l| l.special_category.clone())
+            .unwrap_or_default(),
         e.consent.clone().unwrap_or_default(),
         e.classification.clone().unwrap_or_default(),
         decision.unwrap_or_default().to_owned(),
@@ -508,9 +528,7 @@ impl TreeHeadOut {
         TreeHeadOut {
             tree_size: h.tree_size,
             root_hash: hex::encode(h.root_hash),
-            timestamp: h
-                .timestamp
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            timestamp: h.timestamp.to_rfc3339_opts(SecondsFormat::Millis, true),
             signature: STANDARD.encode(&h.signature),
             key_id: h.key_id.clone(),
             signature_algorithm: "ed25519",

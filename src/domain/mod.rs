@@ -2,6 +2,7 @@
 //! ("parse, don't validate") and carried through the use cases as these types.
 pub mod agency;
 pub mod audit;
+pub mod audit_query;
 pub mod delivery;
 pub mod ids;
 pub mod msht;

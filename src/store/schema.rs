@@ -72,3 +72,60 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
     }
 }
+
+// The audit trail (migration 2026-11-26-000002_audit); written only by `crate::audit`.
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        frontier -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_entries (seq) {
+        seq -> BigInt,
+        operation -> Text,
+        occurred_at -> Timestamp,
+        record_kind -> Nullable<Text>,
+        record_id -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        body -> Text,
+        leaf_hash -> Binary,
+        subtree_hashes -> Binary,
+        receipt_tree_size -> BigInt,
+        receipt_root -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_entry_agencies (agency_id, seq, relation) {
+        agency_id -> Text,
+        seq -> BigInt,
+        relation -> Text,
+    }
+}
+
+diesel::table! {
+    audit_entry_subjects (subject_ref, seq) {
+        subject_ref -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_tree_heads (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Binary,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_entries,
+    audit_entry_agencies,
+    audit_entry_subjects
+);

@@ -2,6 +2,7 @@
 //! through [`crate::store::Db::write`], checks what the domain rules say, writes through the
 //! store and records the action in the audit log, so all of it commits together or not at all.
 pub mod agencies;
+pub mod audit;
 pub mod dev_seed;
 pub mod notify;
 pub mod subscriptions;

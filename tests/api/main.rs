@@ -14,6 +14,8 @@ mod receiver;
 mod rfc9162;
 
 mod agencies;
+mod audit;
+mod audit_integrity;
 mod auth;
 mod contract;
 mod delivery;

@@ -1,5 +1,6 @@
 //! Thin handlers: extract, call one use case, shape the answer.
 pub mod agencies;
+pub mod audit;
 pub mod dev_issuer;
 pub mod fallback;
 pub mod me;

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod msht;
 pub mod projection;
 pub mod role;
+pub mod routing;
 pub mod subscription;
 pub mod validate;
 pub mod webhook_url;

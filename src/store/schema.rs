@@ -129,3 +129,52 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_entry_agencies,
     audit_entry_subjects
 );
+
+diesel::table! {
+    incidents (id) {
+        id -> Text,
+        reporting_agency_id -> Text,
+        reference -> Text,
+        area -> Text,
+        classification -> Text,
+        body -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    routing_decisions (incident_id, agency_id) {
+        incident_id -> Text,
+        agency_id -> Text,
+        route -> Text,
+        purpose -> Text,
+        decision -> Text,
+        reasons -> Text,
+        agreement_id -> Nullable<Text>,
+        agreement_version -> Nullable<Integer>,
+        fields -> Text,
+        incident_version -> Integer,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        agency_id -> Text,
+        discloser_agency_id -> Text,
+        record_kind -> Text,
+        record_id -> Text,
+        event -> Text,
+        purpose -> Text,
+        classification -> Text,
+        child_at_risk -> Bool,
+        created_at -> Timestamp,
+        due_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+        escalated_at -> Nullable<Timestamp>,
+    }
+}

@@ -6,6 +6,7 @@ pub mod audit_query;
 pub mod delivery;
 pub mod ids;
 pub mod msht;
+pub mod notification;
 pub mod projection;
 pub mod role;
 pub mod routing;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod conn;
 pub mod identity_providers;
 pub mod migrations;
+pub mod notifications;
 pub mod outbox;
 pub mod schema;
 pub mod subscriptions;

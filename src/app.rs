@@ -2,16 +2,18 @@
 //! `--dev`), and runs the actix server on a listener it binds itself (port 0 works, which the
 //! tests use).
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpServer};
 
+use crate::audit::{self, denials, heads, AuditRuntime};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::worker::Worker;
+use crate::domain::audit::{Actor, NewEntry};
 use crate::error::AppError;
 use crate::http::{handlers, middleware, routes};
 use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
@@ -37,10 +39,27 @@ pub struct AppState {
     pub dev: Option<DevMode>,
     /// The outbox worker (its loop runs when `delivery.worker_enabled`; tests drive it).
     pub delivery: Arc<Worker>,
+    /// The audit trail's signing key, trusted keys and refusal budget.
+    pub audit: Arc<AuditRuntime>,
+}
+
+/// `METHOD /path` of a request, without its query string, at most 200 characters.
+fn request_line(req: &HttpRequest) -> String {
+    let mut line = format!("{} {}", req.method(), req.path());
+    if line.len() > 200 {
+        let mut cut = 200;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+    }
+    line
 }
 
 impl AppState {
-    /// Called when a bearer token is refused.
+    /// Called when a bearer token is refused (or missing): traced, and logged in the audit
+    /// trail as `access_denied` with the reason reduced to a fixed category and no token
+    /// content, within the refusal budget (see `audit::denials`).
     pub async fn on_authentication_failure(&self, req: &HttpRequest, failure: &AuthFailure) {
         tracing::info!(
             path = %req.match_pattern().unwrap_or_default(),
@@ -48,9 +67,22 @@ impl AppState {
             reason = %failure.reason,
             "authentication failed"
         );
+        let source = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let entry = denials::authentication_failure(
+            &request_line(req),
+            &failure.reason,
+            failure.issuer.as_deref(),
+            &source,
+            self.clock.now(),
+        );
+        self.log_refusal(&source, entry).await;
     }
 
-    /// Called when a valid caller lacks the role an action needs.
+    /// Called when a valid caller lacks the role an action needs: traced, and logged in the
+    /// audit trail as `access_denied` by that caller, within the refusal budget.
     pub async fn on_authorization_denial(&self, req: &HttpRequest, p: &Principal, needed: &str) {
         tracing::info!(
             path = %req.match_pattern().unwrap_or_default(),
@@ -59,7 +91,69 @@ impl AppState {
             needed,
             "authorization denied"
         );
+        let entry = denials::authorization_denial(
+            &request_line(req),
+            Actor::from(p),
+            needed,
+            self.clock.now(),
+        );
+        self.log_refusal(&format!("{} {}", p.issuer, p.subject), entry)
+            .await;
     }
+
+    /// Appends a refusal (and the summary of an earlier minute's suppressed ones). A failure
+    /// to log does not change the answer the caller gets; it is traced as an error.
+    async fn log_refusal(&self, source: &str, entry: NewEntry) {
+        let admission = self.audit.denials.admit(source, entry.occurred_at);
+        let mut entries: Vec<NewEntry> = admission.summary.into_iter().collect();
+        if admission.log_this {
+            entries.push(entry);
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let r = self
+            .db
+            .write(move |c| audit::append_all(c, &entries).map(|_| ()))
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "could not log a refused request in the audit trail");
+        }
+    }
+
+    /// The audit trail's periodic work: writes the summary of suppressed refusals once their
+    /// minute is over, and signs a tree head when the log has grown.
+    pub async fn audit_tick(&self) {
+        let now = self.clock.now();
+        let summary = self.audit.denials.flush(now);
+        let runtime = self.audit.clone();
+        let r = self
+            .db
+            .write(move |c| {
+                if let Some(s) = summary {
+                    audit::append(c, &s)?;
+                }
+                heads::current(c, &runtime.signer, now).map(|_| ())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "audit tick failed");
+        }
+    }
+}
+
+/// Runs [`AppState::audit_tick`] every `every` until the state is dropped.
+fn spawn_audit_ticker(state: Weak<AppState>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { break };
+            state.audit_tick().await;
+        }
+    });
 }
 
 /// A built, not yet running, hub.
@@ -127,6 +221,9 @@ impl Application {
             None
         };
 
+        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
+        let sign_interval = settings.audit.sign_interval_secs;
+
         let registry = Arc::new(Registry::new(
             db.clone(),
             operators,
@@ -159,7 +256,14 @@ impl Application {
             metrics,
             dev,
             delivery,
+            audit: audit_runtime,
         });
+        if sign_interval > 0 {
+            spawn_audit_ticker(
+                Arc::downgrade(&state.clone().into_inner()),
+                Duration::from_secs(sign_interval),
+            );
+        }
 
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {

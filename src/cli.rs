@@ -1,17 +1,21 @@
-//! The command line: `serve [--dev] [--bind]`, `migrate`, `dev-token`, each with `--config`
-//! and `--data-dir`.
-use std::path::PathBuf;
+//! The command line: `serve [--dev] [--bind]`, `migrate`, `dev-token`, `audit verify`, each
+//! with `--config` and `--data-dir`.
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Application;
+use crate::audit::heads::TreeHeadSigner;
+use crate::audit::runtime::trusted_keys;
+use crate::audit::verify::{verify_log, Report};
 use crate::clock::Clock;
 use crate::config::{Overrides, Settings};
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::dev::{self, DevIssuer, OPERATOR_SLUG};
-use crate::store::Db;
+use crate::store::{in_snapshot, ConnManager, Db};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,6 +71,22 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         lifetime: i64,
     },
+    /// Works on the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Checks the whole audit log offline against the database: every entry, the Merkle
+    /// tree, every receipt and every signed tree head (with the key in the data folder and
+    /// `audit.trusted_public_keys`). Exits 1 naming the first bad sequence number.
+    Verify {
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
 }
 
 /// Parses the command line and runs it; errors are printed, never panicked.
@@ -119,6 +139,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, AppError> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit {
+            command: AuditCommand::Verify { database_url },
+        } => {
+            let mut o = overrides(&cli.global);
+            o.database_url = database_url;
+            let settings = Settings::load(&o)?;
+            audit_verify(&settings)
+        }
         Command::DevToken {
             agency,
             role,
@@ -153,8 +181,9 @@ async fn serve(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
         r = &mut server => r,
         _ = shutdown_signal() => {
             tracing::info!("shutting down");
-            handle.stop(true).await;
-            server.await
+            // The server future processes the stop command, so it must be polled meanwhile.
+            let ((), r) = tokio::join!(handle.stop(true), &mut server);
+            r
         }
     }
 }
@@ -235,4 +264,65 @@ pub fn dev_token(
         .unwrap_or_else(|| format!("dev-{slug}-{role}"));
     let iss = DevIssuer::issuer_url(&state.base_url, &slug);
     issuer.mint(&iss, &subject, &[role], Clock::system().now(), lifetime)
+}
+
+/// `msht-hub audit verify`: reads the database without migrating or writing it; progress
+/// goes to stderr, the verdict to stdout.
+fn audit_verify(settings: &Settings) -> Result<ExitCode, AppError> {
+    let url = settings.effective_database_url();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if !Path::new(path).exists() {
+            return Err(AppError::Config(format!("no database at {path}")));
+        }
+    }
+    let key_path = settings.audit_key_path();
+    let signer = TreeHeadSigner::load(&key_path)?;
+    if signer.is_none() {
+        eprintln!(
+            "msht-hub: no audit signing key at {}; tree heads are checked only against \
+             audit.trusted_public_keys",
+            key_path.display()
+        );
+    }
+    let keys = trusted_keys(settings, signer.as_ref())?;
+    let mut conn = ConnManager::new(&url, settings.database.busy_timeout_ms)?
+        .open()
+        .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+    let started = Instant::now();
+    let mut last = started;
+    let mut progress = |done: u64, total: u64| {
+        if last.elapsed().as_secs_f64() >= 2.0 || (done == total && total > 0) {
+            last = Instant::now();
+            let pct = if total == 0 {
+                100.0
+            } else {
+                done as f64 * 100.0 / total as f64
+            };
+            eprintln!(
+                "audit verify: {done} / {total} entries ({pct:.0}%), {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let report = in_snapshot(&mut conn, |c| verify_log(c, &keys, &mut progress))?;
+    println!("{}", verdict(&report, started.elapsed().as_secs_f64()));
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The one-line result of a verification.
+pub fn verdict(report: &Report, secs: f64) -> String {
+    match (&report.problem, report.first_bad_seq) {
+        (None, _) => format!(
+            "audit log OK: {} entries and {} signed tree head(s) verified in {secs:.1} s",
+            report.entries_checked, report.tree_heads_checked
+        ),
+        (Some(problem), Some(seq)) => {
+            format!("audit log verification FAILED: first bad seq {seq}: {problem}")
+        }
+        (Some(problem), None) => format!("audit log verification FAILED: {problem}"),
+    }
 }

@@ -28,6 +28,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub mail: MailSettings,
     pub log: LogSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +142,27 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// The audit trail's signing key and the limits on logging refused requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Ed25519 PKCS#8 PEM key that signs tree heads; empty means
+    /// `data_dir/audit-signing-key.pem`, generated (mode 0600) on first start.
+    #[serde(default)]
+    pub signing_key_file: String,
+    /// Earlier signing keys (PEM `PUBLIC KEY` or its base64 body) whose tree heads still
+    /// verify after a key change.
+    #[serde(default)]
+    pub trusted_public_keys: Vec<String>,
+    /// Sign a new tree head this often when the log has grown; 0 signs only on request.
+    pub sign_interval_secs: u64,
+    /// Refused requests logged one by one per source (client address, or caller) per minute.
+    pub denials_per_source_per_minute: u32,
+    /// Refused requests logged one by one per minute in all; the rest are counted in a
+    /// summary entry.
+    pub denials_per_minute: u32,
+}
+
 /// Overrides given on the command line; they win over files and the environment.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -228,6 +250,15 @@ impl Settings {
             format!("http://{bound}")
         } else {
             self.http.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// Where the tree-head signing key is kept.
+    pub fn audit_key_path(&self) -> PathBuf {
+        if self.audit.signing_key_file.trim().is_empty() {
+            self.data_dir.join("audit-signing-key.pem")
+        } else {
+            PathBuf::from(self.audit.signing_key_file.trim())
         }
     }
 

@@ -1,3 +1,24 @@
-//! The audit trail: an append-only log of typed entries (see `domain::audit`), made
+//! The audit trail: one append-only log of typed entries (see `domain::audit`), made
 //! tamper-evident by a Merkle tree in the style of RFC 9162.
+//!
+//! - [`append`] / [`append_all`] ([`log`]): the only way in, inside the caller's transaction;
+//!   they return a [`Receipt`].
+//! - [`canonical`]: the RFC 8785 bytes each leaf hash covers.
+//! - [`frontier`], [`merkle`], [`proofs`]: the tree, its root and proofs from stored nodes.
+//! - [`heads`]: Ed25519 signed tree heads.
+//! - [`verify`]: checking the whole log against the database.
+//! - [`denials`]: logging refused requests without letting a flood flood the log.
+pub mod canonical;
+pub mod denials;
+pub mod frontier;
+pub mod heads;
+pub mod log;
 pub mod merkle;
+pub mod proofs;
+pub mod read;
+pub mod runtime;
+pub mod verify;
+
+pub use log::{append, append_all, Receipt};
+pub use read::LoggedEntry;
+pub use runtime::AuditRuntime;

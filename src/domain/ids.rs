@@ -64,3 +64,13 @@ id_type!(
     /// One delivery in the outbox; its id is also the stable `webhook-id`.
     DeliveryId
 );
+
+id_type!(
+    /// An MSHT incident.
+    IncidentId
+);
+
+id_type!(
+    /// A notification addressed to one agency.
+    NotificationId
+);

@@ -65,14 +65,17 @@ macro_rules! str_enum {
 pub mod agency;
 pub mod agreement;
 pub mod audit;
+pub mod audit_query;
 pub mod delivery;
 pub mod fields;
 pub mod ids;
 pub mod msht;
+pub mod notification;
 pub mod partnership;
 pub mod policy;
 pub mod projection;
 pub mod role;
+pub mod routing;
 pub mod sharing;
 pub mod subscription;
 pub mod validate;

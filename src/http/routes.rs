@@ -5,7 +5,7 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, dev_issuer, fallback, me, ops, partnerships, subscriptions,
+    agencies, agreements, audit, dev_issuer, fallback, me, ops, partnerships, subscriptions,
 };
 
 /// One served endpoint.
@@ -103,6 +103,19 @@ fn api() -> Vec<Endpoint> {
             Method::POST,
             "/deliveries/{id}/retry",
             subscriptions::retry_delivery,
+        ),
+        // The audit trail (issue 3).
+        ep(Method::GET, "/audit/events", audit::events),
+        ep(Method::GET, "/audit/events/{seq}", audit::event),
+        ep(Method::GET, "/audit/tree-head", audit::tree_head),
+        ep(Method::GET, "/audit/proofs/inclusion", audit::inclusion),
+        ep(Method::GET, "/audit/proofs/consistency", audit::consistency),
+        ep(Method::GET, "/audit/verify", audit::verify),
+        ep(Method::GET, "/audit/export", audit::export),
+        ep(
+            Method::GET,
+            "/reports/disclosures",
+            audit::disclosure_report,
         ),
     ]
 }

@@ -31,3 +31,16 @@ impl Principal {
         self.agency_id == Some(agency)
     }
 }
+
+impl From<&Principal> for crate::domain::audit::Actor {
+    /// The audit log's view of a caller: agency, issuer, subject and hub roles (never the
+    /// token itself).
+    fn from(p: &Principal) -> Self {
+        crate::domain::audit::Actor {
+            agency_id: p.agency_id,
+            issuer: p.issuer.clone(),
+            subject: p.subject.clone(),
+            roles: p.roles.iter().collect(),
+        }
+    }
+}

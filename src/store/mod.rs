@@ -5,9 +5,11 @@
 //! "find by id" for agency data.
 pub mod agencies;
 pub mod agreements;
+pub mod audit;
 pub mod conn;
 pub mod identity_providers;
 pub mod migrations;
+pub mod notifications;
 pub mod outbox;
 pub mod partnerships;
 pub mod schema;
@@ -24,6 +26,23 @@ pub use conn::{Backend, ConnManager, DbConn};
 
 use crate::config::DatabaseSettings;
 use crate::error::AppError;
+
+/// Runs `f` on `conn` in one read-only transaction over a single snapshot (see
+/// [`Db::snapshot_blocking`]); also used on a lone connection by `msht-hub audit verify`.
+pub fn in_snapshot<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.transaction(|c| {
+        if let DbConn::Pg(pg) = c {
+            diesel::connection::SimpleConnection::batch_execute(
+                pg,
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            )?;
+        }
+        f(c)
+    })
+}
 
 /// A pooled database handle. Cheap to clone.
 #[derive(Clone)]
@@ -93,6 +112,30 @@ impl Db {
         };
         let conn: &mut DbConn = &mut conn;
         conn.transaction(f)
+    }
+
+    /// Runs `f` in one read-only transaction that sees a single snapshot of the database
+    /// (REPEATABLE READ on PostgreSQL, a WAL read transaction on SQLite), without taking the
+    /// write gate: long reads such as audit verification neither block writers nor see their
+    /// work half-done.
+    pub fn snapshot_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.conn()?;
+        in_snapshot(&mut conn, f)
+    }
+
+    /// [`Db::snapshot_blocking`] on the blocking thread pool.
+    pub async fn snapshot<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.snapshot_blocking(f))
+            .await
+            .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
     }
 
     /// [`Db::read_blocking`] on the blocking thread pool.

@@ -73,6 +73,112 @@ diesel::table! {
     }
 }
 
+// The audit trail (migration 2026-11-26-000002_audit); written only by `crate::audit`.
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        frontier -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_entries (seq) {
+        seq -> BigInt,
+        operation -> Text,
+        occurred_at -> Timestamp,
+        record_kind -> Nullable<Text>,
+        record_id -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        body -> Text,
+        leaf_hash -> Binary,
+        subtree_hashes -> Binary,
+        receipt_tree_size -> BigInt,
+        receipt_root -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_entry_agencies (agency_id, seq, relation) {
+        agency_id -> Text,
+        seq -> BigInt,
+        relation -> Text,
+    }
+}
+
+diesel::table! {
+    audit_entry_subjects (subject_ref, seq) {
+        subject_ref -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_tree_heads (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Binary,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_entries,
+    audit_entry_agencies,
+    audit_entry_subjects
+);
+
+diesel::table! {
+    incidents (id) {
+        id -> Text,
+        reporting_agency_id -> Text,
+        reference -> Text,
+        area -> Text,
+        classification -> Text,
+        body -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    routing_decisions (incident_id, agency_id) {
+        incident_id -> Text,
+        agency_id -> Text,
+        route -> Text,
+        purpose -> Text,
+        decision -> Text,
+        reasons -> Text,
+        agreement_id -> Nullable<Text>,
+        agreement_version -> Nullable<Integer>,
+        fields -> Text,
+        incident_version -> Integer,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        agency_id -> Text,
+        discloser_agency_id -> Text,
+        record_kind -> Text,
+        record_id -> Text,
+        event -> Text,
+        purpose -> Text,
+        classification -> Text,
+        child_at_risk -> Bool,
+        created_at -> Timestamp,
+        due_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+        escalated_at -> Nullable<Timestamp>,
+    }
+}
+
 // Partnerships, terms of reference and data-sharing agreements (migration
 // 2026-11-26-000003_agreements).
 diesel::table! {

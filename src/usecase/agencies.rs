@@ -1,15 +1,38 @@
-//! Registering agencies, changing them and registering their identity providers.
+//! Registering agencies, changing them and registering their identity providers. Each
+//! change appends a `governance` entry to the audit log in the same transaction.
 use chrono::{DateTime, Utc};
 
+use crate::audit;
 use crate::domain::agency::{Agency, AgencyPatch, IdentityProvider, NewAgency};
+use crate::domain::audit::{Actor, Decision, NewEntry, Operation};
 use crate::domain::ids::AgencyId;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::store::{agencies, identity_providers, DbConn};
 
+/// The governance entry for a change to an agency's registration.
+fn governance(
+    actor: &Actor,
+    now: DateTime<Utc>,
+    kind: &str,
+    id: AgencyId,
+    fields: &[&str],
+    what: &str,
+) -> NewEntry {
+    NewEntry::new(Operation::Governance, actor.clone(), now)
+        .record(kind, id)
+        .data_items(fields.iter().map(|f| (*f).to_owned()).collect())
+        .decision(Decision::Allowed, vec![what.to_owned()])
+}
+
 /// Registers a new agency (hub_admin, checked by the caller's extractor).
-pub fn create(conn: &mut DbConn, new: NewAgency, now: DateTime<Utc>) -> Result<Agency, AppError> {
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    new: NewAgency,
+    now: DateTime<Utc>,
+) -> Result<Agency, AppError> {
     if agencies::get_by_name(conn, &new.name)?.is_some() {
         return Err(AppError::conflict(format!(
             "an agency named `{}` already exists",
@@ -27,6 +50,18 @@ pub fn create(conn: &mut DbConn, new: NewAgency, now: DateTime<Utc>) -> Result<A
         updated_at: now,
     };
     agencies::insert(conn, &agency)?;
+    let fields = ["name", "kind", "areas", "first_responder", "contact_email"];
+    audit::append(
+        conn,
+        &governance(
+            actor,
+            now,
+            "agency",
+            agency.id,
+            &fields,
+            "agency registered",
+        ),
+    )?;
     Ok(agency)
 }
 
@@ -64,12 +99,34 @@ pub fn update(
     }
     patch.apply(&mut agency, now);
     agencies::update(conn, &agency)?;
+    let changed: Vec<&str> = [
+        ("name", patch.name.is_some()),
+        ("kind", patch.kind.is_some()),
+        ("areas", patch.areas.is_some()),
+        ("first_responder", patch.first_responder.is_some()),
+        ("contact_email", patch.contact_email.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    audit::append(
+        conn,
+        &governance(
+            &Actor::from(actor),
+            now,
+            "agency",
+            id,
+            &changed,
+            "agency changed",
+        ),
+    )?;
     Ok(agency)
 }
 
 /// Registers or replaces the identity provider of an agency.
 pub fn set_identity_provider(
     conn: &mut DbConn,
+    actor: &Actor,
     provider: IdentityProvider,
     now: DateTime<Utc>,
 ) -> Result<IdentityProvider, AppError> {
@@ -83,6 +140,30 @@ pub fn set_identity_provider(
             ));
         }
     }
+    let replaced = identity_providers::of_agency(conn, provider.agency_id)?.is_some();
     identity_providers::upsert(conn, &provider, now)?;
+    let fields = [
+        "issuer",
+        "audience",
+        "roles_claim",
+        "role_map",
+        "accept_jwt_typ",
+    ];
+    let what = if replaced {
+        "identity provider replaced"
+    } else {
+        "identity provider registered"
+    };
+    audit::append(
+        conn,
+        &governance(
+            actor,
+            now,
+            "identity_provider",
+            provider.agency_id,
+            &fields,
+            what,
+        ),
+    )?;
     Ok(provider)
 }

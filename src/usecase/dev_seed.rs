@@ -1,10 +1,12 @@
 //! Seeding the demo agencies of `serve --dev` and pointing them at the local dev issuers
-//! (and, through `dev_sharing`, their partnership and signed agreement).
+//! (and, through `dev_sharing`, their partnership and signed agreement). The hub itself acts
+//! for the agencies ([`Actor::system`]); every change is a `governance` entry.
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::agency::{GssCode, IdentityProvider, NewAgency};
+use crate::domain::audit::Actor;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::dev::{DevIssuer, DevStateAgency, DEMO_AGENCIES, DEV_AUDIENCE};
@@ -17,6 +19,7 @@ pub fn seed(
     base_url: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<DevStateAgency>, AppError> {
+    let actor = Actor::system();
     let mut out = Vec::with_capacity(DEMO_AGENCIES.len());
     for demo in DEMO_AGENCIES {
         let agency = match agencies::get_by_name(conn, demo.name)? {
@@ -29,6 +32,7 @@ pub fn seed(
                     .collect::<Result<Vec<_>, _>>()?;
                 super::agencies::create(
                     conn,
+                    &actor,
                     NewAgency {
                         name: demo.name.to_owned(),
                         kind: demo.kind,
@@ -57,7 +61,10 @@ pub fn seed(
             role_map,
             accept_jwt_typ: false,
         };
-        identity_providers::upsert(conn, &provider, now)?;
+        // Re-registered only when the base URL changed, so restarts add no entries.
+        if identity_providers::of_agency(conn, agency.id)?.as_ref() != Some(&provider) {
+            super::agencies::set_identity_provider(conn, &actor, provider, now)?;
+        }
         out.push(DevStateAgency {
             slug: demo.slug.to_owned(),
             id: agency.id.to_string(),

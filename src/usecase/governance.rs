@@ -57,11 +57,6 @@ pub fn agreement_entry(
 }
 
 /// Appends a governance entry to the audit log, in the caller's transaction.
-///
-/// NOT WIRED YET: `crate::audit::append` lands with the audit branch; until it is merged
-/// this appends nothing. Every governance use case already calls this function with its
-/// entry, so wiring is this one body.
 pub fn record(conn: &mut DbConn, entry: &NewEntry) -> Result<(), AppError> {
-    let _ = (conn, entry);
-    Ok(())
+    crate::audit::append(conn, entry).map(|_| ())
 }

@@ -3,6 +3,7 @@
 //! store and records the action in the audit log, so all of it commits together or not at all.
 pub mod agencies;
 pub mod agreements;
+pub mod audit;
 pub mod dev_seed;
 pub mod dev_sharing;
 pub mod governance;

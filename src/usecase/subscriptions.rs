@@ -1,7 +1,9 @@
 //! Creating and removing subscriptions, and the operators' view of deliveries.
 use chrono::{DateTime, Utc};
 
+use crate::audit;
 use crate::delivery::webhook;
+use crate::domain::audit::{Actor, NewEntry, Operation};
 use crate::domain::delivery::Delivery;
 use crate::domain::ids::{AgencyId, DeliveryId, SubscriptionId};
 use crate::domain::subscription::{Channel, NewSubscription, Subscription};
@@ -11,6 +13,7 @@ use crate::store::{outbox, subscriptions, DbConn};
 /// Stores a new subscription for `agency`; a webhook gets a fresh `whsec_` secret.
 pub fn create(
     conn: &mut DbConn,
+    actor: &Actor,
     agency: AgencyId,
     new: NewSubscription,
     now: DateTime<Utc>,
@@ -31,12 +34,23 @@ pub fn create(
         created_at: now,
     };
     subscriptions::insert(conn, &sub)?;
+    audit::append(
+        conn,
+        &NewEntry::new(Operation::Governance, actor.clone(), now)
+            .record("subscription", sub.id)
+            .data_items(vec!["events".into(), "filters".into(), "channel".into()])
+            .justification(format!(
+                "subscription created ({} channel)",
+                sub.channel.kind()
+            )),
+    )?;
     Ok(sub)
 }
 
 /// Removes a subscription of `agency` and cancels what was still queued for it.
 pub fn delete(
     conn: &mut DbConn,
+    actor: &Actor,
     agency: AgencyId,
     id: SubscriptionId,
     now: DateTime<Utc>,
@@ -44,7 +58,15 @@ pub fn delete(
     if !subscriptions::delete(conn, agency, id, now)? {
         return Err(AppError::NotFound);
     }
-    outbox::cancel_for_subscription(conn, &id.to_string())?;
+    let cancelled = outbox::cancel_for_subscription(conn, &id.to_string())?;
+    audit::append(
+        conn,
+        &NewEntry::new(Operation::Governance, actor.clone(), now)
+            .record("subscription", id)
+            .justification(format!(
+                "subscription removed; {cancelled} queued deliveries cancelled"
+            )),
+    )?;
     Ok(())
 }
 

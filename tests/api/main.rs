@@ -16,6 +16,8 @@ mod sharing;
 
 mod agencies;
 mod agreements;
+mod audit;
+mod audit_integrity;
 mod auth;
 mod contract;
 mod delivery;

@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use super::roles::Requirement;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::identity::Principal;
+use crate::identity::{AuthFailure, Principal};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -43,7 +43,12 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let Some(token) = token else {
-                return Err(AppError::Unauthenticated("no bearer token".into()));
+                let failure = AuthFailure {
+                    reason: "no bearer token".into(),
+                    issuer: None,
+                };
+                state.on_authentication_failure(&req, &failure).await;
+                return Err(AppError::Unauthenticated(failure.reason));
             };
             match state.auth.authenticate(&token).await {
                 Ok(p) => {

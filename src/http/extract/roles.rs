@@ -51,3 +51,8 @@ requirement!(
     /// Those who look after deliveries: the operator, and an agency's admin for its own.
     DeliveryOperator, [HubAdmin, AgencyAdmin], "the hub_admin or agency_admin role"
 );
+requirement!(
+    /// Readers of the audit log: the hub's auditor (every entry) or an agency's IG officer
+    /// (its own agency's entries; the use case scopes them).
+    AuditReader, [HubAuditor, IgOfficer], "the hub_auditor or ig_officer role"
+);

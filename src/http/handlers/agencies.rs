@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::agency::{AgencyKind, IdentityProvider, IdentityProviderInput};
+use crate::domain::audit::Actor;
 use crate::domain::ids::AgencyId;
 use crate::error::AppError;
 use crate::http::extract::roles::{AnyAdmin, AnyRole, HubAdmin};
@@ -18,14 +19,15 @@ use crate::usecase;
 
 pub async fn create(
     state: web::Data<AppState>,
-    _auth: Authorized<HubAdmin>,
+    auth: Authorized<HubAdmin>,
     JsonBody(body): JsonBody<CreateAgency>,
 ) -> Result<HttpResponse, AppError> {
     let new = body.parse()?;
     let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     let agency = state
         .db
-        .write(move |c| usecase::agencies::create(c, new, now))
+        .write(move |c| usecase::agencies::create(c, &actor, new, now))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/agencies/{}", agency.id)))
@@ -106,7 +108,7 @@ pub async fn patch(
 
 pub async fn put_identity_provider(
     state: web::Data<AppState>,
-    _auth: Authorized<HubAdmin>,
+    auth: Authorized<HubAdmin>,
     id: web::Path<String>,
     JsonBody(body): JsonBody<PutIdentityProvider>,
 ) -> Result<HttpResponse, AppError> {
@@ -130,9 +132,10 @@ pub async fn put_identity_provider(
         ));
     }
     let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     let saved = state
         .db
-        .write(move |c| usecase::agencies::set_identity_provider(c, provider, now))
+        .write(move |c| usecase::agencies::set_identity_provider(c, &actor, provider, now))
         .await?;
     state.auth.registry.invalidate_agency(id);
     Ok(HttpResponse::Ok().json(IdentityProviderOut::from(&saved)))

@@ -1,6 +1,7 @@
 //! Thin handlers: extract, call one use case, shape the answer.
 pub mod agencies;
 pub mod agreements;
+pub mod audit;
 pub mod dev_issuer;
 pub mod fallback;
 pub mod me;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::delivery::ssrf;
+use crate::domain::audit::Actor;
 use crate::domain::delivery::DeliveryState;
 use crate::domain::ids::{AgencyId, DeliveryId, SubscriptionId};
 use crate::domain::subscription::SubscriptionInput;
@@ -45,9 +46,10 @@ pub async fn create(
             .map_err(|e| AppError::validation("/channel/url", e.to_string()))?;
     }
     let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     let sub = state
         .db
-        .write(move |c| usecase::subscriptions::create(c, agency, new, now))
+        .write(move |c| usecase::subscriptions::create(c, &actor, agency, new, now))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/subscriptions/{}", sub.id)))
@@ -103,9 +105,10 @@ pub async fn delete(
     let agency = agency_of(&auth.principal)?;
     let id: SubscriptionId = parse_id(&id)?;
     let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     state
         .db
-        .write(move |c| usecase::subscriptions::delete(c, agency, id, now))
+        .write(move |c| usecase::subscriptions::delete(c, &actor, agency, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,6 +2,7 @@
 pub mod agencies;
 pub mod agreement_out;
 pub mod agreements;
+pub mod audit;
 pub mod check;
 pub mod page;
 pub mod partnerships;

@@ -1,0 +1,3 @@
+DROP TABLE notifications;
+DROP TABLE routing_decisions;
+DROP TABLE incidents;

@@ -1,0 +1,322 @@
+//! Reading the audit log: events, one event, the disclosure report, exports, verification,
+//! tree heads and proofs.
+//!
+//! Who sees what is decided here: the `hub_auditor` sees every entry, an agency's
+//! `ig_officer` only entries where its agency is the actor or a recipient. Every query that
+//! returns entries (or verifies them) states its purpose and is itself logged as a
+//! `consultation` in the same transaction; asking for an entry outside one's scope answers
+//! "not found" and is logged as `access_denied`. Tree heads and proofs carry hashes only and
+//! are open to every hub role, unlogged, so any recipient can check a receipt.
+use chrono::{DateTime, Utc};
+
+use crate::audit::heads::{self, SignedTreeHead, TreeHeadSigner};
+use crate::audit::merkle::Hash;
+use crate::audit::proofs::{self, Consistency, Inclusion};
+use crate::audit::{self, LoggedEntry};
+use crate::domain::audit::{Actor, Decision, NewEntry, Operation};
+use crate::domain::audit_query::{AuditPurpose, AuditScope, EventFilter};
+use crate::domain::role::Role;
+use crate::error::{AppError, FieldError};
+use crate::identity::Principal;
+use crate::store::audit as rows;
+use crate::store::DbConn;
+
+/// Why a reader asks, as the consultation entry records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consult {
+    pub purpose: AuditPurpose,
+    /// The reader's own words, when given.
+    pub justification: Option<String>,
+}
+
+/// The entries `p` may see.
+pub fn scope_of(p: &Principal) -> Result<AuditScope, AppError> {
+    if p.has_any(&[Role::HubAuditor]) {
+        return Ok(AuditScope::All);
+    }
+    match p.agency_id {
+        Some(agency) if p.has_any(&[Role::IgOfficer]) => Ok(AuditScope::Agency(agency)),
+        _ => Err(AppError::Forbidden(
+            "reading the audit log needs the hub_auditor or ig_officer role".into(),
+        )),
+    }
+}
+
+/// The entry that logs one audit query.
+fn consultation(
+    p: &Principal,
+    consult: &Consult,
+    now: DateTime<Utc>,
+    what: &str,
+    reasons: Vec<String>,
+) -> NewEntry {
+    let mut e = NewEntry::new(Operation::Consultation, Actor::from(p), now)
+        .purpose(consult.purpose.as_str())
+        .decision(Decision::Allowed, reasons);
+    e.record_kind = Some(what.to_owned());
+    e.justification = consult.justification.clone();
+    e
+}
+
+fn seq_range(entries: &[LoggedEntry]) -> String {
+    match (entries.first(), entries.last()) {
+        (Some(a), Some(b)) => format!(
+            "returned {} entries (seq {} to {})",
+            entries.len(),
+            a.seq,
+            b.seq
+        ),
+        _ => "returned no entries".to_owned(),
+    }
+}
+
+fn parse_rows(rows: Vec<rows::ShownRow>) -> Result<Vec<LoggedEntry>, AppError> {
+    rows.into_iter().map(LoggedEntry::from_row).collect()
+}
+
+/// `GET /audit/events`: a page of entries (`limit` rows after seq `after`), logged.
+pub fn list_events(
+    conn: &mut DbConn,
+    p: &Principal,
+    consult: &Consult,
+    filter: &EventFilter,
+    after: i64,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<LoggedEntry>, AppError> {
+    let scope = scope_of(p)?;
+    let entries = parse_rows(rows::list(conn, filter, scope, after, None, limit)?)?;
+    let mut log = consultation(
+        p,
+        consult,
+        now,
+        "audit_log",
+        vec![
+            "GET /audit/events".to_owned(),
+            format!("filters: {}", filter.describe()),
+            seq_range(&entries),
+        ],
+    );
+    log.subject_refs = filter.subject_ref.iter().cloned().collect();
+    audit::append(conn, &log)?;
+    Ok(entries)
+}
+
+/// `GET /audit/events/{seq}`: one entry, or `None` when there is none the caller may see.
+/// Either way the request is logged: an entry outside the caller's scope as `access_denied`.
+pub fn get_event(
+    conn: &mut DbConn,
+    p: &Principal,
+    consult: &Consult,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<LoggedEntry>, AppError> {
+    let scope = scope_of(p)?;
+    let row = rows::get(conn, seq)?;
+    let visible = match (&row, scope) {
+        (None, _) => false,
+        (Some(_), AuditScope::All) => true,
+        (Some(_), AuditScope::Agency(a)) => rows::involves(conn, seq, &a.to_string())?,
+    };
+    let request = format!("GET /audit/events/{seq}");
+    match row {
+        Some(row) if visible => {
+            let entry = LoggedEntry::from_row(row)?;
+            let mut log = consultation(p, consult, now, "audit_event", vec![request]);
+            log.record_id = Some(seq.to_string());
+            log.subject_refs = entry.entry.subject_refs.clone();
+            audit::append(conn, &log)?;
+            Ok(Some(entry))
+        }
+        Some(_) => {
+            let mut denied = NewEntry::new(Operation::AccessDenied, Actor::from(p), now)
+                .record("audit_event", seq)
+                .purpose(consult.purpose.as_str())
+                .decision(
+                    Decision::Denied,
+                    vec![
+                        request,
+                        "the entry involves neither the caller's agency as actor nor as recipient"
+                            .to_owned(),
+                    ],
+                );
+            denied.justification = consult.justification.clone();
+            audit::append(conn, &denied)?;
+            Ok(None)
+        }
+        None => {
+            let mut log = consultation(p, consult, now, "audit_event", vec![request]);
+            log.record_id = Some(seq.to_string());
+            log.decision = Some(Decision::Denied);
+            log.reasons.push("no entry with this seq".to_owned());
+            audit::append(conn, &log)?;
+            Ok(None)
+        }
+    }
+}
+
+/// The log's size and root when a report was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsOf {
+    pub tree_size: u64,
+    pub root_hash: Hash,
+}
+
+/// `GET /reports/disclosures`: every disclosure (shared or withheld) about one person, for
+/// a subject access request, with the tree it is part of. Logged as a consultation about
+/// that person.
+#[allow(clippy::too_many_arguments)]
+pub fn disclosure_report(
+    conn: &mut DbConn,
+    p: &Principal,
+    consult: &Consult,
+    subject_ref: &str,
+    after: i64,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
+    let scope = scope_of(p)?;
+    let filter = EventFilter {
+        operation: Some(Operation::Disclosure),
+        subject_ref: Some(subject_ref.to_owned()),
+        ..EventFilter::default()
+    };
+    let entries = parse_rows(rows::list(conn, &filter, scope, after, None, limit)?)?;
+    let mut log = consultation(
+        p,
+        consult,
+        now,
+        "disclosure_report",
+        vec!["GET /reports/disclosures".to_owned(), seq_range(&entries)],
+    );
+    log.subject_refs = vec![subject_ref.to_owned()];
+    audit::append(conn, &log)?;
+    let head = rows::read_head(conn)?;
+    Ok((
+        entries,
+        AsOf {
+            tree_size: u64::try_from(head.tree_size).unwrap_or(0),
+            root_hash: audit::read::to_hash(&head.root_hash)?,
+        },
+    ))
+}
+
+/// Starts `GET /audit/export`: logs it and fixes the last seq the export will contain, so
+/// the pages streamed afterwards form one consistent snapshot.
+pub fn start_export(
+    conn: &mut DbConn,
+    p: &Principal,
+    consult: &Consult,
+    filter: &EventFilter,
+    format: &str,
+    now: DateTime<Utc>,
+) -> Result<(AuditScope, i64), AppError> {
+    let scope = scope_of(p)?;
+    let upto = rows::read_head(conn)?.tree_size;
+    let mut log = consultation(
+        p,
+        consult,
+        now,
+        "audit_log",
+        vec![
+            format!("GET /audit/export?format={format}"),
+            format!("filters: {}", filter.describe()),
+            format!("entries up to seq {upto}"),
+        ],
+    );
+    log.subject_refs = filter.subject_ref.iter().cloned().collect();
+    audit::append(conn, &log)?;
+    Ok((scope, upto))
+}
+
+/// One page of an export started with [`start_export`].
+pub fn export_page(
+    conn: &mut DbConn,
+    filter: &EventFilter,
+    scope: AuditScope,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> Result<Vec<LoggedEntry>, AppError> {
+    parse_rows(rows::list(conn, filter, scope, after, Some(upto), limit)?)
+}
+
+/// Logs a verification run (`GET /audit/verify`) before it starts.
+pub fn log_verification(
+    conn: &mut DbConn,
+    p: &Principal,
+    consult: &Consult,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    scope_of(p)?;
+    let log = consultation(
+        p,
+        consult,
+        now,
+        "audit_log",
+        vec!["GET /audit/verify".to_owned()],
+    );
+    audit::append(conn, &log)?;
+    Ok(())
+}
+
+/// `GET /audit/tree-head`: the signed head of the log as it is now.
+pub fn tree_head(
+    conn: &mut DbConn,
+    signer: &TreeHeadSigner,
+    now: DateTime<Utc>,
+) -> Result<SignedTreeHead, AppError> {
+    heads::current(conn, signer, now)
+}
+
+fn out_of_range(pointer: &str, detail: String) -> AppError {
+    AppError::Validation(vec![FieldError::new(pointer, detail)])
+}
+
+/// `GET /audit/proofs/inclusion`: entry `seq` in the tree of `tree_size` leaves (default:
+/// the current size).
+pub fn inclusion(
+    conn: &mut DbConn,
+    seq: i64,
+    tree_size: Option<u64>,
+) -> Result<Inclusion, AppError> {
+    let current = proofs::current_size(conn)?;
+    let size = tree_size.unwrap_or(current);
+    if size > current {
+        return Err(out_of_range(
+            "/tree_size",
+            format!("must not exceed the current tree size {current}"),
+        ));
+    }
+    if seq < 1 || seq as u64 > size {
+        return Err(out_of_range(
+            "/seq",
+            format!("must be from 1 to the tree size {size}"),
+        ));
+    }
+    proofs::inclusion(conn, seq, size)
+}
+
+/// `GET /audit/proofs/consistency`: from `first` to `second` leaves (default: the current
+/// size).
+pub fn consistency(
+    conn: &mut DbConn,
+    first: u64,
+    second: Option<u64>,
+) -> Result<Consistency, AppError> {
+    let current = proofs::current_size(conn)?;
+    let second = second.unwrap_or(current);
+    if second > current {
+        return Err(out_of_range(
+            "/second",
+            format!("must not exceed the current tree size {current}"),
+        ));
+    }
+    if first == 0 || first > second {
+        return Err(out_of_range(
+            "/first",
+            format!("must be from 1 to second ({second})"),
+        ));
+    }
+    proofs::consistency(conn, first, second)
+}

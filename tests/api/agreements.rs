@@ -711,3 +711,69 @@ async fn dev_mode_seeds_a_partnership_and_an_active_agreement() {
         .unwrap()
         .contains(&json!("victims[].safe_address")));
 }
+
+#[tokio::test]
+async fn every_governance_change_is_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let (police, mash) = two(&app).await;
+    let (p, id) = sharing::share(&app, &police, &mash, FIELDS).await;
+    let ig = app.token(&police, &["ig_officer"]);
+    let r = app
+        .post(
+            &format!("/agreements/{id}/suspend"),
+            &ig,
+            json!({"reason": "review"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    app.post(&format!("/agreements/{id}/resume"), &ig, json!({}))
+        .await;
+    app.post(
+        &format!("/agreements/{id}/terminate"),
+        &ig,
+        json!({"reason": "ended"}),
+    )
+    .await;
+    let auditor = app.operator_token(&["hub_auditor"]);
+    let entries = crate::audit::all_events(&app, &auditor, "&operation=governance").await;
+    let about = |kind: &str, record: &str| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e["record_kind"] == kind && e["record_id"] == record)
+            .map(|e| e["justification"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let partnership = about("partnership", &p.id);
+    // Created, two members joined, terms published, accepted by both.
+    assert_eq!(partnership.len(), 6, "{partnership:#?}");
+    assert!(partnership
+        .iter()
+        .any(|j| j.contains("version 1") && j.contains("published")));
+    let agreement = about("agreement", &id);
+    assert_eq!(agreement.len(), 6, "{agreement:#?}");
+    for want in [
+        "drafted",
+        "signed by agency",
+        "every party has now signed",
+        "suspended: review",
+        "lifted",
+        "terminated: ended",
+    ] {
+        assert!(
+            agreement.iter().any(|j| j.contains(want)),
+            "{want}: {agreement:#?}"
+        );
+    }
+    let drafted = entries
+        .iter()
+        .find(|e| e["record_id"] == id.as_str())
+        .unwrap();
+    assert_eq!(drafted["agreement_id"], id.as_str());
+    assert_eq!(drafted["agreement_version"], 1);
+    assert_eq!(drafted["actor"]["agency_id"], police.id.as_str());
+    // The log still verifies.
+    let v = app
+        .get("/audit/verify?purpose=integrity_security", &auditor)
+        .await;
+    assert_eq!(v.1["ok"], true, "{}", v.1);
+}

@@ -3,9 +3,9 @@
 //! (`usecase::policy::decide`: load the candidates from SQLite, then decide), as incidents and
 //! referrals call it inside their transaction.
 //!
-//! Run: `cargo bench --bench policy`. Each candidate agreement has 2 versions (the first
-//! superseded), 3 parties, 36 incident fields allowed for the recipient; the permitting
-//! agreement is the last one weighed. Requests ask for all 36 fields, or for "everything
+//! Run: `cargo bench --bench policy`. Each candidate agreement has 2 versions and 3 parties,
+//! with 36 incident fields allowed for the recipient; 19 versions are live and weighed, and
+//! only the last agreement's permits. Requests ask for all 36 fields, or for "everything
 //! allowed", or are denied by every candidate.
 #![allow(
     clippy::unwrap_used,
@@ -28,7 +28,9 @@ use msht_hub::domain::ids::{AgencyId, AgreementId, PartnershipId};
 use msht_hub::domain::partnership::{
     Acceptance, Member, Partnership, Signer, Terms, TermsContent, TermsHistory,
 };
-use msht_hub::domain::policy::{decide, AgreementView, DisclosureRequest, PolicyDecision};
+use msht_hub::domain::policy::{
+    decide, evaluate, AgreementView, DisclosureRequest, PolicyDecision,
+};
 use msht_hub::domain::sharing::{Classification, Condition, PartyLawfulBasis, Purpose, Regime};
 use msht_hub::store::{agencies, agreements, partnerships, Db};
 
@@ -46,9 +48,10 @@ fn signer(a: AgencyId) -> Signer {
     }
 }
 
-/// Candidate `i` between `a` (discloser) and `b` (recipient) with a third party `c`. Every
-/// candidate but the last lacks `b`'s signature on its current version, so the decision
-/// weighs them all before the permitting one.
+/// Candidate `i` between `a` (discloser) and `b` (recipient) with a third party `c`. In every
+/// candidate but the last, version 2 lacks `b`'s signature (so version 1 still governs) and
+/// version 1 does not cover safeguarding: both versions are weighed and both deny. In the
+/// last, version 2 is signed by all and supersedes version 1: the one permit.
 fn agreement(i: usize, a: AgencyId, b: AgencyId, c: AgencyId, p: PartnershipId) -> Agreement {
     let basis =
         PartyLawfulBasis::new(Regime::Dpa2018Part3, Condition::Sch8Safeguarding, None).unwrap();
@@ -56,13 +59,20 @@ fn agreement(i: usize, a: AgencyId, b: AgencyId, c: AgencyId, p: PartnershipId) 
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let terms = |title: String| AgreementTerms {
+    let last = i + 1 == CANDIDATES;
+    let all_purposes = vec![
+        Purpose::Safeguarding,
+        Purpose::Investigation,
+        Purpose::VictimSupport,
+    ];
+    let v1_purposes = if last {
+        all_purposes.clone()
+    } else {
+        vec![Purpose::Investigation]
+    };
+    let terms = |title: String, purposes: Vec<Purpose>| AgreementTerms {
         title,
-        purposes: vec![
-            Purpose::Safeguarding,
-            Purpose::Investigation,
-            Purpose::VictimSupport,
-        ],
+        purposes,
         parties: [
             (a, PartyRole::Discloser),
             (b, PartyRole::Recipient),
@@ -108,11 +118,7 @@ fn agreement(i: usize, a: AgencyId, b: AgencyId, c: AgencyId, p: PartnershipId) 
             })
             .collect()
     };
-    let current: Vec<AgencyId> = if i + 1 == CANDIDATES {
-        vec![a, b, c]
-    } else {
-        vec![a, c]
-    };
+    let current: Vec<AgencyId> = if last { vec![a, b, c] } else { vec![a, c] };
     Agreement {
         id: AgreementId::new(),
         partnership_id: p,
@@ -120,14 +126,14 @@ fn agreement(i: usize, a: AgencyId, b: AgencyId, c: AgencyId, p: PartnershipId) 
         versions: vec![
             AgreementVersion {
                 version: 1,
-                terms: terms(format!("Agreement {i} v1")),
+                terms: terms(format!("Agreement {i} v1"), v1_purposes),
                 created_at: t("2026-01-01T00:00:00Z"),
                 created_by: signer(a),
                 signatures: sigs(1, &[a, b, c]),
             },
             AgreementVersion {
                 version: 2,
-                terms: terms(format!("Agreement {i} v2")),
+                terms: terms(format!("Agreement {i} v2"), all_purposes),
                 created_at: t("2026-02-01T00:00:00Z"),
                 created_by: signer(a),
                 signatures: sigs(40, &current),
@@ -202,6 +208,9 @@ fn main() {
     assert!(
         matches!(decide(&req(Some(all)), &views), PolicyDecision::Permit(ref p) if p.fields.len() == 36)
     );
+    let weighed = evaluate(&req(Some(all)), &views);
+    assert_eq!(weighed.len(), 2 * CANDIDATES - 1);
+    assert_eq!(weighed.iter().filter(|o| o.outcome.is_ok()).count(), 1);
     let mut denied = req(Some(all));
     denied.purpose = Purpose::StrategicAnalysis;
     assert!(!decide(&denied, &views).is_permit());
@@ -220,6 +229,14 @@ fn main() {
         "domain::policy::decide, 36 fields requested, deny (every reason)",
         || {
             black_box(decide(black_box(&denied), black_box(&views)));
+        },
+    );
+
+    let one = views.get(CANDIDATES - 1..).unwrap();
+    time(
+        "domain::policy::decide, 1 candidate agreement, 36 fields, permit",
+        || {
+            black_box(decide(black_box(&req(Some(all))), black_box(one)));
         },
     );
 

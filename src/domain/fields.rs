@@ -10,6 +10,10 @@
 //! Some fields are never disclosed to anyone ([`never_disclosed`]): a victim's safe address.
 //! They are part of the record (its reporting agency sees them), but no agreement may name
 //! them and the projection never copies them.
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
+
 str_enum! {
     /// A kind of record that moves between agencies.
     pub enum RecordKind ("record kind") {
@@ -106,7 +110,46 @@ pub fn never_disclosed(kind: RecordKind) -> &'static [&'static str] {
 
 /// Whether `path` is a disclosable data item of `kind`.
 pub fn is_known(kind: RecordKind, path: &str) -> bool {
-    fields(kind).contains(&path)
+    index(kind, path).is_some()
+}
+
+/// FNV-1a: the catalogue index is a fixed table looked up on every decision, so a fast
+/// hash matters and flooding does not (nobody can add keys to it).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Index = HashMap<&'static str, usize, BuildHasherDefault<Fnv>>;
+
+/// The position of `path` in the catalogue of `kind` (at most 64 fields per kind, so a set
+/// of fields fits in a `u64` bit mask).
+pub fn index(kind: RecordKind, path: &str) -> Option<usize> {
+    static INDEX: LazyLock<[Index; 2]> = LazyLock::new(|| {
+        let of = |k: RecordKind| fields(k).iter().enumerate().map(|(i, f)| (*f, i)).collect();
+        [of(RecordKind::Incident), of(RecordKind::Referral)]
+    });
+    let [incident, referral] = &*INDEX;
+    match kind {
+        RecordKind::Incident => incident.get(path).copied(),
+        RecordKind::Referral => referral.get(path).copied(),
+    }
 }
 
 /// Whether `path` exists in `kind` but may never be disclosed.
@@ -147,6 +190,10 @@ mod tests {
             .unwrap_err()
             .contains("not a field of incident records"));
         for kind in RecordKind::ALL {
+            assert!(fields(*kind).len() <= 64, "field sets are u64 bit masks");
+            for (i, f) in fields(*kind).iter().enumerate() {
+                assert_eq!(index(*kind, f), Some(i));
+            }
             let mut seen = std::collections::HashSet::new();
             for f in fields(*kind) {
                 assert!(seen.insert(f), "duplicate {f}");

@@ -23,7 +23,7 @@ use super::audit::{AgreementRef, LawfulBasis};
 use super::fields::{self, RecordKind};
 use super::ids::AgencyId;
 use super::partnership::TermsHistory;
-use super::sharing::{Classification, Purpose};
+use super::sharing::{Classification, PartyLawfulBasis, Purpose};
 
 /// The question.
 #[derive(Debug, Clone)]
@@ -90,40 +90,60 @@ pub struct CandidateOutcome {
     pub outcome: Result<Permit, Vec<DenyReason>>,
 }
 
-/// Reasons that hold whatever the agreement.
-fn request_reasons(req: &DisclosureRequest<'_>) -> Vec<DenyReason> {
-    let mut out = Vec::new();
+/// What a request asks, worked out once per decision.
+struct Asked {
+    /// Reasons that hold whatever the agreement.
+    reasons: Vec<DenyReason>,
+    /// The requested fields that exist in the catalogue, as a bit mask of catalogue indexes
+    /// (`None`: everything allowed).
+    requested: Option<u64>,
+}
+
+fn bit(kind: RecordKind, path: &str) -> u64 {
+    fields::index(kind, path).map_or(0, |i| 1u64 << i)
+}
+
+fn asked(req: &DisclosureRequest<'_>) -> Asked {
+    let mut reasons = Vec::new();
     if req.discloser == req.recipient {
-        out.push(DenyReason::SameAgency {
+        reasons.push(DenyReason::SameAgency {
             agency: req.discloser,
         });
     }
     if req.consent_withdrawn {
-        out.push(DenyReason::ConsentWithdrawn);
+        reasons.push(DenyReason::ConsentWithdrawn);
     }
+    let mut requested = 0u64;
     for f in req.requested_fields.unwrap_or_default() {
-        if fields::is_never_disclosed(req.record_kind, f) {
-            out.push(DenyReason::FieldNeverDisclosed { field: f.clone() });
-        } else if !fields::is_known(req.record_kind, f) {
-            out.push(DenyReason::UnknownField {
+        let b = bit(req.record_kind, f);
+        if b != 0 {
+            requested |= b;
+        } else if fields::is_never_disclosed(req.record_kind, f) {
+            reasons.push(DenyReason::FieldNeverDisclosed { field: f.clone() });
+        } else {
+            reasons.push(DenyReason::UnknownField {
                 record_kind: req.record_kind,
                 field: f.clone(),
             });
         }
     }
-    out
+    Asked {
+        reasons,
+        requested: req.requested_fields.map(|_| requested),
+    }
 }
 
-/// Judges one version of one agreement.
+/// Judges one version of one agreement: what it grants, or every reason it does not permit.
 fn judge(
     req: &DisclosureRequest<'_>,
+    asked: &Asked,
     view: &AgreementView,
     v: &AgreementVersion,
-) -> Result<Permit, Vec<DenyReason>> {
+) -> Result<Granted, Vec<DenyReason>> {
     let ag = &view.agreement;
     let at = req.at;
     let terms = &v.terms;
-    let mut r = request_reasons(req);
+    let mut r = asked.reasons.clone();
     if let Some(t) = ag.terminated(at) {
         r.push(DenyReason::Terminated {
             reason: t.reason.clone(),
@@ -195,56 +215,87 @@ fn judge(
             purpose: req.purpose,
         });
     }
-    let allowed = terms.allowed_fields(req.recipient, req.record_kind);
-    let granted: Vec<String> = match (allowed, req.requested_fields) {
-        (None, _) => {
+    let kind = req.record_kind;
+    let granted = match terms.allowed_fields(req.recipient, kind) {
+        None => {
             r.push(DenyReason::NoDataItems {
                 recipient: req.recipient,
-                record_kind: req.record_kind,
+                record_kind: kind,
             });
-            Vec::new()
+            0
         }
-        (Some(allowed), None) => fields::fields(req.record_kind)
-            .iter()
-            .filter(|f| allowed.iter().any(|a| a == *f))
-            .map(|f| (*f).to_owned())
-            .collect(),
-        (Some(allowed), Some(requested)) => {
-            for f in requested {
-                let known = fields::is_known(req.record_kind, f);
-                if known && !allowed.contains(f) {
-                    r.push(DenyReason::FieldNotAllowed { field: f.clone() });
+        Some(allowed) => {
+            let allowed = allowed.iter().fold(0u64, |m, f| m | bit(kind, f));
+            match asked.requested {
+                None => allowed,
+                Some(requested) => {
+                    if requested & !allowed != 0 {
+                        for f in req.requested_fields.unwrap_or_default() {
+                            let b = bit(kind, f);
+                            if b & requested & !allowed != 0 {
+                                r.push(DenyReason::FieldNotAllowed { field: f.clone() });
+                            }
+                        }
+                    }
+                    requested & allowed
                 }
             }
-            fields::fields(req.record_kind)
-                .iter()
-                .filter(|f| requested.iter().any(|q| q == *f) && allowed.iter().any(|a| a == *f))
-                .map(|f| (*f).to_owned())
-                .collect()
         }
     };
     match (r.is_empty(), discloser, recipient) {
-        (true, Some(d), Some(rc)) => Ok(Permit {
-            agreement: AgreementRef {
-                id: ag.id.to_string(),
-                version: v.version,
-            },
+        (true, Some(d), Some(rc)) => Ok(Granted {
             fields: granted,
-            retention_days: terms.retention_days,
-            lawful_basis: d.lawful_basis.to_audit(),
-            recipient_lawful_basis: rc.lawful_basis.to_audit(),
+            discloser: d.lawful_basis,
+            recipient: rc.lawful_basis,
         }),
         _ => Err(r),
+    }
+}
+
+/// What a version that permits grants: the fields as a catalogue bit mask and both parties'
+/// lawful bases. Turned into a [`Permit`] only for the version chosen (or shown).
+#[derive(Debug, Clone, Copy)]
+struct Granted {
+    fields: u64,
+    discloser: PartyLawfulBasis,
+    recipient: PartyLawfulBasis,
+}
+
+/// The permit of a version that passed [`judge`].
+fn permit(
+    req: &DisclosureRequest<'_>,
+    view: &AgreementView,
+    v: &AgreementVersion,
+    g: Granted,
+) -> Permit {
+    Permit {
+        agreement: AgreementRef {
+            id: view.agreement.id.to_string(),
+            version: v.version,
+        },
+        fields: fields::fields(req.record_kind)
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| g.fields & (1u64 << i) != 0)
+            .map(|(_, f)| (*f).to_owned())
+            .collect(),
+        retention_days: v.terms.retention_days,
+        lawful_basis: g.discloser.to_audit(),
+        recipient_lawful_basis: g.recipient.to_audit(),
     }
 }
 
 type Judged<'a> = (
     &'a AgreementView,
     &'a AgreementVersion,
-    Result<Permit, Vec<DenyReason>>,
+    Result<Granted, Vec<DenyReason>>,
 );
 
-fn judge_all<'a>(req: &DisclosureRequest<'_>, candidates: &'a [AgreementView]) -> Vec<Judged<'a>> {
+fn judge_all<'a>(
+    req: &DisclosureRequest<'_>,
+    asked: &Asked,
+    candidates: &'a [AgreementView],
+) -> Vec<Judged<'a>> {
     let mut views: Vec<&AgreementView> = candidates
         .iter()
         .filter(|c| c.agreement.involves(req.discloser) && c.agreement.involves(req.recipient))
@@ -253,7 +304,7 @@ fn judge_all<'a>(req: &DisclosureRequest<'_>, candidates: &'a [AgreementView]) -
     let mut out = Vec::new();
     for view in views {
         for v in view.agreement.live_versions(req.at) {
-            out.push((view, v, judge(req, view, v)));
+            out.push((view, v, judge(req, asked, view, v)));
         }
     }
     out
@@ -265,14 +316,14 @@ pub fn evaluate(
     req: &DisclosureRequest<'_>,
     candidates: &[AgreementView],
 ) -> Vec<CandidateOutcome> {
-    judge_all(req, candidates)
+    judge_all(req, &asked(req), candidates)
         .into_iter()
         .map(|(view, v, outcome)| CandidateOutcome {
             agreement: AgreementRef {
                 id: view.agreement.id.to_string(),
                 version: v.version,
             },
-            outcome,
+            outcome: outcome.map(|granted| permit(req, view, v, granted)),
         })
         .collect()
 }
@@ -284,7 +335,8 @@ pub fn decide(req: &DisclosureRequest<'_>, candidates: &[AgreementView]) -> Poli
             agency: req.discloser,
         }]);
     }
-    let judged = judge_all(req, candidates);
+    let asked = asked(req);
+    let judged = judge_all(req, &asked, candidates);
     // Latest effective_from, then higher version, then lower agreement id.
     let best = judged
         .iter()
@@ -294,10 +346,10 @@ pub fn decide(req: &DisclosureRequest<'_>, candidates: &[AgreementView]) -> Poli
                 .cmp(&(b.terms.effective_from, b.version))
                 .then_with(|| vb.agreement.id.cmp(&va.agreement.id))
         });
-    if let Some((_, _, permit)) = best {
-        return PolicyDecision::Permit(permit.clone());
+    if let Some((view, v, granted)) = best {
+        return PolicyDecision::Permit(permit(req, view, v, *granted));
     }
-    let mut reasons = request_reasons(req);
+    let mut reasons = asked.reasons;
     if judged.is_empty() {
         reasons.push(DenyReason::NoAgreement {
             discloser: req.discloser,

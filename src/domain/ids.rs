@@ -46,6 +46,16 @@ id_type!(
 );
 
 id_type!(
+    /// A modern slavery partnership (strategic forum) with its members and terms of reference.
+    PartnershipId
+);
+
+id_type!(
+    /// A data-sharing agreement; its versions are numbered from 1.
+    AgreementId
+);
+
+id_type!(
     /// A partner's subscription to notifications.
     SubscriptionId
 );

@@ -38,7 +38,12 @@ pub struct Deadlines {
 
 impl Deadlines {
     pub fn due(&self, created: DateTime<Utc>, child_at_risk: bool) -> DateTime<Utc> {
-        created + Duration::hours(if child_at_risk { self.child_hours } else { self.adult_hours })
+        created
+            + Duration::hours(if child_at_risk {
+                self.child_hours
+            } else {
+                self.adult_hours
+            })
     }
 }
 
@@ -48,8 +53,13 @@ mod tests {
 
     #[test]
     fn children_get_the_shorter_deadline() {
-        let d = Deadlines { child_hours: 4, adult_hours: 24 };
-        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let d = Deadlines {
+            child_hours: 4,
+            adult_hours: 24,
+        };
+        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(d.due(t, true), t + Duration::hours(4));
         assert_eq!(d.due(t, false), t + Duration::hours(24));
     }

@@ -4,7 +4,9 @@
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
-use super::handlers::{agencies, audit, dev_issuer, fallback, me, ops, subscriptions};
+use super::handlers::{
+    agencies, agreements, audit, dev_issuer, fallback, me, ops, partnerships, subscriptions,
+};
 
 /// One served endpoint.
 pub struct Endpoint {
@@ -45,6 +47,52 @@ fn api() -> Vec<Endpoint> {
             Method::PUT,
             "/agencies/{id}/identity-provider",
             agencies::put_identity_provider,
+        ),
+        // Partnerships and terms of reference.
+        ep(Method::POST, "/partnerships", partnerships::create),
+        ep(Method::GET, "/partnerships", partnerships::list),
+        ep(Method::GET, "/partnerships/{id}", partnerships::get),
+        ep(
+            Method::POST,
+            "/partnerships/{id}/members",
+            partnerships::add_member,
+        ),
+        ep(
+            Method::POST,
+            "/partnerships/{id}/terms",
+            partnerships::publish_terms,
+        ),
+        ep(
+            Method::GET,
+            "/partnerships/{id}/terms/{version}",
+            partnerships::get_terms,
+        ),
+        ep(
+            Method::POST,
+            "/partnerships/{id}/terms/{version}/acceptances",
+            partnerships::accept_terms,
+        ),
+        // Agreements (`/agreements/check` before `/agreements/{id}`, which would take it).
+        ep(Method::POST, "/agreements", agreements::create),
+        ep(Method::GET, "/agreements", agreements::list),
+        ep(Method::POST, "/agreements/check", agreements::check),
+        ep(Method::GET, "/agreements/{id}", agreements::get),
+        ep(Method::POST, "/agreements/{id}/versions", agreements::amend),
+        ep(
+            Method::POST,
+            "/agreements/{id}/signatures",
+            agreements::sign,
+        ),
+        ep(
+            Method::POST,
+            "/agreements/{id}/suspend",
+            agreements::suspend,
+        ),
+        ep(Method::POST, "/agreements/{id}/resume", agreements::resume),
+        ep(
+            Method::POST,
+            "/agreements/{id}/terminate",
+            agreements::terminate,
         ),
         ep(Method::POST, "/subscriptions", subscriptions::create),
         ep(Method::GET, "/subscriptions", subscriptions::list),

@@ -4,12 +4,14 @@
 //! Every query that touches an agency's data takes the agency id; there is no unscoped
 //! "find by id" for agency data.
 pub mod agencies;
+pub mod agreements;
 pub mod audit;
 pub mod conn;
 pub mod identity_providers;
 pub mod migrations;
 pub mod notifications;
 pub mod outbox;
+pub mod partnerships;
 pub mod schema;
 pub mod subscriptions;
 pub mod time;

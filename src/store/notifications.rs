@@ -33,7 +33,10 @@ impl Row {
         Ok(Notification {
             id: self.id.parse().map_err(AppError::internal)?,
             agency_id: self.agency_id.parse().map_err(AppError::internal)?,
-            discloser: self.discloser_agency_id.parse().map_err(AppError::internal)?,
+            discloser: self
+                .discloser_agency_id
+                .parse()
+                .map_err(AppError::internal)?,
             record_kind: self.record_kind,
             record_id: self.record_id,
             event: self.event.parse().map_err(AppError::internal)?,
@@ -93,9 +96,13 @@ pub fn list(
     after: Option<NotificationId>,
     limit: i64,
 ) -> Result<Vec<Notification>, AppError> {
-    let mut q = n::table.filter(n::agency_id.eq(agency.to_string())).into_boxed();
+    let mut q = n::table
+        .filter(n::agency_id.eq(agency.to_string()))
+        .into_boxed();
     if let Some(t) = overdue_at {
-        q = q.filter(n::acknowledged_at.is_null()).filter(n::due_at.lt(to_db(t)));
+        q = q
+            .filter(n::acknowledged_at.is_null())
+            .filter(n::due_at.lt(to_db(t)));
     }
     if let Some(a) = after {
         q = q.filter(n::id.gt(a.to_string()));
@@ -133,7 +140,10 @@ pub fn acknowledge(
             .filter(n::agency_id.eq(agency.to_string()))
             .filter(n::acknowledged_at.is_null()),
     )
-    .set((n::acknowledged_at.eq(Some(to_db(now))), n::acknowledged_by.eq(Some(by))))
+    .set((
+        n::acknowledged_at.eq(Some(to_db(now))),
+        n::acknowledged_by.eq(Some(by)),
+    ))
     .execute(conn)?;
     Ok(count > 0)
 }
@@ -155,7 +165,11 @@ pub fn overdue_unescalated(
     rows.into_iter().map(Row::into_domain).collect()
 }
 
-pub fn mark_escalated(conn: &mut DbConn, id: NotificationId, now: DateTime<Utc>) -> Result<(), AppError> {
+pub fn mark_escalated(
+    conn: &mut DbConn,
+    id: NotificationId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     diesel::update(n::table.find(id.to_string()))
         .set(n::escalated_at.eq(Some(to_db(now))))
         .execute(conn)?;

@@ -178,3 +178,153 @@ diesel::table! {
         escalated_at -> Nullable<Timestamp>,
     }
 }
+
+// Partnerships, terms of reference and data-sharing agreements (migration
+// 2026-11-26-000003_agreements).
+diesel::table! {
+    partnerships (id) {
+        id -> Text,
+        name -> Text,
+        lead_agency_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partnership_areas (partnership_id, area) {
+        partnership_id -> Text,
+        area -> Text,
+    }
+}
+
+diesel::table! {
+    partnership_members (partnership_id, agency_id) {
+        partnership_id -> Text,
+        agency_id -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    terms_versions (partnership_id, version) {
+        partnership_id -> Text,
+        version -> Integer,
+        purpose -> Text,
+        scope -> Text,
+        responsibilities -> Text,
+        review_date -> Date,
+        published_at -> Timestamp,
+        published_by_agency_id -> Nullable<Text>,
+        published_by_issuer -> Text,
+        published_by_subject -> Text,
+    }
+}
+
+diesel::table! {
+    terms_acceptances (partnership_id, version, agency_id) {
+        partnership_id -> Text,
+        version -> Integer,
+        agency_id -> Text,
+        accepted_at -> Timestamp,
+        accepted_by_issuer -> Text,
+        accepted_by_subject -> Text,
+    }
+}
+
+diesel::table! {
+    agreements (id) {
+        id -> Text,
+        partnership_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        terminated_at -> Nullable<Timestamp>,
+        terminated_by_agency_id -> Nullable<Text>,
+        terminated_by_issuer -> Nullable<Text>,
+        terminated_by_subject -> Nullable<Text>,
+        termination_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    agreement_versions (agreement_id, version) {
+        agreement_id -> Text,
+        version -> Integer,
+        title -> Text,
+        purposes -> Text,
+        max_classification -> Text,
+        effective_from -> Timestamp,
+        expires_at -> Timestamp,
+        review_date -> Date,
+        retention_days -> BigInt,
+        details -> Text,
+        created_at -> Timestamp,
+        created_by_agency_id -> Nullable<Text>,
+        created_by_issuer -> Text,
+        created_by_subject -> Text,
+    }
+}
+
+diesel::table! {
+    agreement_parties (agreement_id, version, agency_id) {
+        agreement_id -> Text,
+        version -> Integer,
+        agency_id -> Text,
+        position -> Integer,
+        role -> Text,
+        regime -> Text,
+        lawful_condition -> Text,
+        special_category -> Nullable<Text>,
+        contact -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    agreement_data_items (agreement_id, version, recipient_agency_id, record_kind) {
+        agreement_id -> Text,
+        version -> Integer,
+        recipient_agency_id -> Text,
+        record_kind -> Text,
+        position -> Integer,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    agreement_signatures (agreement_id, version, agency_id) {
+        agreement_id -> Text,
+        version -> Integer,
+        agency_id -> Text,
+        signed_at -> Timestamp,
+        signer_issuer -> Text,
+        signer_subject -> Text,
+    }
+}
+
+diesel::table! {
+    agreement_suspensions (id) {
+        id -> Text,
+        agreement_id -> Text,
+        suspended_at -> Timestamp,
+        suspended_by_agency_id -> Nullable<Text>,
+        suspended_by_issuer -> Text,
+        suspended_by_subject -> Text,
+        reason -> Text,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by_agency_id -> Nullable<Text>,
+        lifted_by_issuer -> Nullable<Text>,
+        lifted_by_subject -> Nullable<Text>,
+        lift_note -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(partnership_areas -> partnerships (partnership_id));
+diesel::joinable!(partnership_members -> partnerships (partnership_id));
+diesel::joinable!(agreements -> partnerships (partnership_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    partnerships,
+    partnership_areas,
+    partnership_members,
+    agreements,
+    agreement_parties
+);

@@ -1,5 +1,6 @@
-//! Seeding the demo agencies of `serve --dev` and pointing them at the local dev issuers.
-//! The hub itself acts ([`Actor::system`]); every change is a `governance` entry.
+//! Seeding the demo agencies of `serve --dev` and pointing them at the local dev issuers
+//! (and, through `dev_sharing`, their partnership and signed agreement). The hub itself acts
+//! ([`Actor::system`]); every change is a `governance` entry.
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -70,5 +71,6 @@ pub fn seed(
             name: agency.name,
         });
     }
+    super::dev_sharing::seed(conn, &out, base_url, now)?;
     Ok(out)
 }

@@ -2,7 +2,12 @@
 //! through [`crate::store::Db::write`], checks what the domain rules say, writes through the
 //! store and records the action in the audit log, so all of it commits together or not at all.
 pub mod agencies;
+pub mod agreements;
 pub mod audit;
 pub mod dev_seed;
+pub mod dev_sharing;
+pub mod governance;
 pub mod notify;
+pub mod partnerships;
+pub mod policy;
 pub mod subscriptions;

@@ -12,8 +12,10 @@ mod helpers;
 mod issuer;
 mod receiver;
 mod rfc9162;
+mod sharing;
 
 mod agencies;
+mod agreements;
 mod audit;
 mod audit_integrity;
 mod auth;
@@ -22,3 +24,4 @@ mod delivery;
 mod dev_mode;
 mod interop_oidc;
 mod ops;
+mod partnerships;

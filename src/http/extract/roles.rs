@@ -32,6 +32,18 @@ requirement!(
     AnyRole, [HubAdmin, HubAuditor, AgencyAdmin, IgOfficer, Practitioner, Analyst], "a hub role"
 );
 requirement!(
+    /// An agency's information governance officer: drafts, signs, suspends agreements.
+    IgOfficer, [IgOfficer], "the ig_officer role"
+);
+requirement!(
+    /// An agency's administrator: accepts terms of reference for their agency.
+    AgencyAdmin, [AgencyAdmin], "the agency_admin role"
+);
+requirement!(
+    /// Who may dry-run the policy function: IG officers, the hub operator and its auditor.
+    IgOfficerOrHub, [IgOfficer, HubAdmin, HubAuditor], "the ig_officer, hub_admin or hub_auditor role"
+);
+requirement!(
     /// Those who manage an agency's subscriptions.
     SubscriptionManager, [Practitioner, AgencyAdmin], "the practitioner or agency_admin role"
 );

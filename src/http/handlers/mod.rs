@@ -1,8 +1,10 @@
 //! Thin handlers: extract, call one use case, shape the answer.
 pub mod agencies;
+pub mod agreements;
 pub mod audit;
 pub mod dev_issuer;
 pub mod fallback;
 pub mod me;
 pub mod ops;
+pub mod partnerships;
 pub mod subscriptions;

@@ -1,5 +1,8 @@
 //! Wire types: the JSON shapes of CONTRACT.md and api-spec/openapi.yaml.
 pub mod agencies;
+pub mod agreement_out;
+pub mod agreements;
 pub mod audit;
 pub mod page;
+pub mod partnerships;
 pub mod subscriptions;

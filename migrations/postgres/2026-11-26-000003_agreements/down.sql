@@ -1,0 +1,11 @@
+DROP TABLE agreement_suspensions;
+DROP TABLE agreement_signatures;
+DROP TABLE agreement_data_items;
+DROP TABLE agreement_parties;
+DROP TABLE agreement_versions;
+DROP TABLE agreements;
+DROP TABLE terms_acceptances;
+DROP TABLE terms_versions;
+DROP TABLE partnership_members;
+DROP TABLE partnership_areas;
+DROP TABLE partnerships;

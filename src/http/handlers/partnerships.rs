@@ -1,0 +1,182 @@
+//! `/partnerships`: partnerships, their members and their terms of reference.
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::ids::{AgencyId, PartnershipId};
+use crate::error::AppError;
+use crate::http::extract::roles::{AgencyAdmin, AnyAdmin, AnyRole};
+use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::wire::page::{page, PageQuery};
+use crate::http::wire::partnerships::{
+    AcceptanceOut, AddMember, CreatePartnership, CreateTerms, PartnershipOut, TermsOut,
+};
+use crate::store::partnerships;
+use crate::usecase;
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Authorized<AnyAdmin>,
+    JsonBody(body): JsonBody<CreatePartnership>,
+) -> Result<HttpResponse, AppError> {
+    let new = body.parse()?;
+    let now = state.clock.now();
+    let actor = auth.principal;
+    let p = state
+        .db
+        .write(move |c| usecase::partnerships::create(c, &actor, new, now))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/partnerships/{}", p.id)))
+        .json(PartnershipOut::new(&p, None, &[])))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+    /// Only partnerships this agency is a member of.
+    pub member: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let paging = PageQuery {
+        cursor: query.cursor.clone(),
+        limit: query.limit,
+    };
+    let limit = paging.limit()?;
+    let after = paging
+        .position()?
+        .map(|p| {
+            p.parse::<PartnershipId>()
+                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
+        })
+        .transpose()?;
+    let member = query
+        .member
+        .as_deref()
+        .map(|m| {
+            m.parse::<AgencyId>()
+                .map_err(|_| AppError::BadRequest("member must be an agency id".into()))
+        })
+        .transpose()?;
+    let rows = state
+        .db
+        .read(move |c| {
+            let rows = partnerships::list(c, after, member, limit + 1)?;
+            rows.into_iter()
+                .map(|p| usecase::partnerships::detail(c, p.id))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page(
+        rows,
+        limit,
+        |d| d.partnership.id.to_string(),
+        |d| PartnershipOut::from(&d),
+    )))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id: PartnershipId = parse_id(&id)?;
+    let d = state
+        .db
+        .read(move |c| usecase::partnerships::detail(c, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(PartnershipOut::from(&d)))
+}
+
+pub async fn add_member(
+    state: web::Data<AppState>,
+    auth: Authorized<AnyAdmin>,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<AddMember>,
+) -> Result<HttpResponse, AppError> {
+    let id: PartnershipId = parse_id(&id)?;
+    let agency = body.parse()?;
+    let now = state.clock.now();
+    let actor = auth.principal;
+    let d = state
+        .db
+        .write(move |c| {
+            usecase::partnerships::add_member(c, &actor, id, agency, now)?;
+            usecase::partnerships::detail(c, id)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(PartnershipOut::from(&d)))
+}
+
+pub async fn publish_terms(
+    state: web::Data<AppState>,
+    auth: Authorized<AnyAdmin>,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<CreateTerms>,
+) -> Result<HttpResponse, AppError> {
+    let id: PartnershipId = parse_id(&id)?;
+    let now = state.clock.now();
+    let content = body.parse(now.date_naive())?;
+    let actor = auth.principal;
+    let t = state
+        .db
+        .write(move |c| usecase::partnerships::publish_terms(c, &actor, id, content, now))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!("/api/v1/partnerships/{id}/terms/{}", t.version),
+        ))
+        .json(TermsOut::new(&t, &[], t.version)))
+}
+
+fn version_of(raw: &str) -> Result<i32, AppError> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn get_terms(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, version) = path.into_inner();
+    let id: PartnershipId = parse_id(&id)?;
+    let version = version_of(&version)?;
+    let (t, acceptances, latest) = state
+        .db
+        .read(move |c| usecase::partnerships::terms_version(c, id, version))
+        .await?;
+    Ok(HttpResponse::Ok().json(TermsOut::new(&t, &acceptances, latest)))
+}
+
+pub async fn accept_terms(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyAdmin>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, version) = path.into_inner();
+    let id: PartnershipId = parse_id(&id)?;
+    let version = version_of(&version)?;
+    let now = state.clock.now();
+    let actor = auth.principal;
+    let (a, created) = state
+        .db
+        .write(move |c| usecase::partnerships::accept_terms(c, &actor, id, version, now))
+        .await?;
+    let body = AcceptanceOut::from(&a);
+    Ok(if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}

@@ -1,0 +1,235 @@
+//! Creating partnerships, adding members, publishing terms of reference and accepting them.
+//!
+//! The hub operator or the lead agency's `agency_admin` manages a partnership; each member
+//! accepts the current terms through its own `agency_admin`. Every change is a `governance`
+//! audit entry in the same transaction.
+use chrono::{DateTime, Utc};
+
+use super::governance::{partnership_entry, record, signer};
+use crate::domain::ids::{AgencyId, PartnershipId};
+use crate::domain::partnership::{
+    Acceptance, Member, NewPartnership, Partnership, Terms, TermsContent,
+};
+use crate::domain::role::Role;
+use crate::error::AppError;
+use crate::identity::Principal;
+use crate::store::{agencies, partnerships, DbConn};
+
+/// A partnership with its current terms and who accepted them.
+#[derive(Debug, Clone)]
+pub struct PartnershipDetail {
+    pub partnership: Partnership,
+    pub terms: Option<Terms>,
+    pub acceptances: Vec<Acceptance>,
+}
+
+/// Creates a partnership. An agency's administrator creates it with their agency as lead
+/// (and first member); the hub operator may name any registered lead, or none.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Principal,
+    new: NewPartnership,
+    now: DateTime<Utc>,
+) -> Result<Partnership, AppError> {
+    let lead = if actor.has_any(&[Role::HubAdmin]) {
+        new.lead_agency_id
+    } else {
+        let own = actor
+            .agency_id
+            .ok_or_else(|| AppError::Forbidden("an agency admin acts for an agency".into()))?;
+        if new.lead_agency_id.is_some_and(|l| l != own) {
+            return Err(AppError::Forbidden(
+                "an agency admin creates partnerships led by their own agency".into(),
+            ));
+        }
+        Some(own)
+    };
+    if let Some(l) = lead {
+        if agencies::get(conn, l)?.is_none() {
+            return Err(AppError::validation("/lead_agency_id", "no such agency"));
+        }
+    }
+    if partnerships::name_taken(conn, &new.name)? {
+        return Err(AppError::conflict(format!(
+            "a partnership named `{}` already exists",
+            new.name
+        )));
+    }
+    let p = Partnership {
+        id: PartnershipId::new(),
+        name: new.name,
+        areas: new.areas,
+        lead_agency_id: lead,
+        members: lead
+            .map(|agency_id| Member {
+                agency_id,
+                joined_at: now,
+            })
+            .into_iter()
+            .collect(),
+        created_at: now,
+        updated_at: now,
+    };
+    partnerships::insert(conn, &p)?;
+    let what = match lead {
+        Some(l) => format!("partnership `{}` created, led by agency {l}", p.name),
+        None => format!("partnership `{}` created", p.name),
+    };
+    record(conn, &partnership_entry(actor, p.id, now, what))?;
+    Ok(p)
+}
+
+/// Loads a partnership for a change and checks that the caller manages it.
+fn managed(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: PartnershipId,
+    now: DateTime<Utc>,
+) -> Result<Partnership, AppError> {
+    if !partnerships::touch(conn, id, now)? {
+        return Err(AppError::NotFound);
+    }
+    let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let lead_admin =
+        p.lead_agency_id.is_some_and(|l| actor.acts_for(l)) && actor.has_any(&[Role::AgencyAdmin]);
+    if actor.has_any(&[Role::HubAdmin]) || lead_admin {
+        Ok(p)
+    } else {
+        Err(AppError::Forbidden(
+            "only the hub operator or the lead agency's admin manages this partnership".into(),
+        ))
+    }
+}
+
+/// Adds a member agency.
+pub fn add_member(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: PartnershipId,
+    agency: AgencyId,
+    now: DateTime<Utc>,
+) -> Result<Partnership, AppError> {
+    let mut p = managed(conn, actor, id, now)?;
+    if agencies::get(conn, agency)?.is_none() {
+        return Err(AppError::validation("/agency_id", "no such agency"));
+    }
+    if p.is_member(agency) {
+        return Err(AppError::conflict("the agency is already a member"));
+    }
+    let m = Member {
+        agency_id: agency,
+        joined_at: now,
+    };
+    partnerships::add_member(conn, id, &m)?;
+    p.members.push(m);
+    p.updated_at = now;
+    let what = format!("agency {agency} joined partnership `{}`", p.name);
+    record(conn, &partnership_entry(actor, id, now, what))?;
+    Ok(p)
+}
+
+/// Publishes a new version of the terms of reference. It is current at once: every member
+/// must accept it before agreements in the partnership permit disclosures again.
+pub fn publish_terms(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: PartnershipId,
+    content: TermsContent,
+    now: DateTime<Utc>,
+) -> Result<Terms, AppError> {
+    let p = managed(conn, actor, id, now)?;
+    let mut errors = crate::domain::validate::Errors::new();
+    for (i, r) in content.responsibilities.iter().enumerate() {
+        if !p.is_member(r.agency_id) {
+            errors.add(
+                format!("/responsibilities/{i}/agency_id"),
+                "is not a member of the partnership",
+            );
+        }
+    }
+    errors.finish()?;
+    let version = partnerships::latest_terms(conn, id)?.map_or(1, |t| t.version + 1);
+    let terms = Terms {
+        partnership_id: id,
+        version,
+        content,
+        published_at: now,
+        published_by: signer(actor),
+    };
+    partnerships::insert_terms(conn, &terms)?;
+    let what = format!(
+        "terms of reference version {version} of partnership `{}` published; every member must accept it",
+        p.name
+    );
+    record(conn, &partnership_entry(actor, id, now, what))?;
+    Ok(terms)
+}
+
+/// Records the caller's agency's acceptance of `version`, which must be the current one.
+/// Returns the acceptance and whether it is new (accepting twice changes nothing).
+pub fn accept_terms(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: PartnershipId,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<(Acceptance, bool), AppError> {
+    if !partnerships::touch(conn, id, now)? {
+        return Err(AppError::NotFound);
+    }
+    let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let terms = partnerships::terms(conn, id, version)?.ok_or(AppError::NotFound)?;
+    let agency = actor.agency_id.filter(|a| p.is_member(*a)).ok_or_else(|| {
+        AppError::Forbidden("only an agency_admin of a member agency accepts the terms".into())
+    })?;
+    let latest = partnerships::latest_terms(conn, id)?.map_or(version, |t| t.version);
+    if latest != terms.version {
+        return Err(AppError::conflict(format!(
+            "version {version} has been replaced by version {latest}; accept the current version"
+        )));
+    }
+    let existing = partnerships::acceptances(conn, id, version)?;
+    if let Some(a) = existing.into_iter().find(|a| a.agency_id == agency) {
+        return Ok((a, false));
+    }
+    let a = Acceptance {
+        version,
+        agency_id: agency,
+        accepted_at: now,
+        accepted_by: signer(actor),
+    };
+    partnerships::insert_acceptance(conn, id, &a)?;
+    let what = format!(
+        "terms of reference version {version} of partnership `{}` accepted by agency {agency}",
+        p.name
+    );
+    record(conn, &partnership_entry(actor, id, now, what))?;
+    Ok((a, true))
+}
+
+/// A partnership with its current terms and their acceptances.
+pub fn detail(conn: &mut DbConn, id: PartnershipId) -> Result<PartnershipDetail, AppError> {
+    let partnership = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let terms = partnerships::latest_terms(conn, id)?;
+    let acceptances = match &terms {
+        Some(t) => partnerships::acceptances(conn, id, t.version)?,
+        None => Vec::new(),
+    };
+    Ok(PartnershipDetail {
+        partnership,
+        terms,
+        acceptances,
+    })
+}
+
+/// One version of the terms with its acceptances.
+pub fn terms_version(
+    conn: &mut DbConn,
+    id: PartnershipId,
+    version: i32,
+) -> Result<(Terms, Vec<Acceptance>, i32), AppError> {
+    let terms = partnerships::terms(conn, id, version)?.ok_or(AppError::NotFound)?;
+    let acceptances = partnerships::acceptances(conn, id, version)?;
+    let latest = partnerships::latest_terms(conn, id)?.map_or(version, |t| t.version);
+    Ok((terms, acceptances, latest))
+}

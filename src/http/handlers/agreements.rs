@@ -280,7 +280,7 @@ pub async fn check(
     let check = body.parse()?;
     let p = &auth.principal;
     let hub = p.has_any(&[Role::HubAdmin, Role::HubAuditor]);
-    if !hub && !(p.acts_for(check.discloser) || p.acts_for(check.recipient)) {
+    if !(hub || p.acts_for(check.discloser) || p.acts_for(check.recipient)) {
         return Err(AppError::Forbidden(
             "an IG officer checks disclosures from or to their own agency".into(),
         ));

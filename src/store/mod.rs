@@ -8,6 +8,7 @@ pub mod agreements;
 pub mod audit;
 pub mod conn;
 pub mod identity_providers;
+pub mod incidents;
 pub mod migrations;
 pub mod notifications;
 pub mod outbox;

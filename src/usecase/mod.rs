@@ -7,6 +7,8 @@ pub mod audit;
 pub mod dev_seed;
 pub mod dev_sharing;
 pub mod governance;
+pub mod incidents;
+pub mod notifications;
 pub mod notify;
 pub mod partnerships;
 pub mod policy;

@@ -7,6 +7,7 @@ pub mod agencies;
 pub mod agreements;
 pub mod audit;
 pub mod conn;
+pub mod escalation;
 pub mod identity_providers;
 pub mod incidents;
 pub mod migrations;

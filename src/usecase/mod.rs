@@ -6,6 +6,7 @@ pub mod agreements;
 pub mod audit;
 pub mod dev_seed;
 pub mod dev_sharing;
+pub mod escalation;
 pub mod governance;
 pub mod incidents;
 pub mod notifications;

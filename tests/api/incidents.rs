@@ -502,3 +502,66 @@ async fn invalid_incidents_get_422_and_nothing_is_stored() {
     );
     let _ = (&w.children, &w.ictg);
 }
+
+#[tokio::test]
+async fn overdue_notifications_escalate_once_to_the_lead_agency() {
+    let w = world().await;
+    let app = &w.app;
+    // A forum led by the police, of which the MASH is a member.
+    let forum = app
+        .post(
+            "/partnerships",
+            &app.admin(),
+            json!({"name": "Strategic MSHT forum",
+              "areas": [BIRMINGHAM], "lead_agency_id": w.police.id}),
+        )
+        .await;
+    assert_eq!(forum.0, StatusCode::CREATED, "{}", forum.1);
+    let fid = forum.1["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/partnerships/{fid}/members"),
+            &app.admin(),
+            json!({"agency_id": w.mash.id}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    app.post(
+        "/incidents",
+        &app.token(&w.police, &["practitioner"]),
+        incident(15),
+    )
+    .await;
+    // The children's partnership acknowledges in time; the MASH and the ICTG service do not.
+    let n = notification_of(app, &w.children).await;
+    let r = app
+        .post(
+            &format!("/notifications/{}/acknowledge", n["id"].as_str().unwrap()),
+            &app.token(&w.children, &["practitioner"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK);
+    assert_eq!(
+        app.state.delivery.run_deadlines().await.unwrap(),
+        0,
+        "nothing is due yet"
+    );
+    app.clock.advance(Duration::hours(5));
+    // The MASH and the ICTG service are overdue (and the NGO); only the MASH is in the
+    // police-led forum, so only its lapse reaches the police.
+    let escalated = app.state.delivery.run_deadlines().await.unwrap();
+    assert_eq!(escalated, 3);
+    assert_eq!(
+        app.state.delivery.run_deadlines().await.unwrap(),
+        0,
+        "escalated once"
+    );
+    let police = app
+        .get("/notifications", &app.token(&w.police, &["practitioner"]))
+        .await;
+    let items = police.1["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", police.1);
+    assert_eq!(items[0]["event"], "notification.overdue");
+    let _ = &w.ictg;
+}

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use msht_hub::audit::frontier::Frontier;
 use msht_hub::audit::{self, heads::TrustedKeys, merkle};
 use msht_hub::clock::Clock;
 use msht_hub::config::DatabaseSettings;
@@ -221,10 +222,11 @@ fn verify_million(dir: &std::path::Path, entries: u64) {
     assert!(result.ok, "{result:?}");
     assert_eq!(result.entries_checked, entries);
 
-    // The same bytes through SHA-256 alone: the leaf hashes over every canonical body, and
-    // for reference the interior nodes as well (timed without the reads).
+    // The same bytes through SHA-256 alone: the leaf hashes over every canonical body and
+    // the interior nodes, timed apart from reading the rows.
     let (mut bytes, mut leaf_time, mut after) = (0u64, Duration::ZERO, 0i64);
     let mut leaves = Vec::with_capacity(entries as usize);
+    let read_started = Instant::now();
     loop {
         let page = rows::scan(&mut conn, after, 10_000).unwrap();
         let Some(last) = page.last() else { break };
@@ -236,12 +238,14 @@ fn verify_million(dir: &std::path::Path, entries: u64) {
         }
         leaf_time += t.elapsed();
     }
+    let read_time = read_started.elapsed().saturating_sub(leaf_time);
     let t = Instant::now();
-    let mut tree = merkle::MemoryNodes::new();
-    tree.append_all(&leaves).unwrap();
-    let root = tree.root().unwrap();
+    let mut tree = Frontier::empty();
+    for leaf in &leaves {
+        std::hint::black_box(tree.push(*leaf));
+    }
+    std::hint::black_box(tree.root());
     let tree_time = t.elapsed();
-    std::hint::black_box(root);
     let mb = bytes as f64 / 1e6;
     println!(
         "sqlite     verify {entries} entries ({mb:.0} MB of canonical JSON): {:.2} s = {}",
@@ -249,15 +253,19 @@ fn verify_million(dir: &std::path::Path, entries: u64) {
         rate(entries, verify)
     );
     println!(
-        "           raw SHA-256 over the same bytes (leaf hashes only): {:.2} s = {:.0} MB/s",
+        "           raw SHA-256 over the same bytes (the leaf hashes): {:.2} s = {:.0} MB/s",
         leaf_time.as_secs_f64(),
         mb / leaf_time.as_secs_f64()
     );
     println!(
-        "           + the {} interior nodes: {:.2} s; verification costs {:.1}x raw hashing",
+        "           + the {} interior nodes: {:.2} s; all hashing together is {:.0}% of verification",
         entries.saturating_sub(1),
         tree_time.as_secs_f64(),
-        verify.as_secs_f64() / (leaf_time + tree_time).as_secs_f64()
+        100.0 * (leaf_time + tree_time).as_secs_f64() / verify.as_secs_f64()
+    );
+    println!(
+        "           only reading the rows (same pages, no checks): {:.2} s",
+        read_time.as_secs_f64()
     );
 }
 

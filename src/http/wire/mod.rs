@@ -3,6 +3,7 @@ pub mod agencies;
 pub mod agreement_out;
 pub mod agreements;
 pub mod audit;
+pub mod audit_query;
 pub mod incidents;
 pub mod page;
 pub mod partnerships;

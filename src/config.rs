@@ -27,8 +27,18 @@ pub struct Settings {
     pub identity: IdentitySettings,
     pub delivery: DeliverySettings,
     pub mail: MailSettings,
+    pub notifications: NotificationSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Hours a recipient has to acknowledge a notification where a child is at risk.
+    pub ack_hours_child: i64,
+    /// Hours to acknowledge any other notification.
+    pub ack_hours_adult: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -102,6 +102,9 @@ impl Worker {
     pub async fn run(self: Arc<Self>) {
         let idle = Duration::from_millis(self.settings.delivery.poll_interval_ms);
         while !self.stopped.load(Ordering::SeqCst) {
+            if let Err(e) = self.run_deadlines().await {
+                tracing::warn!(error = %e, "deadline check failed");
+            }
             match self.run_due().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
@@ -112,6 +115,23 @@ impl Worker {
                 _ = self.wake.notified() => {}
             }
         }
+    }
+
+    /// Escalates notifications past their acknowledgement deadline; returns how many.
+    pub async fn run_deadlines(&self) -> Result<usize, AppError> {
+        let now = self.clock.now();
+        let deadlines = crate::domain::notification::Deadlines {
+            child_hours: self.settings.notifications.ack_hours_child,
+            adult_hours: self.settings.notifications.ack_hours_adult,
+        };
+        let n = self
+            .db
+            .write(move |c| crate::usecase::escalation::escalate_overdue(c, deadlines, now))
+            .await?;
+        if n > 0 {
+            self.wake.notify_one();
+        }
+        Ok(n)
     }
 
     /// Claims and attempts every due delivery once; returns how many were attempted.

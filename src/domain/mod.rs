@@ -69,6 +69,7 @@ pub mod audit_query;
 pub mod delivery;
 pub mod fields;
 pub mod ids;
+pub mod incident;
 pub mod msht;
 pub mod notification;
 pub mod partnership;

@@ -5,7 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, me, ops, partnerships, subscriptions,
+    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships,
+    subscriptions,
 };
 
 /// One served endpoint.
@@ -93,6 +94,22 @@ fn api() -> Vec<Endpoint> {
             Method::POST,
             "/agreements/{id}/terminate",
             agreements::terminate,
+        ),
+        ep(Method::POST, "/incidents", incidents::create),
+        ep(Method::GET, "/incidents", incidents::list),
+        ep(Method::GET, "/incidents/{id}", incidents::get),
+        ep(Method::PATCH, "/incidents/{id}", incidents::patch),
+        ep(Method::GET, "/incidents/{id}/routing", incidents::routing),
+        ep(Method::GET, "/notifications", incidents::notifications_list),
+        ep(
+            Method::GET,
+            "/notifications/{id}",
+            incidents::notification_get,
+        ),
+        ep(
+            Method::POST,
+            "/notifications/{id}/acknowledge",
+            incidents::acknowledge,
         ),
         ep(Method::POST, "/subscriptions", subscriptions::create),
         ep(Method::GET, "/subscriptions", subscriptions::list),

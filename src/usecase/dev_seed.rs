@@ -1,6 +1,6 @@
 //! Seeding the demo agencies of `serve --dev` and pointing them at the local dev issuers
 //! (and, through `dev_sharing`, their partnership and signed agreement). The hub itself acts
-//! for the agencies ([`Actor::system`]); every change is a `governance` entry.
+//! ([`Actor::system`]); every change is a `governance` entry.
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};

@@ -9,6 +9,7 @@
 )]
 
 mod helpers;
+mod incidents;
 mod issuer;
 mod receiver;
 mod rfc9162;

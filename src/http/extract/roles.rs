@@ -56,3 +56,11 @@ requirement!(
     /// (its own agency's entries; the use case scopes them).
     AuditReader, [HubAuditor, IgOfficer], "the hub_auditor or ig_officer role"
 );
+requirement!(
+    /// An agency's practitioners, who record incidents.
+    IncidentRecorder, [Practitioner], "the practitioner role"
+);
+requirement!(
+    /// An agency's staff who handle cases and notifications.
+    AgencyStaff, [AgencyAdmin, IgOfficer, Practitioner], "the practitioner, ig_officer or agency_admin role"
+);

@@ -12,9 +12,12 @@ use crate::error::AppError;
 use crate::http::extract::roles::{AnyRole, AuditReader};
 use crate::http::extract::{parse_id, Authorized};
 use crate::http::wire::audit::{
-    csv_record, ConsistencyOut, ConsistencyQuery, DisclosureReportOut, DisclosureReportQuery,
-    EventOut, EventsQuery, ExportFormat, ExportQuery, InclusionOut, InclusionQuery, PurposeQuery,
-    TreeHeadOut, CSV_HEADER,
+    csv_record, ConsistencyOut, DisclosureReportOut, EventOut, InclusionOut, TreeHeadOut,
+    CSV_HEADER,
+};
+use crate::http::wire::audit_query::{
+    ConsistencyQuery, DisclosureReportQuery, EventsQuery, ExportFormat, ExportQuery,
+    InclusionQuery, PurposeQuery,
 };
 use crate::http::wire::page::page;
 use crate::usecase;

@@ -1,0 +1,95 @@
+//! Incident, routing and notification response bodies.
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::notification::Notification;
+use crate::usecase::incidents::Routed;
+
+#[derive(Debug, Serialize)]
+pub struct RoutingItem {
+    pub agency_id: String,
+    pub route: &'static str,
+    pub purpose: String,
+    pub decision: &'static str,
+    pub reasons: Vec<String>,
+    pub agreement_id: Option<String>,
+    pub agreement_version: Option<i32>,
+    pub fields: Vec<String>,
+    pub notification_id: Option<String>,
+    pub incident_version: i32,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl From<&Routed> for RoutingItem {
+    fn from(r: &Routed) -> Self {
+        let d = &r.decision;
+        RoutingItem {
+            agency_id: d.agency_id.to_string(),
+            route: d.route.as_str(),
+            purpose: d.purpose.clone(),
+            decision: if d.notified { "notified" } else { "withheld" },
+            reasons: d.reasons.clone(),
+            agreement_id: d.agreement.as_ref().map(|a| a.id.clone()),
+            agreement_version: d.agreement.as_ref().map(|a| a.version),
+            fields: d.fields.clone(),
+            notification_id: r.notification_id.map(|n| n.to_string()),
+            incident_version: d.incident_version,
+            decided_at: d.decided_at,
+        }
+    }
+}
+
+/// The incident as its reporting agency sees it, with routing when it was just (re)routed.
+pub fn incident_body(record: Value, version: i32, routing: Option<Vec<RoutingItem>>) -> Value {
+    let mut v = record;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("version".into(), Value::from(version));
+        if let Some(r) = routing {
+            o.insert(
+                "routing".into(),
+                serde_json::to_value(r).unwrap_or(Value::Null),
+            );
+        }
+    }
+    v
+}
+
+#[derive(Debug, Serialize)]
+pub struct NotificationOut {
+    pub id: String,
+    pub incident_id: Option<String>,
+    pub referral_id: Option<String>,
+    pub record_kind: String,
+    pub event: &'static str,
+    pub purpose: String,
+    pub classification: String,
+    pub child_at_risk: bool,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub overdue: bool,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+impl NotificationOut {
+    pub fn new(n: &Notification, now: DateTime<Utc>) -> Self {
+        let (incident_id, referral_id) = match n.record_kind.as_str() {
+            "incident" => (Some(n.record_id.clone()), None),
+            _ => (None, Some(n.record_id.clone())),
+        };
+        NotificationOut {
+            id: n.id.to_string(),
+            incident_id,
+            referral_id,
+            record_kind: n.record_kind.clone(),
+            event: n.event.as_str(),
+            purpose: n.purpose.clone(),
+            classification: n.classification.clone(),
+            child_at_risk: n.child_at_risk,
+            created_at: n.created_at,
+            due_at: n.due_at,
+            overdue: n.is_overdue(now),
+            acknowledged_at: n.acknowledged_at,
+        }
+    }
+}

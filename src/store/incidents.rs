@@ -1,0 +1,201 @@
+//! Incidents and their routing decisions. An incident is read in full only by its reporting
+//! agency (every finder here takes that agency); recipients read it through a notification.
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{incidents as i, routing_decisions as r};
+use super::time::{from_db, to_db};
+use super::DbConn;
+use crate::domain::audit::AgreementRef;
+use crate::domain::ids::AgencyId;
+use crate::domain::incident::Incident;
+use crate::domain::routing::Route;
+use crate::error::AppError;
+
+/// A stored incident with its version and times.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub incident: Incident,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = i)]
+struct Row {
+    id: String,
+    reporting_agency_id: String,
+    reference: String,
+    area: String,
+    classification: String,
+    body: String,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl Row {
+    fn into_stored(self) -> Result<Stored, AppError> {
+        Ok(Stored {
+            incident: serde_json::from_str(&self.body)?,
+            version: self.version,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConn, x: &Incident, now: DateTime<Utc>) -> Result<(), AppError> {
+    let row = Row {
+        id: x.id.clone(),
+        reporting_agency_id: x.reporting_agency.to_string(),
+        reference: x.reference.clone(),
+        area: x.area.to_string(),
+        classification: x.classification.as_str().to_owned(),
+        body: serde_json::to_string(x)?,
+        version: 1,
+        created_at: to_db(now),
+        updated_at: to_db(now),
+    };
+    diesel::insert_into(i::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the incident's content and bumps its version; returns the new version.
+pub fn update(conn: &mut DbConn, x: &Incident, now: DateTime<Utc>) -> Result<i32, AppError> {
+    let current: i32 = i::table
+        .find(&x.id)
+        .filter(i::reporting_agency_id.eq(x.reporting_agency.to_string()))
+        .select(i::version)
+        .first(conn)?;
+    let next = current.saturating_add(1);
+    diesel::update(i::table.find(&x.id))
+        .set((
+            i::reference.eq(&x.reference),
+            i::area.eq(x.area.as_str()),
+            i::classification.eq(x.classification.as_str()),
+            i::body.eq(serde_json::to_string(x)?),
+            i::version.eq(next),
+            i::updated_at.eq(to_db(now)),
+        ))
+        .execute(conn)?;
+    Ok(next)
+}
+
+/// One incident of `reporter`.
+pub fn get(conn: &mut DbConn, reporter: AgencyId, id: &str) -> Result<Option<Stored>, AppError> {
+    let row: Option<Row> = i::table
+        .find(id)
+        .filter(i::reporting_agency_id.eq(reporter.to_string()))
+        .first(conn)
+        .optional()?;
+    row.map(Row::into_stored).transpose()
+}
+
+/// The incident a notification of `recipient` refers to, reached through that notification
+/// (the caller has already found the notification within the recipient's scope).
+pub fn get_for_notification(
+    conn: &mut DbConn,
+    discloser: AgencyId,
+    id: &str,
+) -> Result<Option<Stored>, AppError> {
+    get(conn, discloser, id)
+}
+
+/// A page of `reporter`'s incidents.
+pub fn list(
+    conn: &mut DbConn,
+    reporter: AgencyId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Stored>, AppError> {
+    let mut q = i::table
+        .filter(i::reporting_agency_id.eq(reporter.to_string()))
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(i::id.gt(a.to_owned()));
+    }
+    let rows: Vec<Row> = q.order(i::id).limit(limit).load(conn)?;
+    rows.into_iter().map(Row::into_stored).collect()
+}
+
+/// One routing decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub agency_id: AgencyId,
+    pub route: Route,
+    pub purpose: String,
+    pub notified: bool,
+    pub reasons: Vec<String>,
+    pub agreement: Option<AgreementRef>,
+    pub fields: Vec<String>,
+    pub incident_version: i32,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = r)]
+struct DecisionRow {
+    incident_id: String,
+    agency_id: String,
+    route: String,
+    purpose: String,
+    decision: String,
+    reasons: String,
+    agreement_id: Option<String>,
+    agreement_version: Option<i32>,
+    fields: String,
+    incident_version: i32,
+    decided_at: NaiveDateTime,
+}
+
+/// Records (or replaces) the decision for one recipient.
+pub fn put_decision(conn: &mut DbConn, incident: &str, d: &Decision) -> Result<(), AppError> {
+    let row = DecisionRow {
+        incident_id: incident.to_owned(),
+        agency_id: d.agency_id.to_string(),
+        route: d.route.as_str().to_owned(),
+        purpose: d.purpose.clone(),
+        decision: if d.notified { "notified" } else { "withheld" }.to_owned(),
+        reasons: serde_json::to_string(&d.reasons)?,
+        agreement_id: d.agreement.as_ref().map(|a| a.id.clone()),
+        agreement_version: d.agreement.as_ref().map(|a| a.version),
+        fields: serde_json::to_string(&d.fields)?,
+        incident_version: d.incident_version,
+        decided_at: to_db(d.decided_at),
+    };
+    let n = diesel::update(r::table.find((incident, d.agency_id.to_string())))
+        .set(&row)
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(r::table).values(&row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every routing decision of an incident, by agency id.
+pub fn decisions(conn: &mut DbConn, incident: &str) -> Result<Vec<Decision>, AppError> {
+    let rows: Vec<DecisionRow> = r::table
+        .filter(r::incident_id.eq(incident))
+        .order(r::agency_id)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|x| {
+            Ok(Decision {
+                agency_id: x.agency_id.parse().map_err(AppError::internal)?,
+                route: Route::parse(&x.route).ok_or_else(|| AppError::internal("bad route"))?,
+                purpose: x.purpose,
+                notified: x.decision == "notified",
+                reasons: serde_json::from_str(&x.reasons)?,
+                agreement: match (x.agreement_id, x.agreement_version) {
+                    (Some(id), Some(version)) => Some(AgreementRef { id, version }),
+                    _ => None,
+                },
+                fields: serde_json::from_str(&x.fields)?,
+                incident_version: x.incident_version,
+                decided_at: from_db(x.decided_at),
+            })
+        })
+        .collect()
+}

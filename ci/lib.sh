@@ -442,7 +442,7 @@ ci_stop_all() {
 #   ci/X.sh env          print the `export` lines of the running instance again
 #   ci/X.sh stop         stop the instance recorded by `start`
 
-CI_STATE_DIR="${MSHT_CI_STATE_DIR:-${TMPDIR:-/tmp}/msht-hub-ci-state-$(id -u)}"
+CI_STATE_DIR="${MSHT_CI_STATE_DIR:-${TMPDIR:-/tmp}/msht-hub-ci-state-$(id -u)-$(printf %s "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" | cksum | cut -d" " -f1)}"
 
 ci_service_vars() {
   case $1 in

@@ -26,6 +26,14 @@ impl Principal {
         self.agency_id.is_none()
     }
 
+    /// The agency the caller acts for; the hub operator has none, so an action that belongs
+    /// to an agency is forbidden to it.
+    pub fn agency(&self) -> Result<AgencyId, crate::error::AppError> {
+        self.agency_id.ok_or_else(|| {
+            crate::error::AppError::Forbidden("this action belongs to an agency's staff".into())
+        })
+    }
+
     /// Whether the caller acts for `agency`.
     pub fn acts_for(&self, agency: AgencyId) -> bool {
         self.agency_id == Some(agency)

@@ -51,13 +51,7 @@ pub async fn list(
         limit: query.limit,
     };
     let limit = paging.limit()?;
-    let after = paging
-        .position()?
-        .map(|p| {
-            p.parse::<AgencyId>()
-                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
-        })
-        .transpose()?;
+    let after = paging.after::<AgencyId>()?;
     let kind = query
         .kind
         .as_deref()

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::domain::audit::Actor;
-use crate::domain::ids::{AgencyId, IncidentId, NotificationId};
+use crate::domain::ids::{IncidentId, NotificationId};
 use crate::domain::incident::IncidentInput;
 use crate::domain::notification::Deadlines;
 use crate::error::AppError;
@@ -15,14 +15,8 @@ use crate::http::extract::roles::{AgencyStaff, IncidentRecorder};
 use crate::http::extract::{parse_id, Authorized, JsonBody};
 use crate::http::wire::incidents::{incident_body, NotificationOut, RoutingItem};
 use crate::http::wire::page::{page, PageQuery};
-use crate::identity::Principal;
 use crate::store::{incidents, notifications};
 use crate::usecase;
-
-fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
-    p.agency_id
-        .ok_or_else(|| AppError::Forbidden("incidents belong to agencies".into()))
-}
 
 fn deadlines(state: &AppState) -> Deadlines {
     Deadlines {
@@ -36,7 +30,7 @@ pub async fn create(
     auth: Authorized<IncidentRecorder>,
     JsonBody(body): JsonBody<IncidentInput>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let now = state.clock.now();
     let incident = body.parse(IncidentId::new().to_string(), agency, now)?;
     let actor = Actor::from(&auth.principal);
@@ -57,7 +51,7 @@ pub async fn list(
     auth: Authorized<AgencyStaff>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let limit = query.limit()?;
     let after = query.position()?;
     let rows = state
@@ -81,7 +75,7 @@ pub async fn get(
     auth: Authorized<AgencyStaff>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
     let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
@@ -120,7 +114,7 @@ pub async fn patch(
     id: web::Path<String>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
     if !patch.is_object() {
         return Err(AppError::validation("", "send a JSON merge patch object"));
@@ -163,7 +157,7 @@ pub async fn routing(
     auth: Authorized<AgencyStaff>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
     let key = id.to_string();
     let decisions = state
@@ -199,19 +193,13 @@ pub async fn notifications_list(
     auth: Authorized<AgencyStaff>,
     query: web::Query<NotificationQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let paging = PageQuery {
         cursor: query.cursor.clone(),
         limit: query.limit,
     };
     let limit = paging.limit()?;
-    let after = paging
-        .position()?
-        .map(|p| {
-            p.parse::<NotificationId>()
-                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
-        })
-        .transpose()?;
+    let after = paging.after::<NotificationId>()?;
     let now = state.clock.now();
     let overdue = query.overdue.then_some(now);
     let rows = state
@@ -231,7 +219,7 @@ pub async fn notification_get(
     auth: Authorized<AgencyStaff>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: NotificationId = parse_id(&id)?;
     let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
@@ -268,7 +256,7 @@ pub async fn acknowledge(
     auth: Authorized<AgencyStaff>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: NotificationId = parse_id(&id)?;
     let now = state.clock.now();
     let actor = Actor::from(&auth.principal);

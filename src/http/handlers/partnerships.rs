@@ -50,13 +50,7 @@ pub async fn list(
         limit: query.limit,
     };
     let limit = paging.limit()?;
-    let after = paging
-        .position()?
-        .map(|p| {
-            p.parse::<PartnershipId>()
-                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
-        })
-        .transpose()?;
+    let after = paging.after::<PartnershipId>()?;
     let member = query
         .member
         .as_deref()

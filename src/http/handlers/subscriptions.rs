@@ -19,11 +19,6 @@ use crate::identity::Principal;
 use crate::store::{outbox, subscriptions};
 use crate::usecase;
 
-fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
-    p.agency_id
-        .ok_or_else(|| AppError::Forbidden("subscriptions belong to agencies".into()))
-}
-
 fn rules(state: &AppState) -> ssrf::Rules {
     ssrf::Rules {
         allow_insecure_http: state.settings.delivery.allow_insecure_http,
@@ -36,7 +31,7 @@ pub async fn create(
     auth: Authorized<SubscriptionManager>,
     JsonBody(body): JsonBody<SubscriptionInput>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let new = body.parse(rules(&state))?;
     if let crate::domain::subscription::Channel::Webhook { url } = &new.channel {
         let parsed = ssrf::check_syntax(url, rules(&state))
@@ -61,15 +56,9 @@ pub async fn list(
     auth: Authorized<SubscriptionManager>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let limit = query.limit()?;
-    let after = query
-        .position()?
-        .map(|p| {
-            p.parse::<SubscriptionId>()
-                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
-        })
-        .transpose()?;
+    let after = query.after::<SubscriptionId>()?;
     let rows = state
         .db
         .read(move |c| subscriptions::list(c, Some(agency), after, limit + 1))
@@ -87,7 +76,7 @@ pub async fn get(
     auth: Authorized<SubscriptionManager>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: SubscriptionId = parse_id(&id)?;
     let sub = state
         .db
@@ -102,7 +91,7 @@ pub async fn delete(
     auth: Authorized<SubscriptionManager>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let agency = agency_of(&auth.principal)?;
+    let agency = auth.principal.agency()?;
     let id: SubscriptionId = parse_id(&id)?;
     let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
@@ -140,13 +129,7 @@ pub async fn list_deliveries(
         limit: query.limit,
     };
     let limit = paging.limit()?;
-    let after = paging
-        .position()?
-        .map(|p| {
-            p.parse::<DeliveryId>()
-                .map_err(|_| AppError::BadRequest("invalid cursor".into()))
-        })
-        .transpose()?;
+    let after = paging.after::<DeliveryId>()?;
     let st = query
         .state
         .as_deref()

@@ -33,6 +33,16 @@ impl PageQuery {
         }
     }
 
+    /// The id encoded in the cursor, if any; a cursor that does not hold one is a 400.
+    pub fn after<T: std::str::FromStr>(&self) -> Result<Option<T>, AppError> {
+        self.position()?
+            .map(|p| {
+                p.parse::<T>()
+                    .map_err(|_| AppError::BadRequest("invalid cursor".into()))
+            })
+            .transpose()
+    }
+
     /// The position encoded in the cursor, if any.
     pub fn position(&self) -> Result<Option<String>, AppError> {
         self.cursor.as_deref().map(decode_cursor).transpose()

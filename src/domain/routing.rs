@@ -11,7 +11,7 @@ use super::agency::AgencyKind;
 use super::ids::AgencyId;
 
 /// Why an agency is a candidate recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
     /// The police force for the area (referrals).

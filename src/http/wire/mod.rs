@@ -6,4 +6,5 @@ pub mod audit;
 pub mod incidents;
 pub mod page;
 pub mod partnerships;
+pub mod referrals;
 pub mod subscriptions;

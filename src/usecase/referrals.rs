@@ -537,7 +537,7 @@ fn not_allowed(stored: &Stored, kind: EventKind, detail: Option<String>) -> AppE
                 }
             )
         }),
-        extra: Some(json!({"status": stored.status, "allowed_events": allowed})),
+        extra: Some(json!({"referral_status": stored.status, "allowed_events": allowed})),
     }
 }
 
@@ -690,7 +690,8 @@ fn apply(
         }
         _ => {}
     }
-    // Each event tells the referring agency: ids and states only.
+    // Each event tells the referring agency: ids and states only, with the event's sequence
+    // number so that a receiver can order deliveries that arrive out of order.
     notify::enqueue(
         conn,
         r.referring_agency,
@@ -698,6 +699,7 @@ fn apply(
         json!({
             "referral_id": id,
             "event_id": event.id,
+            "seq": event.seq,
             "event": new.kind,
             "status": to,
             "previous_status": from,

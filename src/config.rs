@@ -333,7 +333,10 @@ mod tests {
         assert_eq!(s.referrals.ack_working_days, 1);
         assert_eq!(s.referrals.rg_working_days, 5);
         let c = s.referrals.calendar();
-        assert!(!c.is_working_day("2026-12-28".parse().unwrap()), "Boxing Day substitute");
+        assert!(
+            !c.is_working_day("2026-12-28".parse().unwrap()),
+            "Boxing Day substitute"
+        );
         assert!(c.is_working_day("2026-12-29".parse().unwrap()));
     }
 

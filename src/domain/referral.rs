@@ -416,7 +416,15 @@ impl ReferralInput {
         let classification = required(&mut e, "/classification", self.classification.as_deref())
             .and_then(|c| e.take("/classification", c.parse::<Classification>()));
         e.finish()?;
-        match (area, victim, consent, path, child, narrative, classification) {
+        match (
+            area,
+            victim,
+            consent,
+            path,
+            child,
+            narrative,
+            classification,
+        ) {
             (
                 Some(area),
                 Some(potential_victim),
@@ -500,8 +508,10 @@ mod tests {
         assert!(pathway(false, NrmConsent::NotRequired).is_err());
         let r = parse(json!({"nrm_consent": "declined"})).unwrap();
         assert_eq!(r.pathway, Pathway::DutyToNotify);
-        let r = parse(json!({"potential_victim": {"name": "K", "age_disputed": true},
-                              "nrm_consent": "not_required"}))
+        let r = parse(
+            json!({"potential_victim": {"name": "K", "age_disputed": true},
+                              "nrm_consent": "not_required"}),
+        )
         .unwrap();
         assert!(r.child);
         assert_eq!(r.pathway, Pathway::Nrm);
@@ -577,6 +587,9 @@ mod tests {
         assert!(project(&nrm.disclosure_record(Status::Submitted), &all)
             .to_string()
             .contains("Ana P"));
-        assert!(nrm.disclosure_record(Status::Submitted).get("reference").is_none());
+        assert!(nrm
+            .disclosure_record(Status::Submitted)
+            .get("reference")
+            .is_none());
     }
 }

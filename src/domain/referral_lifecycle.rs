@@ -208,10 +208,12 @@ pub fn may_record(event: EventKind, who: &Recorder) -> Result<(), String> {
         E::ReconsiderationRequested => "reconsideration is requested by the first responder \
                                         that submitted the NRM referral or by the referrer"
             .to_owned(),
-        E::IctgAllocated => "the ICTG service that received the referral records the allocation"
-            .to_owned(),
-        E::SupportOffered => "recorded by the referrer or an agency the referral was sent to"
-            .to_owned(),
+        E::IctgAllocated => {
+            "the ICTG service that received the referral records the allocation".to_owned()
+        }
+        E::SupportOffered => {
+            "recorded by the referrer or an agency the referral was sent to".to_owned()
+        }
         E::ConsentWithdrawn | E::Closed => {
             format!("`{event}` is recorded by the agency that made the referral")
         }
@@ -238,7 +240,10 @@ mod tests {
             (EventKind::Accepted, Status::Accepted),
             (EventKind::NrmSubmitted, Status::RgPending),
             (EventKind::RgNegative, Status::RgNegative),
-            (EventKind::ReconsiderationRequested, Status::RgReconsideration),
+            (
+                EventKind::ReconsiderationRequested,
+                Status::RgReconsideration,
+            ),
             (EventKind::RgPositive, Status::RgPositive),
             (EventKind::SupportOffered, Status::RgPositive),
             (EventKind::CgPositive, Status::CgPositive),
@@ -271,9 +276,16 @@ mod tests {
         );
         let dtn = at(Status::Accepted, Pathway::DutyToNotify, false);
         assert_eq!(dtn.next(EventKind::NrmSubmitted), None);
-        assert_eq!(dtn.next(EventKind::DtnSubmitted), Some(Status::DtnSubmitted));
+        assert_eq!(
+            dtn.next(EventKind::DtnSubmitted),
+            Some(Status::DtnSubmitted)
+        );
         let pending = at(Status::RgPending, Pathway::Nrm, false);
-        assert_eq!(pending.next(EventKind::Closed), None, "a decision is awaited");
+        assert_eq!(
+            pending.next(EventKind::Closed),
+            None,
+            "a decision is awaited"
+        );
         assert_eq!(pending.next(EventKind::Accepted), None);
         let cg = at(Status::CgNegative, Pathway::Nrm, false);
         assert_eq!(
@@ -291,9 +303,15 @@ mod tests {
     fn children_need_no_consent_and_get_an_ictg() {
         let child = at(Status::RgPending, Pathway::Nrm, true);
         assert_eq!(child.next(EventKind::ConsentWithdrawn), None);
-        assert_eq!(child.next(EventKind::IctgAllocated), Some(Status::RgPending));
+        assert_eq!(
+            child.next(EventKind::IctgAllocated),
+            Some(Status::RgPending)
+        );
         let adult = at(Status::RgPending, Pathway::Nrm, false);
-        assert_eq!(adult.next(EventKind::ConsentWithdrawn), Some(Status::Withdrawn));
+        assert_eq!(
+            adult.next(EventKind::ConsentWithdrawn),
+            Some(Status::Withdrawn)
+        );
     }
 
     #[test]

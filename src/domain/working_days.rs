@@ -8,7 +8,9 @@
 //! of `n` working days falls at the same local time `n` working days later; something that
 //! arrives on a weekend or bank holiday starts the count at 00:00 of the next working day, so
 //! one working day then ends at the close of that day.
-use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday,
+};
 
 /// The last Sunday of `month` in `year`.
 fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
@@ -118,7 +120,10 @@ mod tests {
         assert!(is_bst(t("2026-03-29T01:00:00Z")));
         assert!(is_bst(t("2026-10-25T00:59:59Z")));
         assert!(!is_bst(t("2026-10-25T01:00:00Z")));
-        assert_eq!(uk_local(t("2026-06-01T09:00:00Z")).to_string(), "2026-06-01 10:00:00");
+        assert_eq!(
+            uk_local(t("2026-06-01T09:00:00Z")).to_string(),
+            "2026-06-01 10:00:00"
+        );
         assert_eq!(
             from_uk_local(uk_local(t("2026-06-01T09:00:00Z"))),
             t("2026-06-01T09:00:00Z")

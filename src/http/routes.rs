@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships,
-    referrals, subscriptions,
+    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships, referrals,
+    subscriptions,
 };
 
 /// One served endpoint.

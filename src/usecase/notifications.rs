@@ -11,13 +11,13 @@ use crate::audit::{self, Receipt};
 use crate::domain::audit::{Actor, AgreementRef, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, NotificationId};
+use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
 use crate::domain::policy::{DisclosureRequest, PolicyDecision};
 use crate::domain::projection;
+use crate::domain::referral::Referral;
 use crate::domain::sharing::{Classification, Purpose};
 use crate::error::AppError;
-use crate::domain::msht::EventType;
-use crate::domain::referral::Referral;
 use crate::store::{incidents, notifications, referrals, DbConn};
 use crate::usecase::policy;
 

@@ -416,13 +416,8 @@ pub fn list(
     limit: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Stored, Overdue)>, AppError> {
-    let ack = notifications::overdue_record_ids(
-        conn,
-        referrer,
-        KIND,
-        EventType::ReferralReceived,
-        now,
-    )?;
+    let ack =
+        notifications::overdue_record_ids(conn, referrer, KIND, EventType::ReferralReceived, now)?;
     let rg = referrals::rg_overdue_ids(conn, referrer, now)?;
     let only: Option<Vec<String>> = only_overdue.then(|| {
         let mut all: Vec<String> = ack.iter().chain(rg.iter()).cloned().collect();
@@ -681,11 +676,7 @@ fn apply(
         EventKind::ConsentWithdrawn => {
             referrals::set_consent_withdrawn(conn, id, now)?;
             entries.push(tell_recipients_of_withdrawal(
-                conn,
-                actor,
-                stored,
-                timing,
-                now,
+                conn, actor, stored, timing, now,
             )?);
         }
         _ => {}

@@ -351,7 +351,11 @@ async fn a_child_is_referred_without_consent_to_police_mash_childrens_partnershi
         assert_eq!(item["route"], route);
         assert_eq!(item["purpose"], purpose);
     }
-    assert!(!r.1.to_string().contains(NAME), "no personal details: {}", r.1);
+    assert!(
+        !r.1.to_string().contains(NAME),
+        "no personal details: {}",
+        r.1
+    );
     // The adults' board and another area's police hear nothing, agreement or not.
     for outsider in [&w.adults, &w.coventry_police] {
         let list = app
@@ -365,11 +369,17 @@ async fn a_child_is_referred_without_consent_to_police_mash_childrens_partnershi
     assert_eq!(police.0, StatusCode::OK, "{}", police.1);
     assert_eq!(police.1["record"]["potential_victim"]["name"], NAME);
     assert_eq!(police.1["record"]["potential_victim"]["is_child"], true);
-    assert!(police.1["record"].get("reference").is_none(), "the NGO's own reference");
+    assert!(
+        police.1["record"].get("reference").is_none(),
+        "the NGO's own reference"
+    );
     let ictg = read_referral(app, &w.ictg).await;
     let allowed: BTreeSet<&str> = ICTG_FIELDS.iter().copied().collect();
     for p in paths_present(&ictg.1["record"]) {
-        assert!(allowed.contains(p.as_str()), "{p} outside the ICTG's fields");
+        assert!(
+            allowed.contains(p.as_str()),
+            "{p} outside the ICTG's fields"
+        );
     }
     assert_eq!(ictg.1["record"]["potential_victim"]["age_band"], "13-15");
     // The ICTG service records its allocation; a child's consent cannot be "withdrawn".
@@ -437,7 +447,10 @@ async fn an_adult_who_consents_goes_to_the_police_and_mash_on_the_nrm_pathway() 
     assert!(items[0]["lawful_basis"].is_object(), "{}", items[0]);
     // The NGO reads its whole record with status, events and routing.
     let own = app
-        .get(&format!("/referrals/{id}"), &app.token(&w.ngo, &["practitioner"]))
+        .get(
+            &format!("/referrals/{id}"),
+            &app.token(&w.ngo, &["practitioner"]),
+        )
         .await;
     assert_eq!(own.0, StatusCode::OK, "{}", own.1);
     assert_eq!(own.1["potential_victim"]["name"], NAME);
@@ -501,8 +514,13 @@ async fn an_adult_who_declines_gets_an_anonymous_duty_to_notify_and_a_support_ro
     let e = event(&w, &w.police, &id, json!({"type": "dtn_submitted"})).await;
     assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
     assert_eq!(e.1["status"], "dtn_submitted");
-    let e = event(&w, &w.ngo, &id, json!({"type": "support_offered",
-                                            "note": "Outreach support agreed"}))
+    let e = event(
+        &w,
+        &w.ngo,
+        &id,
+        json!({"type": "support_offered",
+                                            "note": "Outreach support agreed"}),
+    )
     .await;
     assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
     // Webhook bodies (police, NGO) and e-mails (the MASH has no subscription).
@@ -537,7 +555,10 @@ async fn an_adult_who_declines_gets_an_anonymous_duty_to_notify_and_a_support_ro
     }
     // The NGO keeps its own full record.
     let own = app
-        .get(&format!("/referrals/{id}"), &app.token(&w.ngo, &["practitioner"]))
+        .get(
+            &format!("/referrals/{id}"),
+            &app.token(&w.ngo, &["practitioner"]),
+        )
         .await;
     assert_eq!(own.1["potential_victim"]["contact"], CONTACT);
 }
@@ -579,8 +600,20 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_result_and_crea
     // The same key with another body is refused, and nothing is created.
     let mut other = referral(ADULT_DOB, "given");
     other["narrative"] = json!("A different person");
-    let conflict = post_keyed(app, "/referrals", &token, "case-0193-attempt", other.clone()).await;
-    assert_eq!(conflict.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", conflict.1);
+    let conflict = post_keyed(
+        app,
+        "/referrals",
+        &token,
+        "case-0193-attempt",
+        other.clone(),
+    )
+    .await;
+    assert_eq!(
+        conflict.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        conflict.1
+    );
     assert!(conflict.1["errors"][0]["detail"]
         .as_str()
         .unwrap()
@@ -625,8 +658,15 @@ async fn invalid_transitions_are_409_and_only_first_responders_submit_to_the_nrm
     assert_eq!(e.1["referral_status"], "submitted");
     assert_eq!(
         e.1["allowed_events"],
-        json!(["acknowledged", "accepted", "declined", "nrm_submitted", "support_offered",
-               "consent_withdrawn", "closed"])
+        json!([
+            "acknowledged",
+            "accepted",
+            "declined",
+            "nrm_submitted",
+            "support_offered",
+            "consent_withdrawn",
+            "closed"
+        ])
     );
     assert!(e.1["detail"].as_str().unwrap().contains("rg_positive"));
     for bad in [
@@ -656,7 +696,13 @@ async fn invalid_transitions_are_409_and_only_first_responders_submit_to_the_nrm
         &event(&w, &w.coventry_police, &id, json!({"type": "acknowledged"})).await,
         404,
     );
-    let e = event(&w, &w.police, &id, json!({"type": "accepted", "note": "DC Shah"})).await;
+    let e = event(
+        &w,
+        &w.police,
+        &id,
+        json!({"type": "accepted", "note": "DC Shah"}),
+    )
+    .await;
     assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
     assert_eq!(e.1["status"], "accepted");
     assert_eq!(e.1["previous_status"], "submitted");
@@ -665,11 +711,17 @@ async fn invalid_transitions_are_409_and_only_first_responders_submit_to_the_nrm
     // logged.
     let e = event(&w, &w.mash, &id, json!({"type": "nrm_submitted"})).await;
     assert_problem(&e, 403);
-    assert!(e.1["detail"].as_str().unwrap().contains("first responder"), "{}", e.1);
+    assert!(
+        e.1["detail"].as_str().unwrap().contains("first responder"),
+        "{}",
+        e.1
+    );
     let auditor = app.operator_token(&["hub_auditor"]);
     let log = app
         .get(
-            &format!("/audit/events?purpose=self_monitoring&record_id={id}&operation=access_denied"),
+            &format!(
+                "/audit/events?purpose=self_monitoring&record_id={id}&operation=access_denied"
+            ),
             &auditor,
         )
         .await;
@@ -678,12 +730,18 @@ async fn invalid_transitions_are_409_and_only_first_responders_submit_to_the_nrm
     assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
     assert_eq!(e.1["status"], "rg_pending");
     // A decision is awaited: the NGO cannot close it now; only the submitter records it.
-    assert_problem(&event(&w, &w.ngo, &id, json!({"type": "closed"})).await, 409);
+    assert_problem(
+        &event(&w, &w.ngo, &id, json!({"type": "closed"})).await,
+        409,
+    );
     assert_problem(
         &event(&w, &w.mash, &id, json!({"type": "rg_positive"})).await,
         403,
     );
-    for (t, status) in [("rg_positive", "rg_positive"), ("cg_positive", "cg_positive")] {
+    for (t, status) in [
+        ("rg_positive", "rg_positive"),
+        ("cg_positive", "cg_positive"),
+    ] {
         let e = event(&w, &w.police, &id, json!({"type": t})).await;
         assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
         assert_eq!(e.1["status"], status);
@@ -716,7 +774,10 @@ async fn invalid_transitions_are_409_and_only_first_responders_submit_to_the_nrm
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     let own = r.1["id"].as_str().unwrap();
-    for (t, status) in [("nrm_submitted", "rg_pending"), ("rg_positive", "rg_positive")] {
+    for (t, status) in [
+        ("nrm_submitted", "rg_pending"),
+        ("rg_positive", "rg_positive"),
+    ] {
         let e = event(&w, &designated, own, json!({"type": t})).await;
         assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
         assert_eq!(e.1["status"], status);
@@ -784,7 +845,10 @@ async fn the_ngo_receives_a_signed_webhook_for_each_status_change() {
     assert_eq!(statuses, want);
     // The referral shows its history.
     let own = app
-        .get(&format!("/referrals/{id}"), &app.token(&w.ngo, &["practitioner"]))
+        .get(
+            &format!("/referrals/{id}"),
+            &app.token(&w.ngo, &["practitioner"]),
+        )
         .await;
     let events = own.1["events"].as_array().unwrap();
     assert_eq!(events.len(), steps.len());
@@ -821,7 +885,10 @@ async fn consent_withdrawal_stops_disclosure_and_tells_the_recipients() {
         let read = read_referral(app, agency).await;
         assert_problem(&read, 403);
         assert!(
-            read.1["detail"].as_str().unwrap().contains("consent withdrawn"),
+            read.1["detail"]
+                .as_str()
+                .unwrap()
+                .contains("consent withdrawn"),
             "{}",
             read.1
         );
@@ -929,7 +996,10 @@ async fn deadlines_count_working_days_and_overdue_referrals_are_listed_and_escal
         .await;
     assert_eq!(ack.0, StatusCode::OK, "{}", ack.1);
     let own = app
-        .get(&format!("/referrals/{id}"), &app.token(&w.ngo, &["practitioner"]))
+        .get(
+            &format!("/referrals/{id}"),
+            &app.token(&w.ngo, &["practitioner"]),
+        )
         .await;
     assert_eq!(own.1["status"], "acknowledged");
     assert_eq!(own.1["events"][0]["agency_id"], w.mash.id.as_str());
@@ -941,7 +1011,10 @@ async fn deadlines_count_working_days_and_overdue_referrals_are_listed_and_escal
     assert_eq!(lead_n["referral_id"], id.as_str());
     let r = app
         .post(
-            &format!("/notifications/{}/acknowledge", lead_n["id"].as_str().unwrap()),
+            &format!(
+                "/notifications/{}/acknowledge",
+                lead_n["id"].as_str().unwrap()
+            ),
             &app.token(&lead, &["practitioner"]),
             json!({}),
         )
@@ -955,7 +1028,10 @@ async fn deadlines_count_working_days_and_overdue_referrals_are_listed_and_escal
     }
     assert!(overdue(&w).await.is_empty());
     let own = app
-        .get(&format!("/referrals/{id}"), &app.token(&w.ngo, &["practitioner"]))
+        .get(
+            &format!("/referrals/{id}"),
+            &app.token(&w.ngo, &["practitioner"]),
+        )
         .await;
     assert_eq!(
         own.1["deadlines"]["reasonable_grounds_due_at"],
@@ -972,7 +1048,12 @@ async fn deadlines_count_working_days_and_overdue_referrals_are_listed_and_escal
     let lead_list = app
         .get("/notifications", &app.token(&lead, &["practitioner"]))
         .await;
-    assert_eq!(lead_list.1["items"].as_array().unwrap().len(), 2, "{}", lead_list.1);
+    assert_eq!(
+        lead_list.1["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        lead_list.1
+    );
     // The NGO heard about both lapses by webhook.
     app.drain().await;
     let deadlines: Vec<String> = w
@@ -1009,17 +1090,15 @@ async fn only_ngos_refer_and_only_the_referrer_reads_the_referral() {
     );
     let r = refer(&w, referral(ADULT_DOB, "given")).await;
     let id = r.1["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        r.1["routing"].as_array().unwrap().len(),
-        2,
-        "{}",
-        r.1
-    );
+    assert_eq!(r.1["routing"].as_array().unwrap().len(), 2, "{}", r.1);
     // Recipients read through their notifications; the referral itself is the NGO's.
     for other in [&w.police, &w.coventry_police] {
         assert_problem(
-            &app.get(&format!("/referrals/{id}"), &app.token(other, &["practitioner"]))
-                .await,
+            &app.get(
+                &format!("/referrals/{id}"),
+                &app.token(other, &["practitioner"]),
+            )
+            .await,
             404,
         );
         let list = app
@@ -1033,7 +1112,10 @@ async fn only_ngos_refer_and_only_the_referrer_reads_the_referral() {
     assert_eq!(list.0, StatusCode::OK);
     let item = &list.1["items"][0];
     assert_eq!(item["id"], id.as_str());
-    assert!(!item.to_string().contains(NAME), "no personal details in the list");
+    assert!(
+        !item.to_string().contains(NAME),
+        "no personal details in the list"
+    );
     let filtered = app
         .get(
             "/referrals?status=closed",

@@ -18,9 +18,8 @@ fn parse(req: &HttpRequest) -> Result<IdempotencyKey, AppError> {
     let Some(v) = req.headers().get(HEADER) else {
         return Ok(IdempotencyKey(None));
     };
-    let bad = || {
-        AppError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-    };
+    let bad =
+        || AppError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into());
     let s = v.to_str().map_err(|_| bad())?.trim();
     if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(bad());

@@ -73,7 +73,8 @@ pub async fn create(
                 now,
                 |c| {
                     let input: ReferralInput = parse_value(&raw)?;
-                    let created = usecase::referrals::create(c, &actor, agency, input, &timing, now)?;
+                    let created =
+                        usecase::referrals::create(c, &actor, agency, input, &timing, now)?;
                     Ok(Ok((201, created_body(&created))))
                 },
             )

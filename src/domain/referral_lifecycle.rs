@@ -21,8 +21,12 @@
 //! `closed`; recorded by the ICTG service) and `support_offered` (any status but `closed`,
 //! since support never depends on the NRM; recorded by the referrer or a recipient).
 //! Nothing follows `closed`.
+use serde::Deserialize;
+
 use super::agency::AgencyKind;
 use super::referral::Pathway;
+use super::validate::{required_text, Errors};
+use crate::error::AppError;
 
 str_enum! {
     /// Where a referral stands.
@@ -220,6 +224,72 @@ pub fn may_record(event: EventKind, who: &Recorder) -> Result<(), String> {
     })
 }
 
+/// The body of `POST /referrals/{id}/events`, before validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    pub ictg_role: Option<String>,
+}
+
+/// A validated event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    pub ictg_role: Option<IctgRole>,
+}
+
+impl EventInput {
+    pub fn parse(&self) -> Result<NewEvent, AppError> {
+        let mut e = Errors::new();
+        let kind = match &self.kind {
+            None => {
+                e.add("/type", "is required");
+                None
+            }
+            Some(k) => e.take("/type", k.parse::<EventKind>()),
+        };
+        let note = self
+            .note
+            .as_deref()
+            .and_then(|n| e.take("/note", required_text(n, 2000)));
+        let reason = self
+            .reason
+            .as_deref()
+            .and_then(|r| e.take("/reason", required_text(r, 2000)));
+        if kind == Some(EventKind::Declined) && self.reason.is_none() {
+            e.add("/reason", "a referral is declined with a reason");
+        }
+        let ictg_role = self
+            .ictg_role
+            .as_deref()
+            .and_then(|r| e.take("/ictg_role", r.parse::<IctgRole>()));
+        match kind {
+            Some(EventKind::IctgAllocated) if self.ictg_role.is_none() => e.add(
+                "/ictg_role",
+                "say who was allocated: direct_worker or regional_practice_coordinator",
+            ),
+            Some(k) if k != EventKind::IctgAllocated && self.ictg_role.is_some() => {
+                e.add("/ictg_role", "only with ictg_allocated")
+            }
+            _ => {}
+        }
+        e.finish()?;
+        let kind = kind.ok_or_else(|| AppError::validation("/type", "is required"))?;
+        Ok(NewEvent {
+            kind,
+            note,
+            reason,
+            ictg_role,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +390,40 @@ mod tests {
         assert_eq!(l.next(EventKind::Acknowledged), Some(Status::Accepted));
         let l = at(Status::Withdrawn, Pathway::Nrm, false);
         assert_eq!(l.next(EventKind::Acknowledged), None);
+    }
+
+    fn pointers(v: serde_json::Value) -> Vec<String> {
+        let input: EventInput = serde_json::from_value(v).unwrap();
+        match input.parse() {
+            Ok(_) => Vec::new(),
+            Err(AppError::Validation(e)) => e.into_iter().map(|f| f.pointer).collect(),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_bodies_are_checked() {
+        use serde_json::json;
+        assert!(pointers(json!({"type": "accepted", "note": "DC Shah"})).is_empty());
+        assert_eq!(pointers(json!({})), vec!["/type"]);
+        assert_eq!(pointers(json!({"type": "declined"})), vec!["/reason"]);
+        assert!(pointers(json!({"type": "declined", "reason": "no offence"})).is_empty());
+        assert_eq!(
+            pointers(json!({"type": "ictg_allocated"})),
+            vec!["/ictg_role"]
+        );
+        assert_eq!(
+            pointers(json!({"type": "ictg_allocated", "ictg_role": "aunt"})),
+            vec!["/ictg_role"]
+        );
+        assert_eq!(
+            pointers(json!({"type": "accepted", "ictg_role": "direct_worker"})),
+            vec!["/ictg_role"]
+        );
+        assert_eq!(
+            pointers(json!({"type": "closed", "note": " "})),
+            vec!["/note"]
+        );
     }
 
     #[test]

@@ -26,10 +26,11 @@ use crate::domain::notification::{Deadlines, Notification};
 use crate::domain::policy::{DisclosureRequest, PolicyDecision};
 use crate::domain::projection;
 use crate::domain::referral::{Referral, ReferralInput};
-use crate::domain::referral_lifecycle::{may_record, EventKind, IctgRole, Recorder, Status};
+use crate::domain::referral_lifecycle::{
+    may_record, EventInput, EventKind, NewEvent, Recorder, Status,
+};
 use crate::domain::routing::{self, Route};
 use crate::domain::sharing::Purpose;
-use crate::domain::validate::{required_text, Errors};
 use crate::domain::working_days::Calendar;
 use crate::error::AppError;
 use crate::store::referrals::{self, Decision, Event, Stored};
@@ -436,72 +437,6 @@ pub fn list(
             (s, o)
         })
         .collect())
-}
-
-/// The body of `POST /referrals/{id}/events`, before validation.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventInput {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub note: Option<String>,
-    pub reason: Option<String>,
-    pub ictg_role: Option<String>,
-}
-
-/// A validated event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEvent {
-    pub kind: EventKind,
-    pub note: Option<String>,
-    pub reason: Option<String>,
-    pub ictg_role: Option<IctgRole>,
-}
-
-impl EventInput {
-    pub fn parse(&self) -> Result<NewEvent, AppError> {
-        let mut e = Errors::new();
-        let kind = match &self.kind {
-            None => {
-                e.add("/type", "is required");
-                None
-            }
-            Some(k) => e.take("/type", k.parse::<EventKind>()),
-        };
-        let note = self
-            .note
-            .as_deref()
-            .and_then(|n| e.take("/note", required_text(n, 2000)));
-        let reason = self
-            .reason
-            .as_deref()
-            .and_then(|r| e.take("/reason", required_text(r, 2000)));
-        if kind == Some(EventKind::Declined) && self.reason.is_none() {
-            e.add("/reason", "a referral is declined with a reason");
-        }
-        let ictg_role = self
-            .ictg_role
-            .as_deref()
-            .and_then(|r| e.take("/ictg_role", r.parse::<IctgRole>()));
-        match kind {
-            Some(EventKind::IctgAllocated) if self.ictg_role.is_none() => e.add(
-                "/ictg_role",
-                "say who was allocated: direct_worker or regional_practice_coordinator",
-            ),
-            Some(k) if k != EventKind::IctgAllocated && self.ictg_role.is_some() => {
-                e.add("/ictg_role", "only with ictg_allocated")
-            }
-            _ => {}
-        }
-        e.finish()?;
-        let kind = kind.ok_or_else(|| AppError::validation("/type", "is required"))?;
-        Ok(NewEvent {
-            kind,
-            note,
-            reason,
-            ictg_role,
-        })
-    }
 }
 
 /// A recorded event and where the referral now stands.

@@ -305,7 +305,12 @@ fn everything_sent(app: &TestApp, hooks: &[&Receiver]) -> Vec<String> {
         .map(|r| String::from_utf8(r.body).unwrap())
         .collect();
     if let Ok(dir) = std::fs::read_dir(app.data_dir.path().join("mail")) {
-        out.extend(dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()));
+        // Undo quoted-printable soft line breaks, so nothing hides across a wrapped line.
+        out.extend(dir.map(|e| {
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .replace("=\r\n", "")
+        }));
     }
     out
 }
@@ -781,6 +786,17 @@ async fn invalid_transitions_are_409_and_only_first_responders_submit_to_the_nrm
         let e = event(&w, &designated, own, json!({"type": t})).await;
         assert_eq!(e.0, StatusCode::CREATED, "{}", e.1);
         assert_eq!(e.1["status"], status);
+    }
+    // Without a subscription, it is told of each step by e-mail, with no personal details.
+    app.drain().await;
+    let mails: Vec<String> = everything_sent(app, &[])
+        .into_iter()
+        .filter(|m| m.contains(&format!("/referrals/{own}")))
+        .collect();
+    assert_eq!(mails.len(), 2, "one e-mail per event");
+    for m in &mails {
+        assert!(m.contains("referral.status_changed"), "{m}");
+        assert_anonymous("an e-mail", m);
     }
 }
 

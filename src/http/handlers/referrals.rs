@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{AgencyId, ReferralId};
 use crate::domain::referral::ReferralInput;
-use crate::domain::referral_lifecycle::Status;
+use crate::domain::referral_lifecycle::{EventInput, Status};
 use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, CaseWorker};
@@ -20,7 +20,7 @@ use crate::http::wire::referrals::{created_body, recorded_body, referral_body, s
 use crate::identity::Principal;
 use crate::usecase;
 use crate::usecase::idempotency::Response;
-use crate::usecase::referrals::{EventInput, Timing};
+use crate::usecase::referrals::Timing;
 
 fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
     p.agency_id

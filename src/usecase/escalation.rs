@@ -3,7 +3,7 @@
 //! belongs to, once, and the escalation is a governance entry in the audit log. For a
 //! referral the referring agency is told as well, and referrals whose reasonable grounds
 //! decision is past its target are escalated the same way
-//! (`usecase::referrals::escalate_overdue_decisions`).
+//! (`usecase::referral_deadlines`).
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -55,7 +55,7 @@ pub fn escalate_overdue(
                 now,
             )?;
         }
-        super::referrals::tell_referrer_ack_overdue(conn, n, now)?;
+        super::referral_deadlines::tell_referrer_ack_overdue(conn, n, now)?;
         notifications::mark_escalated(conn, n.id, now)?;
         entries.push(
             NewEntry::new(Operation::Governance, Actor::system(), now)
@@ -73,6 +73,6 @@ pub fn escalate_overdue(
     if !entries.is_empty() {
         audit::append_all(conn, &entries)?;
     }
-    let decisions = super::referrals::escalate_overdue_decisions(conn, deadlines, now)?;
+    let decisions = super::referral_deadlines::escalate_overdue_decisions(conn, deadlines, now)?;
     Ok(overdue.len() + decisions)
 }

@@ -14,5 +14,6 @@ pub mod notifications;
 pub mod notify;
 pub mod partnerships;
 pub mod policy;
+pub mod referral_deadlines;
 pub mod referrals;
 pub mod subscriptions;

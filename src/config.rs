@@ -28,6 +28,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub mail: MailSettings,
     pub notifications: NotificationSettings,
+    pub referrals: ReferralSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
 }
@@ -39,6 +40,26 @@ pub struct NotificationSettings {
     pub ack_hours_child: i64,
     /// Hours to acknowledge any other notification.
     pub ack_hours_adult: i64,
+}
+
+/// Referral deadlines in working days (Monday to Friday in UK local time, less bank holidays).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralSettings {
+    /// Working days a recipient has to acknowledge a referral (Working Together 2023: one).
+    pub ack_working_days: u32,
+    /// Working days after an NRM submission by which a reasonable grounds decision is due.
+    pub rg_working_days: u32,
+    /// Bank holidays, which are not working days.
+    #[serde(default)]
+    pub bank_holidays: Vec<chrono::NaiveDate>,
+}
+
+impl ReferralSettings {
+    /// The working-day calendar these settings describe.
+    pub fn calendar(&self) -> crate::domain::working_days::Calendar {
+        crate::domain::working_days::Calendar::new(self.bank_holidays.clone())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +325,19 @@ mod tests {
         assert!(!s.delivery.allow_insecure_http);
         assert_eq!(s.http.bind, "127.0.0.1:9999");
         assert!(s.effective_database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn referral_deadlines_default_to_working_together() {
+        let s = Settings::load_with_env(&Overrides::default(), Some(HashMap::new())).unwrap();
+        assert_eq!(s.referrals.ack_working_days, 1);
+        assert_eq!(s.referrals.rg_working_days, 5);
+        let c = s.referrals.calendar();
+        assert!(
+            !c.is_working_day("2026-12-28".parse().unwrap()),
+            "Boxing Day substitute"
+        );
+        assert!(c.is_working_day("2026-12-29".parse().unwrap()));
     }
 
     #[test]

@@ -71,6 +71,25 @@ pub fn notification_text(
     (subject, text)
 }
 
+/// The subject and text of an e-mail telling a referring agency that its referral moved on:
+/// classification, event and the referral id only.
+pub fn referral_update_text(
+    event: &str,
+    classification: &str,
+    referral_id: &str,
+    api: &str,
+) -> (String, String) {
+    let marking = classification.to_ascii_uppercase().replace('_', "-");
+    let subject = format!("[{marking}] msht-hub: one of your referrals has an update");
+    let text = format!(
+        "There is an update ({event}) on a referral your agency made, marked {marking}.\n\n\
+         Referral id: {referral_id}\n\
+         Read it with your agency's sign-in: GET {api}/referrals/{referral_id}\n\n\
+         This message deliberately contains no personal details.\n"
+    );
+    (subject, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +105,13 @@ mod tests {
         assert!(s.starts_with("[OFFICIAL-SENSITIVE]"));
         assert!(t.contains("n-1"));
         assert!(t.contains("https://hub/api/v1/notifications/n-1"));
+        let (s, t) = referral_update_text(
+            "referral.status_changed",
+            "official",
+            "r-1",
+            "https://hub/api/v1",
+        );
+        assert!(s.starts_with("[OFFICIAL]"));
+        assert!(t.contains("https://hub/api/v1/referrals/r-1"));
     }
 }

@@ -10,7 +10,7 @@ use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 use rand::Rng;
 use tokio::sync::Notify;
 
-use super::mail::{notification_text, Mailer};
+use super::mail::{notification_text, referral_update_text, Mailer};
 use super::{ssrf, webhook};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -387,18 +387,26 @@ impl Worker {
                 }
             }
         };
-        let notification = d
-            .payload
-            .get("data")
-            .and_then(|v| v.get("notification_id"))
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("-");
-        let (subject, text) = notification_text(
-            d.event_type.as_str(),
-            &d.classification,
-            notification,
-            &self.api_url,
-        );
+        let data = d.payload.get("data");
+        let id_of = |k: &str| {
+            data.and_then(|v| v.get(k))
+                .and_then(serde_json::Value::as_str)
+        };
+        let (subject, text) = match (id_of("notification_id"), id_of("referral_id")) {
+            // A referral's own agency is told of its referral: it reads the referral itself.
+            (None, Some(referral)) => referral_update_text(
+                d.event_type.as_str(),
+                &d.classification,
+                referral,
+                &self.api_url,
+            ),
+            (notification, _) => notification_text(
+                d.event_type.as_str(),
+                &d.classification,
+                notification.unwrap_or("-"),
+                &self.api_url,
+            ),
+        };
         Ok(Some(
             match self
                 .mailer

@@ -74,3 +74,13 @@ id_type!(
     /// A notification addressed to one agency.
     NotificationId
 );
+
+id_type!(
+    /// An NGO's referral of a potential victim.
+    ReferralId
+);
+
+id_type!(
+    /// One lifecycle event of a referral.
+    ReferralEventId
+);

@@ -1,17 +1,21 @@
 //! Routing an incident to the partners who must or asked to know (pure): the MASH for the
 //! area always; the children's safeguarding partnership and the ICTG service when a victim is
 //! a child; the adults' safeguarding board when an adult is at risk; and every subscriber
-//! whose filters match. Each candidate is then put to the policy function; this module only
-//! says who is a candidate and why.
+//! whose filters match. A referral goes to the police force(s) and the MASH for the area, and
+//! for a child also to the children's safeguarding partnership and the ICTG service (no
+//! subscribers: a referral is about one person). Each candidate is then put to the policy
+//! function; this module only says who is a candidate and why.
 use serde::Serialize;
 
 use super::agency::AgencyKind;
 use super::ids::AgencyId;
 
 /// Why an agency is a candidate recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
+    /// The police force for the area (referrals).
+    Police,
     Mash,
     ChildrenPartnership,
     Ictg,
@@ -22,6 +26,7 @@ pub enum Route {
 impl Route {
     pub fn as_str(self) -> &'static str {
         match self {
+            Route::Police => "police",
             Route::Mash => "mash",
             Route::ChildrenPartnership => "children_partnership",
             Route::Ictg => "ictg",
@@ -32,6 +37,7 @@ impl Route {
 
     pub fn parse(s: &str) -> Option<Route> {
         [
+            Route::Police,
             Route::Mash,
             Route::ChildrenPartnership,
             Route::Ictg,
@@ -55,6 +61,23 @@ pub fn statutory_kinds(any_child: bool, any_adult_at_risk: bool) -> Vec<(AgencyK
     }
     if any_adult_at_risk {
         out.push((AgencyKind::AdultsSafeguardingBoard, Route::AdultsBoard));
+    }
+    out
+}
+
+/// The statutory recipients' kinds for a referral in one area: the police force(s) and the
+/// MASH, and for a child also the children's safeguarding partnership and the ICTG service.
+pub fn referral_kinds(child: bool) -> Vec<(AgencyKind, Route)> {
+    let mut out = vec![
+        (AgencyKind::PoliceForce, Route::Police),
+        (AgencyKind::Mash, Route::Mash),
+    ];
+    if child {
+        out.push((
+            AgencyKind::ChildrenSafeguardingPartnership,
+            Route::ChildrenPartnership,
+        ));
+        out.push((AgencyKind::IctgService, Route::Ictg));
     }
     out
 }

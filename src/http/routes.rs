@@ -5,7 +5,7 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships,
+    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships, referrals,
     subscriptions,
 };
 
@@ -110,6 +110,15 @@ fn api() -> Vec<Endpoint> {
             Method::POST,
             "/notifications/{id}/acknowledge",
             incidents::acknowledge,
+        ),
+        // NGO referrals through the NRM pathway (issue 6).
+        ep(Method::POST, "/referrals", referrals::create),
+        ep(Method::GET, "/referrals", referrals::list),
+        ep(Method::GET, "/referrals/{id}", referrals::get),
+        ep(
+            Method::POST,
+            "/referrals/{id}/events",
+            referrals::record_event,
         ),
         ep(Method::POST, "/subscriptions", subscriptions::create),
         ep(Method::GET, "/subscriptions", subscriptions::list),

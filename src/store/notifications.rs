@@ -6,6 +6,7 @@ use super::schema::notifications as n;
 use super::time::{from_db, to_db};
 use super::DbConn;
 use crate::domain::ids::{AgencyId, NotificationId};
+use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
 use crate::error::AppError;
 
@@ -174,4 +175,67 @@ pub fn mark_escalated(
         .set(n::escalated_at.eq(Some(to_db(now))))
         .execute(conn)?;
     Ok(())
+}
+
+/// The notifications with `event` about one record that `discloser` disclosed (the caller
+/// has checked that the record is `discloser`'s), in id order.
+pub fn about_record(
+    conn: &mut DbConn,
+    discloser: AgencyId,
+    record_id: &str,
+    event: EventType,
+) -> Result<Vec<Notification>, AppError> {
+    let rows: Vec<Row> = n::table
+        .filter(n::discloser_agency_id.eq(discloser.to_string()))
+        .filter(n::record_id.eq(record_id))
+        .filter(n::event.eq(event.as_str()))
+        .order(n::id)
+        .load(conn)?;
+    rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// Ids of `discloser`'s records of `record_kind` with an `event` notification that is
+/// unacknowledged past its deadline at `now`.
+pub fn overdue_record_ids(
+    conn: &mut DbConn,
+    discloser: AgencyId,
+    record_kind: &str,
+    event: EventType,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AppError> {
+    let mut ids: Vec<String> = n::table
+        .filter(n::discloser_agency_id.eq(discloser.to_string()))
+        .filter(n::record_kind.eq(record_kind))
+        .filter(n::event.eq(event.as_str()))
+        .filter(n::acknowledged_at.is_null())
+        .filter(n::due_at.lt(to_db(now)))
+        .select(n::record_id)
+        .load(conn)?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Acknowledges every open `event` notification of `agency` about one record; returns how
+/// many were acknowledged.
+pub fn acknowledge_about_record(
+    conn: &mut DbConn,
+    agency: AgencyId,
+    record_id: &str,
+    event: EventType,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        n::table
+            .filter(n::agency_id.eq(agency.to_string()))
+            .filter(n::record_id.eq(record_id))
+            .filter(n::event.eq(event.as_str()))
+            .filter(n::acknowledged_at.is_null()),
+    )
+    .set((
+        n::acknowledged_at.eq(Some(to_db(now))),
+        n::acknowledged_by.eq(Some(by)),
+    ))
+    .execute(conn)?)
 }

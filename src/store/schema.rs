@@ -328,3 +328,73 @@ diesel::allow_tables_to_appear_in_same_query!(
     agreements,
     agreement_parties
 );
+
+// NGO referrals through the NRM pathway (migration 2026-11-26-000006_referrals).
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        referring_agency_id -> Text,
+        area -> Text,
+        classification -> Text,
+        pathway -> Text,
+        status -> Text,
+        child -> Bool,
+        body -> Text,
+        ack_due_at -> Timestamp,
+        rg_due_at -> Nullable<Timestamp>,
+        rg_escalated_at -> Nullable<Timestamp>,
+        nrm_submitted_by -> Nullable<Text>,
+        consent_withdrawn_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_events (id) {
+        id -> Text,
+        referral_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        agency_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        note -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        ictg_role -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_routing (referral_id, agency_id) {
+        referral_id -> Text,
+        agency_id -> Text,
+        route -> Text,
+        purpose -> Text,
+        decision -> Text,
+        reasons -> Text,
+        agreement_id -> Nullable<Text>,
+        agreement_version -> Nullable<Integer>,
+        fields -> Text,
+        notification_id -> Nullable<Text>,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (agency_id, idem_key) {
+        agency_id -> Text,
+        idem_key -> Text,
+        scope -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(referral_routing -> referrals (referral_id));
+diesel::allow_tables_to_appear_in_same_query!(referrals, referral_routing);

@@ -54,6 +54,23 @@ const NGO_FIELDS: &[&str] = &[
     "victims[].needs",
 ];
 
+/// What the ICTG service receives of a child's referral: enough to allocate a guardian.
+const ICTG_REFERRAL_FIELDS: &[&str] = &[
+    "area",
+    "potential_victim.name",
+    "potential_victim.age",
+    "potential_victim.age_band",
+    "potential_victim.age_disputed",
+    "potential_victim.is_child",
+    "potential_victim.gender",
+    "potential_victim.nationality",
+    "potential_victim.language",
+    "potential_victim.interpreter_needed",
+    "exploitation_types",
+    "immediate_needs",
+    "status",
+];
+
 fn officer(base_url: &str, a: &DevStateAgency, role: Role) -> Result<Principal, AppError> {
     Ok(Principal {
         issuer: DevIssuer::issuer_url(base_url, &a.slug),
@@ -174,6 +191,9 @@ pub fn seed(
     data_items.push(items("ngo", RecordKind::Incident, NGO_FIELDS)?);
     data_items.push(items("police", RecordKind::Referral, REFERRAL_FIELDS)?);
     data_items.push(items("mash", RecordKind::Referral, REFERRAL_FIELDS)?);
+    // A child's referral also goes to the children's partnership and the ICTG service.
+    data_items.push(items("children", RecordKind::Referral, REFERRAL_FIELDS)?);
+    data_items.push(items("ictg", RecordKind::Referral, ICTG_REFERRAL_FIELDS)?);
     let terms = AgreementTerms {
         title: "Demo Birmingham MSHT information sharing agreement".to_owned(),
         purposes: vec![

@@ -1,6 +1,9 @@
 //! The hub's own deadline check: a notification not acknowledged by its deadline raises a
 //! `notification.overdue` notification to the lead agency of each partnership the recipient
-//! belongs to, once, and the escalation is a governance entry in the audit log.
+//! belongs to, once, and the escalation is a governance entry in the audit log. For a
+//! referral the referring agency is told as well, and referrals whose reasonable grounds
+//! decision is past its target are escalated the same way
+//! (`usecase::referral_deadlines`).
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -13,7 +16,8 @@ use crate::error::AppError;
 use crate::store::{escalation, notifications, DbConn};
 use crate::usecase::notify;
 
-/// Escalates what is overdue at `now`; returns how many notifications were escalated.
+/// Escalates what is overdue at `now`; returns how many notifications (and referrals awaiting
+/// a reasonable grounds decision) were escalated.
 pub fn escalate_overdue(
     conn: &mut DbConn,
     deadlines: Deadlines,
@@ -51,6 +55,7 @@ pub fn escalate_overdue(
                 now,
             )?;
         }
+        super::referral_deadlines::tell_referrer_ack_overdue(conn, n, now)?;
         notifications::mark_escalated(conn, n.id, now)?;
         entries.push(
             NewEntry::new(Operation::Governance, Actor::system(), now)
@@ -68,5 +73,6 @@ pub fn escalate_overdue(
     if !entries.is_empty() {
         audit::append_all(conn, &entries)?;
     }
-    Ok(overdue.len())
+    let decisions = super::referral_deadlines::escalate_overdue_decisions(conn, deadlines, now)?;
+    Ok(overdue.len() + decisions)
 }

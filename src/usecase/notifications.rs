@@ -1,6 +1,9 @@
 //! What a receiving agency does with a notification: reads the record projected onto the
 //! fields its agreement allows (re-checked by the policy function at read time and logged as a
-//! consultation, with the audit receipt), and acknowledges it.
+//! consultation, with the audit receipt), and acknowledges it. A referral is read with its
+//! consent state (withdrawn consent makes the policy function refuse) and, on the Duty to
+//! Notify pathway, without its identifying fields; acknowledging a `referral.received`
+//! notification also records the agency's `acknowledged` event on the referral.
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -8,12 +11,14 @@ use crate::audit::{self, Receipt};
 use crate::domain::audit::{Actor, AgreementRef, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, NotificationId};
+use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
 use crate::domain::policy::{DisclosureRequest, PolicyDecision};
 use crate::domain::projection;
+use crate::domain::referral::Referral;
 use crate::domain::sharing::{Classification, Purpose};
 use crate::error::AppError;
-use crate::store::{incidents, notifications, DbConn};
+use crate::store::{incidents, notifications, referrals, DbConn};
 use crate::usecase::policy;
 
 /// A projected read.
@@ -58,18 +63,32 @@ pub fn read(
         return Ok(None);
     };
     let kind: RecordKind = n.record_kind.parse().map_err(AppError::internal)?;
-    let (record, classification, subjects) = match kind {
+    let source = match kind {
         RecordKind::Incident => {
             let stored = incidents::get_for_notification(conn, n.discloser, &n.record_id)?
                 .ok_or(AppError::NotFound)?;
-            let c = stored.incident.classification;
-            (
-                stored.incident.to_record(now),
-                c,
-                stored.incident.subject_refs(),
-            )
+            Source {
+                record: stored.incident.to_record(now),
+                classification: stored.incident.classification,
+                subjects: stored.incident.subject_refs(),
+                consent_withdrawn: false,
+                consent: None,
+                referral: None,
+            }
         }
-        RecordKind::Referral => return Err(AppError::NotFound),
+        RecordKind::Referral => {
+            let stored = referrals::get_for_notification(conn, n.discloser, &n.record_id)?
+                .ok_or(AppError::NotFound)?;
+            let withdrawn = stored.consent_withdrawn();
+            Source {
+                record: stored.referral.disclosure_record(stored.status),
+                classification: stored.referral.classification,
+                subjects: stored.referral.subject_refs(),
+                consent_withdrawn: withdrawn,
+                consent: Some(stored.referral.consent_state(withdrawn)),
+                referral: Some(stored.referral),
+            }
+        }
     };
     let purpose: Purpose = n.purpose.parse().map_err(AppError::internal)?;
     let req = DisclosureRequest {
@@ -77,10 +96,10 @@ pub fn read(
         recipient: agency,
         record_kind: kind,
         purpose,
-        classification,
+        classification: source.classification,
         requested_fields: None,
         at: now,
-        consent_withdrawn: false,
+        consent_withdrawn: source.consent_withdrawn,
     };
     match policy::decide(conn, &req)? {
         PolicyDecision::Deny(reasons) => {
@@ -89,16 +108,23 @@ pub fn read(
             Ok(Some(Err(reasons)))
         }
         PolicyDecision::Permit(p) => {
-            let projected = projection::project(&record, &p.fields);
+            // A referral on the Duty to Notify pathway never discloses identifying fields,
+            // whatever the agreement allows.
+            let fields = match &source.referral {
+                Some(r) => r.disclosable(&p.fields),
+                None => p.fields.clone(),
+            };
+            let projected = projection::project(&source.record, &fields);
             let receipt = audit::append(
                 conn,
                 &NewEntry {
-                    subject_refs: subjects,
-                    data_items: p.fields.clone(),
-                    classification: Some(classification_str(classification)),
+                    subject_refs: source.subjects,
+                    data_items: fields,
+                    classification: Some(classification_str(source.classification)),
                     agreement: Some(p.agreement.clone()),
                     lawful_basis: Some(p.recipient_lawful_basis.clone()),
                     retention_days: Some(p.retention_days),
+                    consent: source.consent,
                     ..NewEntry::new(Operation::Consultation, actor.clone(), now)
                         .record(&n.record_kind, &n.record_id)
                         .purpose(purpose.as_str())
@@ -116,6 +142,16 @@ pub fn read(
     }
 }
 
+/// What a notification's record is, for the read.
+struct Source {
+    record: Value,
+    classification: Classification,
+    subjects: Vec<String>,
+    consent_withdrawn: bool,
+    consent: Option<String>,
+    referral: Option<Referral>,
+}
+
 fn classification_str(c: Classification) -> String {
     c.as_str().to_owned()
 }
@@ -130,6 +166,9 @@ pub fn acknowledge(
 ) -> Result<Notification, AppError> {
     let n = notifications::get(conn, agency, id)?.ok_or(AppError::NotFound)?;
     if notifications::acknowledge(conn, agency, id, &actor.subject, now)? {
+        if n.record_kind == "referral" && n.event == EventType::ReferralReceived {
+            super::referrals::acknowledged_by_notification(conn, actor, agency, &n.record_id, now)?;
+        }
         audit::append(
             conn,
             &NewEntry::new(Operation::Governance, actor.clone(), now)

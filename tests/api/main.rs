@@ -12,6 +12,7 @@ mod helpers;
 mod incidents;
 mod issuer;
 mod receiver;
+mod referrals;
 mod rfc9162;
 mod sharing;
 

@@ -2,11 +2,13 @@
 //! signature what it needs and a handler that forgets a check does not compile.
 pub mod body;
 pub mod caller;
+pub mod idempotency;
 pub mod optional_body;
 pub mod path;
 pub mod roles;
 
 pub use body::JsonBody;
 pub use caller::{Authorized, Caller};
+pub use idempotency::IdempotencyKey;
 pub use optional_body::OptionalJsonBody;
 pub use path::parse_id;

@@ -64,3 +64,9 @@ requirement!(
     /// An agency's staff who handle cases and notifications.
     AgencyStaff, [AgencyAdmin, IgOfficer, Practitioner], "the practitioner, ig_officer or agency_admin role"
 );
+requirement!(
+    /// Practitioners (people or case systems with the role) who make referrals and record
+    /// their lifecycle events; which events an agency may record depends on how it stands to
+    /// the referral (`domain::referral_lifecycle::may_record`).
+    CaseWorker, [Practitioner], "the practitioner role"
+);

@@ -8,4 +8,5 @@ pub mod incidents;
 pub mod me;
 pub mod ops;
 pub mod partnerships;
+pub mod referrals;
 pub mod subscriptions;

@@ -8,4 +8,5 @@ pub mod check;
 pub mod incidents;
 pub mod page;
 pub mod partnerships;
+pub mod referrals;
 pub mod subscriptions;

@@ -1,0 +1,186 @@
+//! `/referrals`: an NGO makes referrals and follows them (its own only); the agencies a
+//! referral was sent to read it through their notifications and record lifecycle events.
+//! `POST`s honour `Idempotency-Key`.
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::domain::audit::Actor;
+use crate::domain::ids::{AgencyId, ReferralId};
+use crate::domain::referral::ReferralInput;
+use crate::domain::referral_lifecycle::{EventInput, Status};
+use crate::error::AppError;
+use crate::http::extract::body::parse as parse_json;
+use crate::http::extract::roles::{AgencyStaff, CaseWorker};
+use crate::http::extract::{parse_id, Authorized, IdempotencyKey, JsonBody};
+use crate::http::wire::page::{page, PageQuery};
+use crate::http::wire::referrals::{created_body, recorded_body, referral_body, summary};
+use crate::identity::Principal;
+use crate::usecase;
+use crate::usecase::idempotency::Response;
+use crate::usecase::referrals::Timing;
+
+fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
+    p.agency_id
+        .ok_or_else(|| AppError::Forbidden("referrals belong to agencies".into()))
+}
+
+/// Parses a JSON value as `T` with the same 422 pointers as a request body.
+fn parse_value<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AppError> {
+    parse_json(&serde_json::to_vec(v)?)
+}
+
+fn respond(r: Response, location: Option<String>) -> Result<HttpResponse, AppError> {
+    let status = actix_web::http::StatusCode::from_u16(r.status).map_err(AppError::internal)?;
+    let mut resp = HttpResponse::build(status);
+    if let Some(l) = location {
+        resp.insert_header((LOCATION, l));
+    }
+    if r.replayed {
+        resp.insert_header(("idempotent-replayed", "true"));
+    }
+    Ok(resp.json(r.body))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Authorized<CaseWorker>,
+    key: IdempotencyKey,
+    JsonBody(raw): JsonBody<Value>,
+) -> Result<HttpResponse, AppError> {
+    let agency = agency_of(&auth.principal)?;
+    let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
+    let timing = Timing::from_settings(&state.settings);
+    let out = state
+        .db
+        .write(move |c| {
+            if !usecase::referrals::may_refer(c, &actor, agency, now)? {
+                return Ok(Err(AppError::Forbidden(
+                    "referrals are made by NGOs (agency kind `ngo`); statutory first \
+                     responders refer into the NRM directly"
+                        .into(),
+                )));
+            }
+            usecase::idempotency::run(
+                c,
+                agency,
+                key.0.as_deref(),
+                "POST /referrals",
+                &raw,
+                now,
+                |c| {
+                    let input: ReferralInput = parse_value(&raw)?;
+                    let created =
+                        usecase::referrals::create(c, &actor, agency, input, &timing, now)?;
+                    Ok(Ok((201, created_body(&created))))
+                },
+            )
+        })
+        .await??;
+    state.delivery.wake();
+    let location = out
+        .body
+        .get("id")
+        .and_then(Value::as_str)
+        .map(|id| format!("/api/v1/referrals/{id}"));
+    respond(out, location)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub overdue: bool,
+    pub status: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyStaff>,
+    query: web::Query<ReferralQuery>,
+) -> Result<HttpResponse, AppError> {
+    let agency = agency_of(&auth.principal)?;
+    let paging = PageQuery {
+        cursor: query.cursor.clone(),
+        limit: query.limit,
+    };
+    let limit = paging.limit()?;
+    let after = paging.position()?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| s.parse::<Status>().map_err(AppError::BadRequest))
+        .transpose()?;
+    let overdue = query.overdue;
+    let now = state.clock.now();
+    let rows = state
+        .db
+        .read(move |c| {
+            usecase::referrals::list(c, agency, status, overdue, after.as_deref(), limit + 1, now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page(
+        rows,
+        limit,
+        |(s, _)| s.referral.id.clone(),
+        |(s, o)| summary(&s, o),
+    )))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyStaff>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let agency = agency_of(&auth.principal)?;
+    let id: ReferralId = parse_id(&id)?;
+    let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
+    let key = id.to_string();
+    let view = state
+        .db
+        .write(move |c| usecase::referrals::read(c, &actor, agency, &key, now))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(referral_body(&view, now)))
+}
+
+pub async fn record_event(
+    state: web::Data<AppState>,
+    auth: Authorized<CaseWorker>,
+    key: IdempotencyKey,
+    id: web::Path<String>,
+    JsonBody(raw): JsonBody<Value>,
+) -> Result<HttpResponse, AppError> {
+    let agency = agency_of(&auth.principal)?;
+    let id: ReferralId = parse_id(&id)?;
+    let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
+    let timing = Timing::from_settings(&state.settings);
+    let referral = id.to_string();
+    let scope = format!("POST /referrals/{referral}/events");
+    let out = state
+        .db
+        .write(move |c| {
+            usecase::idempotency::run(c, agency, key.0.as_deref(), &scope, &raw, now, |c| {
+                let input: EventInput = parse_value(&raw)?;
+                Ok(
+                    match usecase::referrals::record_event(
+                        c, &actor, agency, &referral, &input, &timing, now,
+                    )? {
+                        None => Err(AppError::NotFound),
+                        Some(Err(refused)) => Err(refused),
+                        Some(Ok(recorded)) => Ok((201, recorded_body(&recorded))),
+                    },
+                )
+            })
+        })
+        .await??;
+    state.delivery.wake();
+    respond(out, None)
+}

@@ -1,0 +1,482 @@
+//! Referrals, their lifecycle events and routing decisions. A referral is read in full only
+//! by its referring agency; the agencies it was routed to reach it as parties (to record
+//! events) or through their notifications. Every finder takes the agency it is scoped to,
+//! except the hub's own deadline check.
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{referral_events as e, referral_routing as rr, referrals as r};
+use super::time::{from_db, to_db};
+use super::DbConn;
+use crate::domain::audit::AgreementRef;
+use crate::domain::ids::{AgencyId, NotificationId};
+use crate::domain::referral::Referral;
+use crate::domain::referral_lifecycle::{EventKind, IctgRole, Lifecycle, Status};
+use crate::domain::routing::Route;
+use crate::error::AppError;
+
+/// A stored referral with its state.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub referral: Referral,
+    pub status: Status,
+    pub ack_due_at: DateTime<Utc>,
+    pub rg_due_at: Option<DateTime<Utc>>,
+    pub rg_escalated_at: Option<DateTime<Utc>>,
+    pub nrm_submitted_by: Option<AgencyId>,
+    pub consent_withdrawn_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Stored {
+    pub fn lifecycle(&self) -> Lifecycle {
+        Lifecycle {
+            status: self.status,
+            pathway: self.referral.pathway,
+            child: self.referral.child,
+        }
+    }
+
+    pub fn consent_withdrawn(&self) -> bool {
+        self.consent_withdrawn_at.is_some()
+    }
+
+    /// Whether the reasonable grounds decision is past its target at `now`.
+    pub fn rg_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == Status::RgPending && self.rg_due_at.is_some_and(|d| now > d)
+    }
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = r)]
+struct Row {
+    id: String,
+    referring_agency_id: String,
+    area: String,
+    classification: String,
+    pathway: String,
+    status: String,
+    child: bool,
+    body: String,
+    ack_due_at: NaiveDateTime,
+    rg_due_at: Option<NaiveDateTime>,
+    rg_escalated_at: Option<NaiveDateTime>,
+    nrm_submitted_by: Option<String>,
+    consent_withdrawn_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl Row {
+    fn into_stored(self) -> Result<Stored, AppError> {
+        Ok(Stored {
+            referral: serde_json::from_str(&self.body)?,
+            status: self.status.parse().map_err(AppError::internal)?,
+            ack_due_at: from_db(self.ack_due_at),
+            rg_due_at: self.rg_due_at.map(from_db),
+            rg_escalated_at: self.rg_escalated_at.map(from_db),
+            nrm_submitted_by: self
+                .nrm_submitted_by
+                .map(|a| a.parse().map_err(AppError::internal))
+                .transpose()?,
+            consent_withdrawn_at: self.consent_withdrawn_at.map(from_db),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+/// Stores a new referral with status `submitted`.
+pub fn insert(
+    conn: &mut DbConn,
+    x: &Referral,
+    ack_due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let row = Row {
+        id: x.id.clone(),
+        referring_agency_id: x.referring_agency.to_string(),
+        area: x.area.to_string(),
+        classification: x.classification.as_str().to_owned(),
+        pathway: x.pathway.as_str().to_owned(),
+        status: Status::Submitted.as_str().to_owned(),
+        child: x.child,
+        body: serde_json::to_string(x)?,
+        ack_due_at: to_db(ack_due_at),
+        rg_due_at: None,
+        rg_escalated_at: None,
+        nrm_submitted_by: None,
+        consent_withdrawn_at: None,
+        created_at: to_db(now),
+        updated_at: to_db(now),
+    };
+    diesel::insert_into(r::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// One referral of `referrer`.
+pub fn get(conn: &mut DbConn, referrer: AgencyId, id: &str) -> Result<Option<Stored>, AppError> {
+    let row: Option<Row> = r::table
+        .find(id)
+        .filter(r::referring_agency_id.eq(referrer.to_string()))
+        .first(conn)
+        .optional()?;
+    row.map(Row::into_stored).transpose()
+}
+
+/// The referral a notification refers to, reached through that notification (the caller
+/// has already found the notification within the recipient's scope; `discloser` is the
+/// referring agency).
+pub fn get_for_notification(
+    conn: &mut DbConn,
+    discloser: AgencyId,
+    id: &str,
+) -> Result<Option<Stored>, AppError> {
+    get(conn, discloser, id)
+}
+
+/// How an agency stands to a referral it may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub referrer: bool,
+    /// The referral was disclosed to the agency (routing decision `notified`).
+    pub recipient: bool,
+}
+
+/// One referral that `agency` made or was sent, with how it stands to it.
+pub fn get_for_party(
+    conn: &mut DbConn,
+    agency: AgencyId,
+    id: &str,
+) -> Result<Option<(Stored, Standing)>, AppError> {
+    let a = agency.to_string();
+    let received = rr::table
+        .filter(rr::agency_id.eq(a.clone()))
+        .filter(rr::decision.eq("notified"))
+        .select(rr::referral_id);
+    let row: Option<Row> = r::table
+        .find(id)
+        .filter(
+            r::referring_agency_id
+                .eq(a.clone())
+                .or(r::id.eq_any(received)),
+        )
+        .first(conn)
+        .optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let referrer = row.referring_agency_id == a;
+    let recipient = rr::table
+        .find((id, a))
+        .filter(rr::decision.eq("notified"))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    Ok(Some((
+        row.into_stored()?,
+        Standing {
+            referrer,
+            recipient,
+        },
+    )))
+}
+
+/// A page of `referrer`'s referrals in id order; `only` restricts it to those ids.
+pub fn list(
+    conn: &mut DbConn,
+    referrer: AgencyId,
+    status: Option<Status>,
+    only: Option<&[String]>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Stored>, AppError> {
+    let mut q = r::table
+        .filter(r::referring_agency_id.eq(referrer.to_string()))
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(r::status.eq(s.as_str()));
+    }
+    if let Some(ids) = only {
+        q = q.filter(r::id.eq_any(ids.to_vec()));
+    }
+    if let Some(a) = after {
+        q = q.filter(r::id.gt(a.to_owned()));
+    }
+    let rows: Vec<Row> = q.order(r::id).limit(limit).load(conn)?;
+    rows.into_iter().map(Row::into_stored).collect()
+}
+
+/// Moves a referral from `from` to `to` (also for events that keep the status, which then
+/// only touches `updated_at`). False when the status is no longer `from`: someone else
+/// recorded an event first. The update locks the row until the caller commits, so events
+/// on one referral are recorded one after another.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    from: Status,
+    to: Status,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let n = diesel::update(r::table.find(id).filter(r::status.eq(from.as_str())))
+        .set((r::status.eq(to.as_str()), r::updated_at.eq(to_db(now))))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Records who submitted the NRM referral and when the reasonable grounds decision is due.
+pub fn set_nrm_submitted(
+    conn: &mut DbConn,
+    id: &str,
+    by: AgencyId,
+    rg_due_at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    diesel::update(r::table.find(id))
+        .set((
+            r::nrm_submitted_by.eq(Some(by.to_string())),
+            r::rg_due_at.eq(Some(to_db(rg_due_at))),
+            r::rg_escalated_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_consent_withdrawn(
+    conn: &mut DbConn,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    diesel::update(r::table.find(id))
+        .set(r::consent_withdrawn_at.eq(Some(to_db(now))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ids of `referrer`'s referrals awaiting a reasonable grounds decision past its target.
+pub fn rg_overdue_ids(
+    conn: &mut DbConn,
+    referrer: AgencyId,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AppError> {
+    Ok(r::table
+        .filter(r::referring_agency_id.eq(referrer.to_string()))
+        .filter(r::status.eq(Status::RgPending.as_str()))
+        .filter(r::rg_due_at.lt(to_db(now)))
+        .select(r::id)
+        .load(conn)?)
+}
+
+/// Referrals (any agency: the hub's own deadline check) awaiting a reasonable grounds
+/// decision past its target and not yet escalated.
+pub fn rg_overdue_unescalated(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Stored>, AppError> {
+    let rows: Vec<Row> = r::table
+        .filter(r::status.eq(Status::RgPending.as_str()))
+        .filter(r::rg_due_at.lt(to_db(now)))
+        .filter(r::rg_escalated_at.is_null())
+        .order(r::rg_due_at)
+        .limit(limit)
+        .load(conn)?;
+    rows.into_iter().map(Row::into_stored).collect()
+}
+
+pub fn mark_rg_escalated(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+    diesel::update(r::table.find(id))
+        .set(r::rg_escalated_at.eq(Some(to_db(now))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One recorded lifecycle event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub referral_id: String,
+    pub seq: i32,
+    pub kind: EventKind,
+    pub from: Status,
+    pub to: Status,
+    pub agency_id: AgencyId,
+    pub issuer: String,
+    pub subject: String,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    pub ictg_role: Option<IctgRole>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = e)]
+struct EventRow {
+    id: String,
+    referral_id: String,
+    seq: i32,
+    kind: String,
+    from_status: String,
+    to_status: String,
+    agency_id: String,
+    issuer: String,
+    subject: String,
+    note: Option<String>,
+    reason: Option<String>,
+    ictg_role: Option<String>,
+    occurred_at: NaiveDateTime,
+}
+
+impl EventRow {
+    fn into_domain(self) -> Result<Event, AppError> {
+        Ok(Event {
+            id: self.id,
+            referral_id: self.referral_id,
+            seq: self.seq,
+            kind: self.kind.parse().map_err(AppError::internal)?,
+            from: self.from_status.parse().map_err(AppError::internal)?,
+            to: self.to_status.parse().map_err(AppError::internal)?,
+            agency_id: self.agency_id.parse().map_err(AppError::internal)?,
+            issuer: self.issuer,
+            subject: self.subject,
+            note: self.note,
+            reason: self.reason,
+            ictg_role: self
+                .ictg_role
+                .map(|r| r.parse().map_err(AppError::internal))
+                .transpose()?,
+            occurred_at: from_db(self.occurred_at),
+        })
+    }
+}
+
+/// The sequence number the next event of a referral gets.
+pub fn next_seq(conn: &mut DbConn, referral: &str) -> Result<i32, AppError> {
+    let max: Option<i32> = e::table
+        .filter(e::referral_id.eq(referral))
+        .select(diesel::dsl::max(e::seq))
+        .first(conn)?;
+    Ok(max.unwrap_or(0).saturating_add(1))
+}
+
+pub fn insert_event(conn: &mut DbConn, x: &Event) -> Result<(), AppError> {
+    let row = EventRow {
+        id: x.id.clone(),
+        referral_id: x.referral_id.clone(),
+        seq: x.seq,
+        kind: x.kind.as_str().to_owned(),
+        from_status: x.from.as_str().to_owned(),
+        to_status: x.to.as_str().to_owned(),
+        agency_id: x.agency_id.to_string(),
+        issuer: x.issuer.clone(),
+        subject: x.subject.clone(),
+        note: x.note.clone(),
+        reason: x.reason.clone(),
+        ictg_role: x.ictg_role.map(|r| r.as_str().to_owned()),
+        occurred_at: to_db(x.occurred_at),
+    };
+    diesel::insert_into(e::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Every event of a referral, in order (the caller has checked the referral's scope).
+pub fn events(conn: &mut DbConn, referral: &str) -> Result<Vec<Event>, AppError> {
+    let rows: Vec<EventRow> = e::table
+        .filter(e::referral_id.eq(referral))
+        .order(e::seq)
+        .load(conn)?;
+    rows.into_iter().map(EventRow::into_domain).collect()
+}
+
+/// Whether `agency` already recorded `kind` on a referral.
+pub fn has_event_by(
+    conn: &mut DbConn,
+    referral: &str,
+    agency: AgencyId,
+    kind: EventKind,
+) -> Result<bool, AppError> {
+    let n: i64 = e::table
+        .filter(e::referral_id.eq(referral))
+        .filter(e::agency_id.eq(agency.to_string()))
+        .filter(e::kind.eq(kind.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// One routing decision of a referral.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub agency_id: AgencyId,
+    pub route: Route,
+    pub purpose: String,
+    pub notified: bool,
+    pub reasons: Vec<String>,
+    pub agreement: Option<AgreementRef>,
+    pub fields: Vec<String>,
+    pub notification_id: Option<NotificationId>,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = rr)]
+struct DecisionRow {
+    referral_id: String,
+    agency_id: String,
+    route: String,
+    purpose: String,
+    decision: String,
+    reasons: String,
+    agreement_id: Option<String>,
+    agreement_version: Option<i32>,
+    fields: String,
+    notification_id: Option<String>,
+    decided_at: NaiveDateTime,
+}
+
+pub fn insert_decision(conn: &mut DbConn, referral: &str, d: &Decision) -> Result<(), AppError> {
+    let row = DecisionRow {
+        referral_id: referral.to_owned(),
+        agency_id: d.agency_id.to_string(),
+        route: d.route.as_str().to_owned(),
+        purpose: d.purpose.clone(),
+        decision: if d.notified { "notified" } else { "withheld" }.to_owned(),
+        reasons: serde_json::to_string(&d.reasons)?,
+        agreement_id: d.agreement.as_ref().map(|a| a.id.clone()),
+        agreement_version: d.agreement.as_ref().map(|a| a.version),
+        fields: serde_json::to_string(&d.fields)?,
+        notification_id: d.notification_id.map(|n| n.to_string()),
+        decided_at: to_db(d.decided_at),
+    };
+    diesel::insert_into(rr::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Every routing decision of a referral, police first, then the MASH, the children's
+/// partnership and the ICTG service (the caller has checked the referral's scope).
+pub fn decisions(conn: &mut DbConn, referral: &str) -> Result<Vec<Decision>, AppError> {
+    let rows: Vec<DecisionRow> = rr::table
+        .filter(rr::referral_id.eq(referral))
+        .order(rr::agency_id)
+        .load(conn)?;
+    let mut out = rows
+        .into_iter()
+        .map(|x| {
+            Ok(Decision {
+                agency_id: x.agency_id.parse().map_err(AppError::internal)?,
+                route: Route::parse(&x.route).ok_or_else(|| AppError::internal("bad route"))?,
+                purpose: x.purpose,
+                notified: x.decision == "notified",
+                reasons: serde_json::from_str(&x.reasons)?,
+                agreement: match (x.agreement_id, x.agreement_version) {
+                    (Some(id), Some(version)) => Some(AgreementRef { id, version }),
+                    _ => None,
+                },
+                fields: serde_json::from_str(&x.fields)?,
+                notification_id: x
+                    .notification_id
+                    .map(|n| n.parse().map_err(AppError::internal))
+                    .transpose()?,
+                decided_at: from_db(x.decided_at),
+            })
+        })
+        .collect::<Result<Vec<Decision>, AppError>>()?;
+    out.sort_by_key(|d| d.route);
+    Ok(out)
+}

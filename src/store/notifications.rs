@@ -156,13 +156,18 @@ pub fn overdue_unescalated(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Notification>, AppError> {
-    let rows: Vec<Row> = n::table
+    let q = n::table
         .filter(n::acknowledged_at.is_null())
         .filter(n::escalated_at.is_null())
         .filter(n::due_at.lt(to_db(now)))
         .order(n::due_at)
-        .limit(limit)
-        .load(conn)?;
+        .limit(limit);
+    // Several hub processes run the deadline check: on PostgreSQL each locks the rows it
+    // escalates and skips those another holds, so nothing is escalated twice.
+    let rows: Vec<Row> = match conn {
+        DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
+        DbConn::Sqlite(sq) => q.load(sq)?,
+    };
     rows.into_iter().map(Row::into_domain).collect()
 }
 

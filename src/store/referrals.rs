@@ -270,13 +270,17 @@ pub fn rg_overdue_unescalated(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Stored>, AppError> {
-    let rows: Vec<Row> = r::table
+    let q = r::table
         .filter(r::status.eq(Status::RgPending.as_str()))
         .filter(r::rg_due_at.lt(to_db(now)))
         .filter(r::rg_escalated_at.is_null())
         .order(r::rg_due_at)
-        .limit(limit)
-        .load(conn)?;
+        .limit(limit);
+    // Locked on PostgreSQL so two hub processes never escalate the same referral.
+    let rows: Vec<Row> = match conn {
+        DbConn::Pg(pg) => q.for_update().skip_locked().load(pg)?,
+        DbConn::Sqlite(sq) => q.load(sq)?,
+    };
     rows.into_iter().map(Row::into_stored).collect()
 }
 

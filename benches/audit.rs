@@ -32,6 +32,8 @@ fn settings(pool: u32) -> DatabaseSettings {
         pool_size: pool,
         connection_timeout_ms: 60_000,
         busy_timeout_ms: 60_000,
+        sqlite_synchronous: msht_hub::store::Synchronous::Full,
+        checkpoint_interval_ms: 250,
     }
 }
 
@@ -100,7 +102,7 @@ fn appends(backend: &str, db: &Db, n: u64) {
     let t = Instant::now();
     for i in 0..n {
         let e = entry(i, now);
-        db.write_blocking(|c| audit::append(c, &e)).unwrap();
+        db.write_blocking(move |c| audit::append(c, &e)).unwrap();
     }
     report(
         backend,
@@ -115,7 +117,7 @@ fn appends(backend: &str, db: &Db, n: u64) {
             s.spawn(move || {
                 for i in 0..n / THREADS as u64 {
                     let e = entry(th * n + i, now);
-                    db.write_blocking(|c| audit::append(c, &e)).unwrap();
+                    db.write_blocking(move |c| audit::append(c, &e)).unwrap();
                 }
             });
         }
@@ -133,7 +135,7 @@ fn appends(backend: &str, db: &Db, n: u64) {
         let t = Instant::now();
         for b in 0..total / batch {
             let entries: Vec<NewEntry> = (0..batch).map(|i| entry(b * batch + i, now)).collect();
-            db.write_blocking(|c| audit::append_all(c, &entries))
+            db.write_blocking(move |c| audit::append_all(c, &entries))
                 .unwrap();
         }
         report(
@@ -151,7 +153,7 @@ fn appends(backend: &str, db: &Db, n: u64) {
                 for b in 0..n / THREADS as u64 / 10 {
                     let entries: Vec<NewEntry> =
                         (0..100).map(|i| entry(th * n + b * 100 + i, now)).collect();
-                    db.write_blocking(|c| audit::append_all(c, &entries))
+                    db.write_blocking(move |c| audit::append_all(c, &entries))
                         .unwrap();
                 }
             });
@@ -201,7 +203,7 @@ fn verify_million(dir: &std::path::Path, entries: u64) {
     while built < entries {
         let batch = 1000.min(entries - built);
         let list: Vec<NewEntry> = (0..batch).map(|i| entry(built + i, now)).collect();
-        db.write_blocking(|c| audit::append_all(c, &list)).unwrap();
+        db.write_blocking(move |c| audit::append_all(c, &list)).unwrap();
         built += batch;
     }
     report(

@@ -247,10 +247,12 @@ fn main() {
         pool_size: 2,
         connection_timeout_ms: 5000,
         busy_timeout_ms: 5000,
+        sqlite_synchronous: msht_hub::store::Synchronous::Full,
+        checkpoint_interval_ms: 250,
     };
     let db = Db::open(&url, &settings).unwrap();
     let now = at;
-    db.write_blocking(|conn| {
+    db.write_blocking(move |conn| {
         for (id, name) in [(a, "A"), (b, "B"), (c, "C")] {
             agencies::insert(
                 conn,

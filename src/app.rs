@@ -20,7 +20,7 @@ use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
 use crate::identity::registry::{IssuerEntry, Registry};
 use crate::identity::{AuthFailure, Authenticator, Principal};
 use crate::metrics::Metrics;
-use crate::store::Db;
+use crate::store::{Backend, Db, Synchronous};
 use crate::usecase;
 
 /// The dev issuer and what it seeded.
@@ -180,7 +180,16 @@ impl Application {
         let db_settings = settings.database.clone();
         let db = tokio::task::spawn_blocking(move || Db::open(&url, &db_settings))
             .await
-            .map_err(AppError::internal)??;
+            .map_err(AppError::internal)??
+            .with_refusal_log(audit::append_refusal);
+        if db.backend() == Backend::Sqlite
+            && settings.database.sqlite_synchronous == Synchronous::Normal
+        {
+            tracing::warn!(
+                "database.sqlite_synchronous = \"normal\": answered writes, audit entries \
+                 included, can be lost on a power cut; use \"full\" for evidence"
+            );
+        }
 
         let mut operators = settings
             .identity

@@ -66,6 +66,14 @@ pub enum AppError {
     /// Anything else: logged with its cause, sent as an opaque 500.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A refusal after authentication: answered as `error`, and `entry` (an `access_denied`
+    /// entry) is appended on its own after the refusing transaction rolls back, so no
+    /// refusal is lost with the work it refused.
+    #[error("{error}")]
+    Denied {
+        error: Box<AppError>,
+        entry: Box<crate::domain::audit::NewEntry>,
+    },
 }
 
 impl AppError {
@@ -75,6 +83,22 @@ impl AppError {
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
         AppError::Internal(e.to_string())
+    }
+
+    /// A refusal answered as `error` that leaves `entry` in the audit trail.
+    pub fn denied(error: AppError, entry: crate::domain::audit::NewEntry) -> Self {
+        AppError::Denied {
+            error: Box::new(error),
+            entry: Box::new(entry),
+        }
+    }
+
+    /// The error the caller sees: a refusal's answer, or the error itself.
+    pub fn answer(&self) -> &AppError {
+        match self {
+            AppError::Denied { error, .. } => error.answer(),
+            other => other,
+        }
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -100,6 +124,7 @@ impl AppError {
             ),
             AppError::Unavailable(_) => ("unavailable", "Service temporarily unavailable"),
             AppError::Config(_) | AppError::Internal(_) => ("internal", "Internal error"),
+            AppError::Denied { error, .. } => error.slug_title(),
         }
     }
 
@@ -123,6 +148,7 @@ impl AppError {
             AppError::Config(_) | AppError::Internal(_) => {
                 "an internal error occurred; it has been logged".to_owned()
             }
+            AppError::Denied { error, .. } => error.public_detail(),
         }
     }
 }
@@ -160,10 +186,14 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Denied { error, .. } => error.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let AppError::Denied { error, .. } = self {
+            return error.error_response();
+        }
         let status = self.status_code();
         match self {
             AppError::Internal(cause) | AppError::Config(cause) => {

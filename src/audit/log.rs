@@ -41,6 +41,12 @@ pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<Receipt, AppError> 
         .ok_or_else(|| AppError::Internal("audit append returned no receipt".into()))
 }
 
+/// Appends a refusal's `access_denied` entry: the [`crate::store::RefusalLog`] the writer
+/// uses for refusals carried by `AppError::Denied`.
+pub fn append_refusal(conn: &mut DbConn, entry: &NewEntry) -> Result<(), AppError> {
+    append(conn, entry).map(|_| ())
+}
+
 /// Appends several entries, in order, with one head update (group commit).
 pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt>, AppError> {
     if entries.is_empty() {

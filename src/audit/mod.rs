@@ -19,6 +19,6 @@ pub mod read;
 pub mod runtime;
 pub mod verify;
 
-pub use log::{append, append_all, Receipt};
+pub use log::{append, append_all, append_refusal, Receipt};
 pub use read::LoggedEntry;
 pub use runtime::AuditRuntime;

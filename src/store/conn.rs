@@ -1,5 +1,6 @@
 //! The connection enum over SQLite and PostgreSQL, and the pool manager that opens the right
-//! one from the URL scheme (with SQLite's WAL, busy timeout and foreign keys switched on).
+//! one from the URL scheme (with SQLite's WAL, busy timeout, foreign keys and a durable
+//! `synchronous` setting switched on).
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;
@@ -15,6 +16,26 @@ use crate::error::AppError;
 pub enum DbConn {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
+}
+
+/// SQLite's `synchronous` setting for the writer. `Full` (the default) fsyncs the WAL at
+/// every commit, so an answered write survives a power cut; `Normal` does not, and the hub
+/// warns about it at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
 }
 
 /// Which backend a pool talks to.
@@ -35,6 +56,7 @@ enum Target {
 pub struct ConnManager {
     target: Target,
     busy_timeout_ms: u64,
+    synchronous: Synchronous,
 }
 
 impl ConnManager {
@@ -63,6 +85,7 @@ impl ConnManager {
         let manager = ConnManager {
             target,
             busy_timeout_ms,
+            synchronous: Synchronous::Full,
         };
         if let Target::Sqlite(path) = &manager.target {
             // WAL is a property of the file: switch it once, before the pool opens several
@@ -77,6 +100,12 @@ impl ConnManager {
         Ok(manager)
     }
 
+    /// The `synchronous` setting of the connections this manager opens on SQLite.
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
     pub fn backend(&self) -> Backend {
         match self.target {
             Target::Sqlite(_) => Backend::Sqlite,
@@ -86,13 +115,24 @@ impl ConnManager {
 
     /// Opens one connection.
     pub fn open(&self) -> Result<DbConn, diesel::ConnectionError> {
+        self.open_with("")
+    }
+
+    /// Opens the writer's connection: on SQLite automatic checkpoints are off (a checkpointer
+    /// thread runs them outside any commit) and the page cache is larger.
+    pub fn open_writer(&self) -> Result<DbConn, diesel::ConnectionError> {
+        self.open_with("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384;")
+    }
+
+    fn open_with(&self, sqlite_extra: &str) -> Result<DbConn, diesel::ConnectionError> {
         match &self.target {
             Target::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(&path.to_string_lossy())?;
                 c.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON;",
-                    self.busy_timeout_ms
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = {}; \
+                     PRAGMA foreign_keys = ON; {sqlite_extra}",
+                    self.busy_timeout_ms,
+                    self.synchronous.pragma(),
                 ))
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(DbConn::Sqlite(c))

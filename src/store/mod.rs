@@ -1,5 +1,6 @@
 //! Storage: diesel over SQLite (embedded default) or PostgreSQL (production), behind one
-//! [`DbConn`] enum, an r2d2 pool and the [`Db`] handle that runs work off the async runtime.
+//! [`DbConn`] enum, a pool of reader connections, the process's one group-committing writer
+//! and the [`Db`] handle that runs work off the async runtime.
 //!
 //! Every query that touches an agency's data takes the agency id; there is no unscoped
 //! "find by id" for agency data.
@@ -19,14 +20,20 @@ pub mod referrals;
 pub mod schema;
 pub mod subscriptions;
 pub mod time;
+mod writer;
+mod checkpoint;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::Connection;
 use diesel::r2d2::{Pool, PooledConnection};
 
-pub use conn::{Backend, ConnManager, DbConn};
+pub use conn::{Backend, ConnManager, DbConn, Synchronous};
+pub use writer::WriterStats;
+
+use writer::{Job, Writer};
+use crate::domain::audit::NewEntry;
 
 use crate::config::DatabaseSettings;
 use crate::error::AppError;
@@ -48,41 +55,78 @@ pub fn in_snapshot<T>(
     })
 }
 
-/// A pooled database handle. Cheap to clone.
+/// Appends a refusal's `access_denied` entry on the writer's connection (the audit trail
+/// provides it; the composition root hands it to [`Db::with_refusal_log`]).
+pub type RefusalLog = fn(&mut DbConn, &NewEntry) -> Result<(), AppError>;
+
+/// The database handle: a pool of reader connections and the process's one writer. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnManager>,
     backend: Backend,
-    /// SQLite has one writer at a time; writers of this process queue here instead of
-    /// failing with `SQLITE_BUSY` when a deferred transaction upgrades to a write.
-    write_gate: Arc<Mutex<()>>,
+    writer: Writer,
+    refusals: Option<RefusalLog>,
+    _checkpointer: Option<checkpoint::Running>,
+}
+
+/// Intents per transaction: SQLite savepoints are cheap; PostgreSQL stays under its
+/// per-backend subtransaction cache.
+fn max_batch(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 256,
+        Backend::Postgres => 48,
+    }
 }
 
 impl Db {
-    /// Opens a pool on `url` (`sqlite://PATH` or `postgres://...`) and runs pending migrations.
+    /// Opens a pool on `url` (`sqlite://PATH` or `postgres://...`), runs pending migrations and
+    /// starts the writer.
     pub fn open(url: &str, settings: &DatabaseSettings) -> Result<Db, AppError> {
-        let manager = ConnManager::new(url, settings.busy_timeout_ms)?;
+        let manager = ConnManager::new(url, settings.busy_timeout_ms)?
+            .with_synchronous(settings.sqlite_synchronous);
         let backend = manager.backend();
-        let pool_size = match backend {
-            Backend::Sqlite => settings.pool_size.max(2),
-            Backend::Postgres => settings.pool_size,
-        };
         let pool = Pool::builder()
-            .max_size(pool_size)
+            .max_size(settings.pool_size.max(1))
             .connection_timeout(Duration::from_millis(settings.connection_timeout_ms))
-            .build(manager)
+            .test_on_check_out(false)
+            .build(manager.clone())
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
-        let db = Db {
+        {
+            let mut conn = pool.get()?;
+            migrations::run(&mut conn)?;
+        }
+        let writer = Writer::start(&manager, max_batch(backend))?;
+        let checkpointer = if backend == Backend::Sqlite && settings.checkpoint_interval_ms > 0 {
+            Some(checkpoint::start(
+                &manager,
+                Duration::from_millis(settings.checkpoint_interval_ms),
+            )?)
+        } else {
+            None
+        };
+        Ok(Db {
             pool,
             backend,
-            write_gate: Arc::new(Mutex::new(())),
-        };
-        db.migrate_blocking()?;
-        Ok(db)
+            writer,
+            refusals: None,
+            _checkpointer: checkpointer,
+        })
+    }
+
+    /// Where refusals carried by [`AppError::Denied`] are written.
+    pub fn with_refusal_log(mut self, log: RefusalLog) -> Db {
+        self.refusals = Some(log);
+        self
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Batches and intents the writer has applied so far.
+    pub fn writer_stats(&self) -> Arc<WriterStats> {
+        self.writer.stats()
     }
 
     fn conn(&self) -> Result<PooledConnection<ConnManager>, AppError> {
@@ -95,39 +139,45 @@ impl Db {
         migrations::run(&mut conn)
     }
 
-    /// Runs `f` on a pooled connection, outside a transaction.
+    /// Runs `f` on a pooled reader connection, outside a transaction.
     pub fn read_blocking<T>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let mut conn = self.conn()?;
-        f(&mut conn)
+        let r = f(&mut conn);
+        drop(conn);
+        self.refused_blocking(r)
     }
 
-    /// Runs `f` in one transaction: everything it writes commits together or not at all.
-    pub fn write_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        let mut conn = self.conn()?;
-        let _gate = match self.backend {
-            Backend::Sqlite => Some(self.write_gate.lock().unwrap_or_else(|p| p.into_inner())),
-            Backend::Postgres => None,
-        };
-        let conn: &mut DbConn = &mut conn;
-        conn.transaction(f)
+    /// Runs `f` as one write intent: in a savepoint of the writer's next batch, answered once
+    /// that batch has committed. Everything `f` writes commits together or not at all; a
+    /// refusal it returns ([`AppError::Denied`]) rolls back and leaves its entry.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.writer.submit(self.job(f, move |r| {
+            let _ = tx.send(r);
+        }))?;
+        rx.recv()
+            .map_err(|_| AppError::Unavailable("the database writer went away".into()))?
     }
 
     /// Runs `f` in one read-only transaction that sees a single snapshot of the database
-    /// (REPEATABLE READ on PostgreSQL, a WAL read transaction on SQLite), without taking the
-    /// write gate: long reads such as audit verification neither block writers nor see their
+    /// (REPEATABLE READ on PostgreSQL, a WAL read transaction on SQLite), on a reader
+    /// connection: long reads such as audit verification neither block writers nor see their
     /// work half-done.
     pub fn snapshot_blocking<T>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let mut conn = self.conn()?;
-        in_snapshot(&mut conn, f)
+        let r = in_snapshot(&mut conn, f);
+        drop(conn);
+        self.refused_blocking(r)
     }
 
     /// [`Db::snapshot_blocking`] on the blocking thread pool.
@@ -154,16 +204,64 @@ impl Db {
             .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
     }
 
-    /// [`Db::write_blocking`] on the blocking thread pool.
+    /// [`Db::write_blocking`] without blocking: the intent is queued and the task waits for
+    /// its batch's commit.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer.submit(self.job(f, move |r| {
+            let _ = tx.send(r);
+        }))?;
+        rx.await
+            .map_err(|_| AppError::Unavailable("the database writer went away".into()))?
+    }
+
+    /// Wraps `f` as a writer job: a savepoint of its own, the refusal entry after its
+    /// rollback, and the answer handed to `deliver` with the batch's commit outcome.
+    fn job<T, F>(&self, f: F, deliver: impl FnOnce(Result<T, AppError>) + Send + 'static) -> Job
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let refusals = self.refusals;
+        Box::new(move |c: &mut DbConn| {
+            let r = c.transaction(f);
+            let r = match r {
+                Err(AppError::Denied { error, entry }) => {
+                    log_refusal(c, refusals, &entry);
+                    Err(*error)
+                }
+                other => other,
+            };
+            Box::new(move |committed: Result<(), AppError>| deliver(committed.and(r)))
+        })
+    }
+
+    /// A refusal returned by a read: its entry is written through the writer (and committed)
+    /// before the caller gets the answer.
+    fn refused_blocking<T>(&self, r: Result<T, AppError>) -> Result<T, AppError> {
+        let Err(AppError::Denied { error, entry }) = r else {
+            return r;
+        };
+        let refusals = self.refusals;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move |c: &mut DbConn| {
+            log_refusal(c, refusals, &entry);
+            Box::new(move |committed: Result<(), AppError>| {
+                let _ = tx.send(committed);
+            })
+        });
+        let logged = self.writer.submit(job).and_then(|()| {
+            rx.recv()
+                .map_err(|_| AppError::Unavailable("the database writer went away".into()))?
+        });
+        if let Err(e) = logged {
+            tracing::error!(error = %e, "could not log a refusal in the audit trail");
+        }
+        Err(*error)
     }
 
     /// Whether the database answers a trivial query.
@@ -173,5 +271,16 @@ impl Db {
             Ok(())
         })
         .await
+    }
+}
+
+/// Appends a refusal's entry in a savepoint of its own; a failure is traced, never answered.
+fn log_refusal(c: &mut DbConn, log: Option<RefusalLog>, entry: &NewEntry) {
+    let Some(log) = log else {
+        tracing::error!("a refusal was not logged: no refusal log is configured");
+        return;
+    };
+    if let Err(e) = c.transaction(|c| log(c, entry)) {
+        tracing::error!(error = %e, "could not log a refusal in the audit trail");
     }
 }

@@ -16,4 +16,5 @@ pub mod partnerships;
 pub mod policy;
 pub mod referral_deadlines;
 pub mod referrals;
+pub mod refusal;
 pub mod subscriptions;

@@ -44,7 +44,7 @@ async fn tamper(app: &TestApp, statements: &[&str]) {
     let statements: Vec<String> = statements.iter().map(|s| (*s).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let db = Db::open(&url, &settings).unwrap();
-        db.write_blocking(|c| {
+        db.write_blocking(move |c| {
             for s in &statements {
                 let n = diesel::sql_query(s.as_str()).execute(c)?;
                 assert!(n > 0, "{s} changed nothing");

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::agreement::{Agreement, Status};
+use crate::domain::audit::Actor;
 use crate::domain::ids::{AgencyId, AgreementId, PartnershipId};
 use crate::domain::policy::AgreementView;
 use crate::domain::role::Role;
@@ -67,8 +68,7 @@ pub async fn amend(
     let views = state
         .db
         .write(move |c| {
-            let current = agreements::get(c, id)?.ok_or(AppError::NotFound)?;
-            let (_, terms) = body.parse(Some(current.partnership_id))?;
+            let terms = |p| body.parse(Some(p)).map(|(_, t)| t);
             let a = usecase::agreements::amend(c, &actor, id, terms, now)?;
             viewed(c, a)
         })
@@ -181,7 +181,7 @@ pub async fn get(
     let actor = auth.principal;
     let view = state
         .db
-        .read(move |c| usecase::agreements::get(c, &actor, id))
+        .read(move |c| usecase::agreements::get(c, &actor, id, now))
         .await?;
     let out = match version {
         None => AgreementOut::latest(&view, now),
@@ -279,19 +279,23 @@ pub async fn check(
     JsonBody(body): JsonBody<CheckIn>,
 ) -> Result<HttpResponse, AppError> {
     let check = body.parse()?;
-    let p = &auth.principal;
-    let hub = p.has_any(&[Role::HubAdmin, Role::HubAuditor]);
-    let own = p.acts_for(check.discloser) || p.acts_for(check.recipient);
-    if !(hub || own) {
-        return Err(AppError::Forbidden(
-            "an IG officer checks disclosures from or to their own agency".into(),
-        ));
-    }
     let now = state.clock.now();
     let at = check.at.unwrap_or(now);
+    let p = auth.principal;
     let (decision, candidates) = state
         .db
         .read(move |c| {
+            let hub = p.has_any(&[Role::HubAdmin, Role::HubAuditor]);
+            let own = p.acts_for(check.discloser) || p.acts_for(check.recipient);
+            if !(hub || own) {
+                return Err(usecase::refusal::forbidden(
+                    &Actor::from(&p),
+                    "disclosure_check",
+                    format!("{}->{}", check.discloser, check.recipient),
+                    now,
+                    "an IG officer checks disclosures from or to their own agency",
+                ));
+            }
             let mut e = crate::domain::validate::Errors::new();
             if agencies::get(c, check.discloser)?.is_none() {
                 e.add("/discloser_agency_id", "no such agency");

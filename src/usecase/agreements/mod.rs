@@ -11,7 +11,8 @@ mod list;
 
 pub use list::{due_within, list, ListFilter};
 
-use super::governance::{agreement_entry, record, signer};
+use super::governance::{self, agreement_entry, record, signer};
+use super::refusal;
 use crate::domain::agreement::{
     Agreement, AgreementTerms, AgreementVersion, Lifted, Signature, Suspension, Termination,
 };
@@ -22,6 +23,9 @@ use crate::domain::validate::Errors;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::store::{agencies, agreements, partnerships, DbConn};
+
+/// The record kind of agreements in the audit trail.
+const KIND: &str = "agreement";
 
 /// Whether the caller reads every agreement (the hub operator and auditor).
 fn sees_all(actor: &Principal) -> bool {
@@ -60,12 +64,25 @@ fn check_against_partnership(
     e.finish()
 }
 
-/// The caller's agency, if the caller is an IG officer of a party to `terms`.
-fn party_officer(actor: &Principal, terms: &AgreementTerms) -> Result<(), AppError> {
+/// What an agreement change needs of its caller.
+const PARTY_OFFICER: &str = "only an ig_officer of a party to the agreement may do this";
+
+/// Passes if the caller is an IG officer of a party to `terms`; otherwise a logged 403 about
+/// record `kind`/`id`.
+fn party_officer(
+    actor: &Principal,
+    terms: &AgreementTerms,
+    (kind, id): (&str, String),
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     match actor.agency_id {
         Some(a) if actor.has_any(&[Role::IgOfficer]) && terms.party(a).is_some() => Ok(()),
-        _ => Err(AppError::Forbidden(
-            "only an ig_officer of a party to the agreement may do this".into(),
+        _ => Err(refusal::forbidden(
+            &governance::actor(actor),
+            kind,
+            id,
+            now,
+            PARTY_OFFICER,
         )),
     }
 }
@@ -79,7 +96,12 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Agreement, AppError> {
     check_against_partnership(conn, partnership_id, &terms, now)?;
-    party_officer(actor, &terms)?;
+    party_officer(
+        actor,
+        &terms,
+        ("partnership", partnership_id.to_string()),
+        now,
+    )?;
     let a = Agreement {
         id: AgreementId::new(),
         partnership_id,
@@ -111,15 +133,14 @@ fn for_change(
     id: AgreementId,
     now: DateTime<Utc>,
 ) -> Result<Agreement, AppError> {
+    let who = governance::actor(actor);
     if !agreements::touch(conn, id, now)? {
-        return Err(AppError::NotFound);
+        return Err(refusal::not_found(&who, KIND, id, now));
     }
-    let a = agreements::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let a = agreements::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, KIND, id, now))?;
     let party = actor.agency_id.is_some_and(|g| a.is_party(g, now));
     if !(party && actor.has_any(&[Role::IgOfficer])) {
-        return Err(AppError::Forbidden(
-            "only an ig_officer of a party to the agreement may do this".into(),
-        ));
+        return Err(refusal::forbidden(&who, KIND, id, now, PARTY_OFFICER));
     }
     if let Some(t) = &a.termination {
         return Err(AppError::conflict(format!(
@@ -133,17 +154,19 @@ fn for_change(
 
 /// Amends an agreement: a new version that needs every party's signature again. Earlier
 /// versions stay readable, and the version in force keeps governing until the new one is
-/// signed and in effect.
+/// signed and in effect. `terms` parses the new version against the agreement's partnership,
+/// once the caller is known to be allowed to change it.
 pub fn amend(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
-    terms: AgreementTerms,
+    terms: impl FnOnce(PartnershipId) -> Result<AgreementTerms, AppError>,
     now: DateTime<Utc>,
 ) -> Result<Agreement, AppError> {
     let mut a = for_change(conn, actor, id, now)?;
+    let terms = terms(a.partnership_id)?;
     check_against_partnership(conn, a.partnership_id, &terms, now)?;
-    party_officer(actor, &terms)?;
+    party_officer(actor, &terms, (KIND, id.to_string()), now)?;
     let version = a.latest().map_or(1, |v| v.version + 1);
     let what = format!("agreement `{}` amended (version {version})", terms.title);
     let recipients = terms.parties.iter().map(|p| p.agency_id).collect();
@@ -184,10 +207,13 @@ pub fn sign(
         }
     }
     if latest.terms.party(agency).is_none() {
-        return Err(AppError::Forbidden(format!(
-            "your agency is not a party to version {}",
-            latest.version
-        )));
+        return Err(refusal::forbidden(
+            &governance::actor(actor),
+            KIND,
+            id,
+            now,
+            format!("your agency is not a party to version {}", latest.version),
+        ));
     }
     if latest.signed_by(agency, now) {
         return Err(AppError::conflict(format!(
@@ -270,8 +296,12 @@ pub fn resume(
         return Err(AppError::conflict("the agreement is not suspended"));
     };
     if open.suspended_by.agency_id != actor.agency_id {
-        return Err(AppError::Forbidden(
-            "only the agency that suspended the agreement may resume it".into(),
+        return Err(refusal::forbidden(
+            &governance::actor(actor),
+            KIND,
+            id,
+            now,
+            "only the agency that suspended the agreement may resume it",
         ));
     }
     let lifted = Lifted {
@@ -323,10 +353,12 @@ pub fn get(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
+    now: DateTime<Utc>,
 ) -> Result<AgreementView, AppError> {
-    let a = agreements::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let hidden = || refusal::not_found(&governance::actor(actor), KIND, id, now);
+    let a = agreements::get(conn, id)?.ok_or_else(hidden)?;
     if !(sees_all(actor) || actor.agency_id.is_some_and(|g| a.involves(g))) {
-        return Err(AppError::NotFound);
+        return Err(hidden());
     }
     agreements::with_terms(conn, vec![a])?
         .into_iter()

@@ -1,5 +1,6 @@
 //! Registering agencies, changing them and registering their identity providers. Each
 //! change appends a `governance` entry to the audit log in the same transaction.
+use super::refusal;
 use chrono::{DateTime, Utc};
 
 use crate::audit;
@@ -77,17 +78,27 @@ pub fn update(
 ) -> Result<Agency, AppError> {
     let operator = actor.has_any(&[Role::HubAdmin]);
     let own_admin = actor.acts_for(id) && actor.has_any(&[Role::AgencyAdmin]);
+    let who = Actor::from(actor);
     if !(operator || own_admin) {
-        return Err(AppError::Forbidden(
-            "only the hub operator or this agency's admin".into(),
+        return Err(refusal::forbidden(
+            &who,
+            "agency",
+            id,
+            now,
+            "only the hub operator or this agency's admin",
         ));
     }
     if !operator && patch.needs_operator() {
-        return Err(AppError::Forbidden(
-            "an agency admin may change only contact_email; ask the hub operator".into(),
+        return Err(refusal::forbidden(
+            &who,
+            "agency",
+            id,
+            now,
+            "an agency admin may change only contact_email; ask the hub operator",
         ));
     }
-    let mut agency = agencies::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let mut agency =
+        agencies::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, "agency", id, now))?;
     if let Some(name) = &patch.name {
         if let Some(other) = agencies::get_by_name(conn, name)? {
             if other.id != id {

@@ -32,13 +32,8 @@ pub fn request_hash(scope: &str, body: &Value) -> Result<String, AppError> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// What an action comes to: its status and body, or a refusal that is answered as an error
-/// but commits what the action logged about it (an `access_denied` entry). Refusals are not
-/// recorded against the key.
-pub type Outcome = Result<(u16, Value), AppError>;
-
-/// Runs `action` once per (`agency`, `key`); without a key it simply runs. The outer error
-/// rolls the transaction back; the inner one is a refusal to commit and answer.
+/// Runs `action` once per (`agency`, `key`); without a key it simply runs. An error (a
+/// refusal included) rolls the action back and is not recorded against the key.
 pub fn run(
     conn: &mut DbConn,
     agency: AgencyId,
@@ -46,23 +41,23 @@ pub fn run(
     scope: &str,
     request: &Value,
     now: DateTime<Utc>,
-    action: impl FnOnce(&mut DbConn) -> Result<Outcome, AppError>,
-) -> Result<Result<Response, AppError>, AppError> {
+    action: impl FnOnce(&mut DbConn) -> Result<(u16, Value), AppError>,
+) -> Result<Response, AppError> {
     let Some(key) = key else {
-        return Ok(action(conn)?.map(|(status, body)| Response {
+        return action(conn).map(|(status, body)| Response {
             status,
             body,
             replayed: false,
-        }));
+        });
     };
     let hash = request_hash(scope, request)?;
     if let Some(first) = idempotency::get(conn, agency, key)? {
         if first.scope == scope && first.request_hash == hash {
-            return Ok(Ok(Response {
+            return Ok(Response {
                 status: first.response_status,
                 body: first.response_body,
                 replayed: true,
-            }));
+            });
         }
         return Err(AppError::Validation(vec![FieldError::new(
             "",
@@ -70,10 +65,7 @@ pub fn run(
              with a new request",
         )]));
     }
-    let (status, body) = match action(conn)? {
-        Ok(done) => done,
-        Err(refused) => return Ok(Err(refused)),
-    };
+    let (status, body) = action(conn)?;
     idempotency::insert(
         conn,
         agency,
@@ -92,11 +84,11 @@ pub fn run(
         ),
         other => other,
     })?;
-    Ok(Ok(Response {
+    Ok(Response {
         status,
         body,
         replayed: false,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! withheld with the reasons), the notifications and the outbox rows all commit together.
 //! A change re-routes: existing recipients get an update, new ones a first notification, and
 //! a recipient whose agreement no longer permits gets nothing more.
+use super::refusal;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
@@ -293,40 +294,17 @@ fn route(
     Ok(out)
 }
 
-/// Logs a refused attempt to reach a record (it commits; the caller answers 404).
-pub fn log_denied(
-    conn: &mut DbConn,
-    actor: &Actor,
-    kind: &str,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    audit::append(
-        conn,
-        &NewEntry::new(Operation::AccessDenied, actor.clone(), now)
-            .record(kind, id)
-            .justification(format!("{kind} not visible to the caller's agency"))
-            .decision(
-                AuditDecision::Denied,
-                vec!["not addressed to the caller's agency".into()],
-            ),
-    )?;
-    Ok(())
-}
-
 /// The reporting agency reads its own incident; the read is a `consultation`. Anyone else
-/// gets `None` (answered as 404) and the attempt is logged as `access_denied`.
+/// gets a 404 and the attempt is logged as `access_denied`.
 pub fn read(
     conn: &mut DbConn,
     actor: &Actor,
     reporter: AgencyId,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Stored>, AppError> {
-    let Some(stored) = incidents::get(conn, reporter, id)? else {
-        log_denied(conn, actor, KIND, id, now)?;
-        return Ok(None);
-    };
+) -> Result<Stored, AppError> {
+    let stored = incidents::get(conn, reporter, id)?
+        .ok_or_else(|| refusal::not_found(actor, KIND, id, now))?;
     audit::append(
         conn,
         &NewEntry {
@@ -339,5 +317,5 @@ pub fn read(
                 .decision(AuditDecision::Allowed, Vec::new())
         },
     )?;
-    Ok(Some(stored))
+    Ok(stored)
 }

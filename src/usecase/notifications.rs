@@ -4,6 +4,7 @@
 //! consent state (withdrawn consent makes the policy function refuse) and, on the Duty to
 //! Notify pathway, without its identifying fields; acknowledging a `referral.received`
 //! notification also records the agency's `acknowledged` event on the referral.
+use super::refusal;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -30,38 +31,32 @@ pub struct Projected {
     pub receipt: Receipt,
 }
 
-/// Why a read was refused after the notification was found.
-fn refuse(
-    conn: &mut DbConn,
-    actor: &Actor,
-    n: &Notification,
-    reasons: Vec<String>,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    audit::append(
-        conn,
-        &NewEntry::new(Operation::AccessDenied, actor.clone(), now)
-            .record(&n.record_kind, &n.record_id)
-            .purpose(n.purpose.clone())
-            .justification("read of a notification no longer permitted")
-            .decision(AuditDecision::Denied, reasons),
-    )?;
-    Ok(())
+/// A read refused after the notification was found: a logged 403 naming the reasons.
+fn refuse(actor: &Actor, n: &Notification, reasons: Vec<String>, now: DateTime<Utc>) -> AppError {
+    let detail = format!(
+        "the agreement no longer permits this disclosure: {}",
+        reasons.join("; ")
+    );
+    let entry = NewEntry::new(Operation::AccessDenied, actor.clone(), now)
+        .record(&n.record_kind, &n.record_id)
+        .purpose(n.purpose.clone())
+        .justification("read of a notification no longer permitted")
+        .decision(AuditDecision::Denied, reasons);
+    AppError::denied(AppError::Forbidden(detail), entry)
 }
 
 /// Reads notification `id` of `agency`. The record is projected onto what the policy function
-/// permits now; the read is logged as a consultation whose receipt comes back with it.
+/// permits now; the read is logged as a consultation whose receipt comes back with it. Another
+/// agency's notification is a logged 404; a read the policy function refuses a logged 403.
 pub fn read(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,
     id: NotificationId,
     now: DateTime<Utc>,
-) -> Result<Option<Result<Projected, Vec<String>>>, AppError> {
-    let Some(n) = notifications::get(conn, agency, id)? else {
-        super::incidents::log_denied(conn, actor, "notification", &id.to_string(), now)?;
-        return Ok(None);
-    };
+) -> Result<Projected, AppError> {
+    let n = notifications::get(conn, agency, id)?
+        .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
     let kind: RecordKind = n.record_kind.parse().map_err(AppError::internal)?;
     let source = match kind {
         RecordKind::Incident => {
@@ -104,8 +99,7 @@ pub fn read(
     match policy::decide(conn, &req)? {
         PolicyDecision::Deny(reasons) => {
             let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-            refuse(conn, actor, &n, reasons.clone(), now)?;
-            Ok(Some(Err(reasons)))
+            Err(refuse(actor, &n, reasons, now))
         }
         PolicyDecision::Permit(p) => {
             // A referral on the Duty to Notify pathway never discloses identifying fields,
@@ -132,12 +126,12 @@ pub fn read(
                         .decision(AuditDecision::Allowed, Vec::new())
                 },
             )?;
-            Ok(Some(Ok(Projected {
+            Ok(Projected {
                 notification: n,
                 record: projected,
                 agreement: p.agreement,
                 receipt,
-            })))
+            })
         }
     }
 }
@@ -164,7 +158,8 @@ pub fn acknowledge(
     id: NotificationId,
     now: DateTime<Utc>,
 ) -> Result<Notification, AppError> {
-    let n = notifications::get(conn, agency, id)?.ok_or(AppError::NotFound)?;
+    let n = notifications::get(conn, agency, id)?
+        .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
     if notifications::acknowledge(conn, agency, id, &actor.subject, now)? {
         if n.record_kind == "referral" && n.event == EventType::ReferralReceived {
             super::referrals::acknowledged_by_notification(conn, actor, agency, &n.record_id, now)?;

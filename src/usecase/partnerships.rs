@@ -3,6 +3,8 @@
 //! The hub operator or the lead agency's `agency_admin` manages a partnership; each member
 //! accepts the current terms through its own `agency_admin`. Every change is a `governance`
 //! audit entry in the same transaction.
+use super::governance::actor as actor_of;
+use super::refusal;
 use chrono::{DateTime, Utc};
 
 use super::governance::{partnership_entry, record, signer};
@@ -14,6 +16,10 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::store::{agencies, partnerships, DbConn};
+
+/// Record kinds in the audit trail.
+const KIND: &str = "partnership";
+const TERMS: &str = "terms_of_reference";
 
 /// A partnership with its current terms and who accepted them.
 #[derive(Debug, Clone)]
@@ -34,12 +40,13 @@ pub fn create(
     let lead = if actor.has_any(&[Role::HubAdmin]) {
         new.lead_agency_id
     } else {
+        let refuse = |why: &str| refusal::forbidden(&actor_of(actor), KIND, &new.name, now, why);
         let own = actor
             .agency_id
-            .ok_or_else(|| AppError::Forbidden("an agency admin acts for an agency".into()))?;
+            .ok_or_else(|| refuse("an agency admin acts for an agency"))?;
         if new.lead_agency_id.is_some_and(|l| l != own) {
-            return Err(AppError::Forbidden(
-                "an agency admin creates partnerships led by their own agency".into(),
+            return Err(refuse(
+                "an agency admin creates partnerships led by their own agency",
             ));
         }
         Some(own)
@@ -86,17 +93,22 @@ fn managed(
     id: PartnershipId,
     now: DateTime<Utc>,
 ) -> Result<Partnership, AppError> {
+    let who = actor_of(actor);
     if !partnerships::touch(conn, id, now)? {
-        return Err(AppError::NotFound);
+        return Err(refusal::not_found(&who, KIND, id, now));
     }
-    let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let p = partnerships::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, KIND, id, now))?;
     let lead_admin =
         p.lead_agency_id.is_some_and(|l| actor.acts_for(l)) && actor.has_any(&[Role::AgencyAdmin]);
     if actor.has_any(&[Role::HubAdmin]) || lead_admin {
         Ok(p)
     } else {
-        Err(AppError::Forbidden(
-            "only the hub operator or the lead agency's admin manages this partnership".into(),
+        Err(refusal::forbidden(
+            &who,
+            KIND,
+            id,
+            now,
+            "only the hub operator or the lead agency's admin manages this partnership",
         ))
     }
 }
@@ -174,14 +186,22 @@ pub fn accept_terms(
     version: i32,
     now: DateTime<Utc>,
 ) -> Result<(Acceptance, bool), AppError> {
+    let who = actor_of(actor);
     if !partnerships::touch(conn, id, now)? {
-        return Err(AppError::NotFound);
+        return Err(refusal::not_found(&who, KIND, id, now));
     }
-    let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let terms = partnerships::terms(conn, id, version)?.ok_or(AppError::NotFound)?;
+    let p = partnerships::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, KIND, id, now))?;
     let agency = actor.agency_id.filter(|a| p.is_member(*a)).ok_or_else(|| {
-        AppError::Forbidden("only an agency_admin of a member agency accepts the terms".into())
+        refusal::forbidden(
+            &who,
+            TERMS,
+            format!("{id}/terms/{version}"),
+            now,
+            "only an agency_admin of a member agency accepts the terms",
+        )
     })?;
+    let terms = partnerships::terms(conn, id, version)?
+        .ok_or_else(|| refusal::not_found(&who, TERMS, format!("{id}/terms/{version}"), now))?;
     let latest = partnerships::latest_terms(conn, id)?.map_or(version, |t| t.version);
     if latest != terms.version {
         return Err(AppError::conflict(format!(

@@ -12,6 +12,7 @@
 //! (webhook or e-mail through the outbox). Withdrawal of consent is seen by the policy
 //! function at every later read, so nothing more about the person leaves the hub, and the
 //! recipients are told. Deadline escalation is in `usecase::referral_deadlines`.
+use super::refusal;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
@@ -85,28 +86,31 @@ pub fn purpose_for(route: Route) -> Purpose {
     }
 }
 
-/// Whether `agency` may make referrals (an NGO). A refusal is logged as `access_denied` and
-/// commits; the caller answers 403.
+/// Passes if `agency` may make referrals (an NGO); otherwise a logged 403.
 pub fn may_refer(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,
     now: DateTime<Utc>,
-) -> Result<bool, AppError> {
+) -> Result<(), AppError> {
     let a = agencies::get(conn, agency)?.ok_or(AppError::NotFound)?;
     if a.kind == AgencyKind::Ngo {
-        return Ok(true);
+        return Ok(());
     }
-    audit::append(
-        conn,
-        &NewEntry::new(Operation::AccessDenied, actor.clone(), now)
-            .justification("POST /referrals by an agency that is not an NGO")
-            .decision(
-                AuditDecision::Denied,
-                vec![format!("agency kind {} does not make referrals", a.kind)],
-            ),
-    )?;
-    Ok(false)
+    let entry = NewEntry::new(Operation::AccessDenied, actor.clone(), now)
+        .justification("POST /referrals by an agency that is not an NGO")
+        .decision(
+            AuditDecision::Denied,
+            vec![format!("agency kind {} does not make referrals", a.kind)],
+        );
+    Err(AppError::denied(
+        AppError::Forbidden(
+            "referrals are made by NGOs (agency kind `ngo`); statutory first responders \
+             refer into the NRM directly"
+                .into(),
+        ),
+        entry,
+    ))
 }
 
 /// A new referral and where it went.
@@ -308,14 +312,6 @@ pub fn create(
 }
 
 /// Logs a refused attempt to reach a referral (it commits; the caller answers 404).
-fn log_denied(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    super::incidents::log_denied(conn, actor, KIND, id, now)
-}
 
 /// One recipient's acknowledgement deadline.
 #[derive(Debug, Clone, PartialEq)]
@@ -358,18 +354,16 @@ fn acknowledgements(
 }
 
 /// The referring agency reads its referral; the read is a `consultation`. Anyone else gets
-/// `None` (answered 404) and the attempt is logged as `access_denied`.
+/// a 404 and the attempt is logged as `access_denied`.
 pub fn read(
     conn: &mut DbConn,
     actor: &Actor,
     referrer: AgencyId,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<View>, AppError> {
-    let Some(stored) = referrals::get(conn, referrer, id)? else {
-        log_denied(conn, actor, id, now)?;
-        return Ok(None);
-    };
+) -> Result<View, AppError> {
+    let stored = referrals::get(conn, referrer, id)?
+        .ok_or_else(|| refusal::not_found(actor, KIND, id, now))?;
     let view = View {
         events: referrals::events(conn, id)?,
         routing: referrals::decisions(conn, id)?,
@@ -390,7 +384,7 @@ pub fn read(
                 .decision(AuditDecision::Allowed, Vec::new())
         },
     )?;
-    Ok(Some(view))
+    Ok(view)
 }
 
 /// Which of a referral's deadlines have passed.

@@ -1,4 +1,5 @@
 //! Creating and removing subscriptions, and the operators' view of deliveries.
+use super::refusal;
 use chrono::{DateTime, Utc};
 
 use crate::audit;
@@ -56,7 +57,7 @@ pub fn delete(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     if !subscriptions::delete(conn, agency, id, now)? {
-        return Err(AppError::NotFound);
+        return Err(refusal::not_found(actor, "subscription", id, now));
     }
     let cancelled = outbox::cancel_for_subscription(conn, &id.to_string())?;
     audit::append(
@@ -73,11 +74,13 @@ pub fn delete(
 /// Puts a delivery back in the queue (operator, or the recipient agency's admin).
 pub fn retry(
     conn: &mut DbConn,
+    actor: &Actor,
     scope: Option<AgencyId>,
     id: DeliveryId,
     now: DateTime<Utc>,
 ) -> Result<Delivery, AppError> {
-    let d = outbox::get(conn, scope, id)?.ok_or(AppError::NotFound)?;
+    let d = outbox::get(conn, scope, id)?
+        .ok_or_else(|| refusal::not_found(actor, "delivery", id, now))?;
     if d.state == crate::domain::delivery::DeliveryState::Delivered {
         return Err(AppError::conflict(
             "this delivery has already been delivered",

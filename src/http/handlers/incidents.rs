@@ -83,8 +83,7 @@ pub async fn get(
     let stored = state
         .db
         .write(move |c| usecase::incidents::read(c, &actor, agency, &key, now))
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .await?;
     Ok(HttpResponse::Ok().json(incident_body(
         stored.incident.to_record(now),
         stored.version,
@@ -126,19 +125,16 @@ pub async fn patch(
     let (incident, routed) = state
         .db
         .write(move |c| {
-            let Some(stored) = incidents::get(c, agency, &key)? else {
-                usecase::incidents::log_denied(c, &actor, "incident", &key, now)?;
-                return Ok(None);
-            };
+            let stored = incidents::get(c, agency, &key)?
+                .ok_or_else(|| usecase::refusal::not_found(&actor, "incident", &key, now))?;
             let mut input = stored.incident.to_input();
             merge(&mut input, &patch);
             let bytes = serde_json::to_vec(&input)?;
             let parsed: IncidentInput = parse_json(&bytes)?;
             let changed = parsed.parse(key.clone(), agency, now)?;
-            usecase::incidents::update(c, &actor, changed, d, now).map(Some)
+            usecase::incidents::update(c, &actor, changed, d, now)
         })
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .await?;
     state.delivery.wake();
     let version = routed
         .first()
@@ -160,14 +156,15 @@ pub async fn routing(
     let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
     let key = id.to_string();
+    let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     let decisions = state
         .db
         .read(move |c| match incidents::get(c, agency, &key)? {
-            None => Ok(None),
-            Some(_) => incidents::decisions(c, &key).map(Some),
+            None => Err(usecase::refusal::not_found(&actor, "incident", &key, now)),
+            Some(_) => incidents::decisions(c, &key),
         })
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .await?;
     let items: Vec<RoutingItem> = decisions
         .into_iter()
         .map(|d| {
@@ -223,32 +220,25 @@ pub async fn notification_get(
     let id: NotificationId = parse_id(&id)?;
     let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let outcome = state
+    let p = state
         .db
         .write(move |c| usecase::notifications::read(c, &actor, agency, id, now))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    match outcome {
-        Err(reasons) => Err(AppError::Forbidden(format!(
-            "the agreement no longer permits this disclosure: {}",
-            reasons.join("; ")
-        ))),
-        Ok(p) => Ok(HttpResponse::Ok().json(json!({
-            "id": p.notification.id.to_string(),
-            "event": p.notification.event.as_str(),
-            "record_kind": p.notification.record_kind,
-            "record_id": p.notification.record_id,
-            "record": p.record,
-            "agreement_id": p.agreement.id,
-            "agreement_version": p.agreement.version,
-            "receipt": {
-                "seq": p.receipt.seq,
-                "leaf_index": p.receipt.leaf_index,
-                "tree_size": p.receipt.tree_size,
-                "root_hash": p.receipt.root_hash,
-            },
-        }))),
-    }
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": p.notification.id.to_string(),
+        "event": p.notification.event.as_str(),
+        "record_kind": p.notification.record_kind,
+        "record_id": p.notification.record_id,
+        "record": p.record,
+        "agreement_id": p.agreement.id,
+        "agreement_version": p.agreement.version,
+        "receipt": {
+            "seq": p.receipt.seq,
+            "leaf_index": p.receipt.leaf_index,
+            "tree_size": p.receipt.tree_size,
+            "root_hash": p.receipt.root_hash,
+        },
+    })))
 }
 
 pub async fn acknowledge(

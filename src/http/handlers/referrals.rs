@@ -57,13 +57,7 @@ pub async fn create(
     let out = state
         .db
         .write(move |c| {
-            if !usecase::referrals::may_refer(c, &actor, agency, now)? {
-                return Ok(Err(AppError::Forbidden(
-                    "referrals are made by NGOs (agency kind `ngo`); statutory first \
-                     responders refer into the NRM directly"
-                        .into(),
-                )));
-            }
+            usecase::referrals::may_refer(c, &actor, agency, now)?;
             usecase::idempotency::run(
                 c,
                 agency,
@@ -75,11 +69,11 @@ pub async fn create(
                     let input: ReferralInput = parse_value(&raw)?;
                     let created =
                         usecase::referrals::create(c, &actor, agency, input, &timing, now)?;
-                    Ok(Ok((201, created_body(&created))))
+                    Ok((201, created_body(&created)))
                 },
             )
         })
-        .await??;
+        .await?;
     state.delivery.wake();
     let location = out
         .body
@@ -145,8 +139,7 @@ pub async fn get(
     let view = state
         .db
         .write(move |c| usecase::referrals::read(c, &actor, agency, &key, now))
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .await?;
     Ok(HttpResponse::Ok().json(referral_body(&view, now)))
 }
 
@@ -169,18 +162,13 @@ pub async fn record_event(
         .write(move |c| {
             usecase::idempotency::run(c, agency, key.0.as_deref(), &scope, &raw, now, |c| {
                 let input: EventInput = parse_value(&raw)?;
-                Ok(
-                    match usecase::referrals::record_event(
-                        c, &actor, agency, &referral, &input, &timing, now,
-                    )? {
-                        None => Err(AppError::NotFound),
-                        Some(Err(refused)) => Err(refused),
-                        Some(Ok(recorded)) => Ok((201, recorded_body(&recorded))),
-                    },
-                )
+                let recorded = usecase::referrals::record_event(
+                    c, &actor, agency, &referral, &input, &timing, now,
+                )?;
+                Ok((201, recorded_body(&recorded)))
             })
         })
-        .await??;
+        .await?;
     state.delivery.wake();
     respond(out, None)
 }

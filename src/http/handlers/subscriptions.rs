@@ -78,11 +78,15 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: SubscriptionId = parse_id(&id)?;
+    let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     let sub = state
         .db
-        .read(move |c| subscriptions::get(c, agency, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .read(move |c| {
+            subscriptions::get(c, agency, id)?
+                .ok_or_else(|| usecase::refusal::not_found(&actor, "subscription", id, now))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionOut::new(&sub, false)))
 }
 
@@ -158,9 +162,10 @@ pub async fn retry_delivery(
     let scope = delivery_scope(&auth.principal);
     let id: DeliveryId = parse_id(&id)?;
     let now = state.clock.now();
+    let actor = Actor::from(&auth.principal);
     let d = state
         .db
-        .write(move |c| usecase::subscriptions::retry(c, scope, id, now))
+        .write(move |c| usecase::subscriptions::retry(c, &actor, scope, id, now))
         .await?;
     state.delivery.wake();
     Ok(HttpResponse::Ok().json(DeliveryOut::from(&d)))

@@ -1,5 +1,6 @@
 //! Recording lifecycle events on a referral: the transition checks, who may record what,
 //! telling the referring NGO, and withdrawal of consent.
+use crate::usecase::refusal;
 use super::*;
 
 /// A recorded event and where the referral now stands.
@@ -35,10 +36,9 @@ fn not_allowed(stored: &Stored, kind: EventKind, detail: Option<String>) -> AppE
 }
 
 /// Records `input` on referral `id` for the caller's `agency` (its referrer or an agency it
-/// was disclosed to). `Ok(None)`: no such referral for the caller (logged, answered 404).
-/// `Ok(Some(Err(_)))`: refused because the agency may not record that event (logged as
-/// `access_denied` and committed, answered 403). A transition the lifecycle does not allow
-/// is a 409 naming the allowed events.
+/// was disclosed to). No such referral for the caller is a logged 404; an event the agency
+/// may not record is a logged 403. A transition the lifecycle does not allow is a 409 naming
+/// the allowed events.
 pub fn record_event(
     conn: &mut DbConn,
     actor: &Actor,
@@ -47,11 +47,9 @@ pub fn record_event(
     input: &EventInput,
     timing: &Timing,
     now: DateTime<Utc>,
-) -> Result<Option<Result<Recorded, AppError>>, AppError> {
-    let Some((stored, standing)) = referrals::get_for_party(conn, agency, id)? else {
-        log_denied(conn, actor, id, now)?;
-        return Ok(None);
-    };
+) -> Result<Recorded, AppError> {
+    let (stored, standing) = referrals::get_for_party(conn, agency, id)?
+        .ok_or_else(|| refusal::not_found(actor, KIND, id, now))?;
     let new = input.parse()?;
     if stored.lifecycle().next(new.kind).is_none() {
         return Err(not_allowed(&stored, new.kind, None));
@@ -65,17 +63,14 @@ pub fn record_event(
         nrm_submitter: stored.nrm_submitted_by == Some(agency),
     };
     if let Err(why) = may_record(new.kind, &recorder) {
-        audit::append(
-            conn,
-            &NewEntry::new(Operation::AccessDenied, actor.clone(), now)
-                .record(KIND, id)
-                .purpose(Purpose::NrmReferral.as_str())
-                .justification(format!("refused to record `{}`", new.kind))
-                .decision(AuditDecision::Denied, vec![why.clone()]),
-        )?;
-        return Ok(Some(Err(AppError::Forbidden(why))));
+        let entry = NewEntry::new(Operation::AccessDenied, actor.clone(), now)
+            .record(KIND, id)
+            .purpose(Purpose::NrmReferral.as_str())
+            .justification(format!("refused to record `{}`", new.kind))
+            .decision(AuditDecision::Denied, vec![why.clone()]);
+        return Err(AppError::denied(AppError::Forbidden(why), entry));
     }
-    apply(conn, actor, agency, &stored, &new, timing, now).map(|r| Some(Ok(r)))
+    apply(conn, actor, agency, &stored, &new, timing, now)
 }
 
 /// The caller's agency acknowledged its `referral.received` notification: that records the

@@ -9,7 +9,8 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpServer};
 
-use crate::audit::{self, denials, heads, AuditRuntime};
+use crate::audit::denials::{self, DenialBudget};
+use crate::audit::{self, heads, AuditRuntime};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::worker::Worker;
@@ -78,7 +79,7 @@ impl AppState {
             &source,
             self.clock.now(),
         );
-        self.log_refusal(&source, entry).await;
+        self.log_refusal(&self.audit.denials, &source, entry).await;
     }
 
     /// Called when a valid caller lacks the role an action needs: traced, and logged in the
@@ -97,14 +98,15 @@ impl AppState {
             needed,
             self.clock.now(),
         );
-        self.log_refusal(&format!("{} {}", p.issuer, p.subject), entry)
+        let source = format!("{} {}", p.issuer, p.subject);
+        self.log_refusal(&self.audit.principal_denials, &source, entry)
             .await;
     }
 
     /// Appends a refusal (and the summary of an earlier minute's suppressed ones). A failure
     /// to log does not change the answer the caller gets; it is traced as an error.
-    async fn log_refusal(&self, source: &str, entry: NewEntry) {
-        let admission = self.audit.denials.admit(source, entry.occurred_at);
+    async fn log_refusal(&self, budget: &DenialBudget, source: &str, entry: NewEntry) {
+        let admission = budget.admit(source, entry.occurred_at);
         let mut entries: Vec<NewEntry> = admission.summary.into_iter().collect();
         if admission.log_this {
             entries.push(entry);
@@ -125,14 +127,15 @@ impl AppState {
     /// minute is over, and signs a tree head when the log has grown.
     pub async fn audit_tick(&self) {
         let now = self.clock.now();
-        let summary = self.audit.denials.flush(now);
+        let summaries: Vec<NewEntry> = [&self.audit.denials, &self.audit.principal_denials]
+            .into_iter()
+            .filter_map(|b| b.flush(now))
+            .collect();
         let runtime = self.audit.clone();
         let r = self
             .db
             .write(move |c| {
-                if let Some(s) = summary {
-                    audit::append(c, &s)?;
-                }
+                audit::append_all(c, &summaries)?;
                 heads::current(c, &runtime.signer, now).map(|_| ())
             })
             .await;

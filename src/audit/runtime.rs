@@ -1,5 +1,5 @@
 //! What the running hub keeps for its audit trail: the tree-head signing key, the keys
-//! verification trusts, and the budget for logging refused requests.
+//! verification trusts, and the budgets for logging refused requests.
 use super::denials::DenialBudget;
 use super::heads::{TreeHeadSigner, TrustedKeys};
 use crate::config::Settings;
@@ -10,7 +10,11 @@ use crate::error::AppError;
 pub struct AuditRuntime {
     pub signer: TreeHeadSigner,
     pub trusted: TrustedKeys,
+    /// Refusals of requests without a valid token (per client address).
     pub denials: DenialBudget,
+    /// Refusals of authenticated callers (per principal): a budget of their own, so a flood
+    /// of bad tokens never silences what known principals were refused.
+    pub principal_denials: DenialBudget,
 }
 
 impl AuditRuntime {
@@ -22,6 +26,10 @@ impl AuditRuntime {
             signer,
             trusted,
             denials: DenialBudget::new(
+                settings.audit.denials_per_source_per_minute,
+                settings.audit.denials_per_minute,
+            ),
+            principal_denials: DenialBudget::new(
                 settings.audit.denials_per_source_per_minute,
                 settings.audit.denials_per_minute,
             ),

@@ -32,6 +32,16 @@ where
 /// The API prefix.
 pub const API: &str = "/api/v1";
 
+/// The operations endpoints at the root, where Kubernetes probes and Prometheus' default
+/// `metrics_path` look (the same handlers are also under [`API`]).
+fn ops_root() -> Vec<Endpoint> {
+    vec![
+        ep(Method::GET, "/healthz", ops::healthz),
+        ep(Method::GET, "/readyz", ops::readyz),
+        ep(Method::GET, "/metrics", ops::metrics),
+    ]
+}
+
 /// Every endpoint of the API (paths relative to [`API`]).
 fn api() -> Vec<Endpoint> {
     vec![
@@ -164,8 +174,9 @@ pub fn served() -> Vec<(String, String)> {
         .into_iter()
         .map(|e| (e.method.to_string(), format!("{API}{}", e.path)))
         .chain(
-            dev()
+            ops_root()
                 .into_iter()
+                .chain(dev())
                 .map(|e| (e.method.to_string(), e.path.to_owned())),
         )
         .collect()
@@ -199,9 +210,10 @@ fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {
     }
 }
 
-/// Mounts the API, and the dev issuer when `dev` is set.
+/// Mounts the API, the root operations endpoints, and the dev issuer when `dev` is set.
 pub fn configure(cfg: &mut web::ServiceConfig, dev_mode: bool) {
     mount(cfg, API, api());
+    mount(cfg, "", ops_root());
     if dev_mode {
         mount(cfg, "", dev());
     }

@@ -102,7 +102,7 @@ pub fn list_events(
     Ok(entries)
 }
 
-/// `GET /audit/events/{seq}`: one entry, or `None` when there is none the caller may see.
+/// `GET /audit/events/{seq}`: one entry, or a 404 when there is none the caller may see.
 /// Either way the request is logged: an entry outside the caller's scope as `access_denied`.
 pub fn get_event(
     conn: &mut DbConn,
@@ -110,7 +110,7 @@ pub fn get_event(
     consult: &Consult,
     seq: i64,
     now: DateTime<Utc>,
-) -> Result<Option<LoggedEntry>, AppError> {
+) -> Result<LoggedEntry, AppError> {
     let scope = scope_of(p)?;
     let row = rows::get(conn, seq)?;
     let visible = match (&row, scope) {
@@ -126,7 +126,7 @@ pub fn get_event(
             log.record_id = Some(seq.to_string());
             log.subject_refs = entry.entry.subject_refs.clone();
             audit::append(conn, &log)?;
-            Ok(Some(entry))
+            Ok(entry)
         }
         Some(_) => {
             let mut denied = NewEntry::new(Operation::AccessDenied, Actor::from(p), now)
@@ -141,16 +141,14 @@ pub fn get_event(
                     ],
                 );
             denied.justification = consult.justification.clone();
-            audit::append(conn, &denied)?;
-            Ok(None)
+            Err(AppError::denied(AppError::NotFound, denied))
         }
         None => {
             let mut log = consultation(p, consult, now, "audit_event", vec![request]);
             log.record_id = Some(seq.to_string());
             log.decision = Some(Decision::Denied);
             log.reasons.push("no entry with this seq".to_owned());
-            audit::append(conn, &log)?;
-            Ok(None)
+            Err(AppError::denied(AppError::NotFound, log))
         }
     }
 }

@@ -13,6 +13,7 @@ mod incidents;
 mod issuer;
 mod receiver;
 mod referrals;
+mod refusals;
 mod rfc9162;
 mod sharing;
 

@@ -61,8 +61,7 @@ pub async fn event(
     let entry = state
         .db
         .write(move |c| usecase::audit::get_event(c, &p, &consult, seq, now))
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .await?;
     Ok(HttpResponse::Ok().json(EventOut::from(&entry)))
 }
 

@@ -203,7 +203,8 @@ fn verify_million(dir: &std::path::Path, entries: u64) {
     while built < entries {
         let batch = 1000.min(entries - built);
         let list: Vec<NewEntry> = (0..batch).map(|i| entry(built + i, now)).collect();
-        db.write_blocking(move |c| audit::append_all(c, &list)).unwrap();
+        db.write_blocking(move |c| audit::append_all(c, &list))
+            .unwrap();
         built += batch;
     }
     report(

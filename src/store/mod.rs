@@ -7,6 +7,7 @@
 pub mod agencies;
 pub mod agreements;
 pub mod audit;
+mod checkpoint;
 pub mod conn;
 pub mod escalation;
 pub mod idempotency;
@@ -21,7 +22,6 @@ pub mod schema;
 pub mod subscriptions;
 pub mod time;
 mod writer;
-mod checkpoint;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +32,8 @@ use diesel::r2d2::{Pool, PooledConnection};
 pub use conn::{Backend, ConnManager, DbConn, Synchronous};
 pub use writer::WriterStats;
 
-use writer::{Job, Writer};
 use crate::domain::audit::NewEntry;
+use writer::{Job, Writer};
 
 use crate::config::DatabaseSettings;
 use crate::error::AppError;

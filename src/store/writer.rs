@@ -66,9 +66,9 @@ impl Writer {
             Err(TrySendError::Full(_)) => Err(AppError::Unavailable(
                 "the write queue is full; retry shortly".into(),
             )),
-            Err(TrySendError::Disconnected(_)) => {
-                Err(AppError::Unavailable("the database writer has stopped".into()))
-            }
+            Err(TrySendError::Disconnected(_)) => Err(AppError::Unavailable(
+                "the database writer has stopped".into(),
+            )),
         }
     }
 
@@ -95,7 +95,9 @@ fn run(
             }
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats.intents.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .intents
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let healthy = apply(&mut conn, batch);
         if !healthy || conn_is_broken(&mut conn) {
             match manager.open_writer() {
@@ -121,8 +123,7 @@ fn apply(conn: &mut DbConn, batch: Vec<Job>) -> bool {
         for job in batch {
             replies.push(job(conn));
         }
-        let committed = match <DbConn as Connection>::TransactionManager::commit_transaction(conn)
-        {
+        let committed = match <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);

@@ -181,6 +181,22 @@ impl TestApp {
         self
     }
 
+    /// Starts a second hub on the same database, data folder (so the same audit signing
+    /// key), issuers and clock, as a second hub process would run beside the first: its own
+    /// pool, writer and delivery worker (driven by the test). Returns its API base and state.
+    pub async fn spawn_peer(&self) -> (String, web::Data<AppState>, ServerHandle) {
+        let mut settings = self.settings.clone();
+        settings.delivery.worker_enabled = false;
+        let app = Application::build(settings, self.clock.clone(), false)
+            .await
+            .unwrap();
+        let port = app.port();
+        let state = app.state();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        (format!("http://127.0.0.1:{port}/api/v1"), state, handle)
+    }
+
     /// Runs the delivery worker until nothing is due.
     pub async fn drain(&self) -> usize {
         let mut total = 0;

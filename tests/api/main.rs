@@ -16,6 +16,7 @@ mod referrals;
 mod refusals;
 mod rfc9162;
 mod sharing;
+mod two_hubs;
 
 mod agencies;
 mod agreements;

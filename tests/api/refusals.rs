@@ -112,7 +112,10 @@ async fn every_refused_action_is_logged_as_access_denied() {
     let still = app
         .get(&format!("/agreements/{agreement}"), &app.admin())
         .await;
-    assert_eq!(still.1["status"], "active", "the refused suspension changed nothing");
+    assert_eq!(
+        still.1["status"], "active",
+        "the refused suspension changed nothing"
+    );
 
     // Partnerships and their terms.
     let n = denials_about(&app, &p.id).await.len();
@@ -128,7 +131,10 @@ async fn every_refused_action_is_logged_as_access_denied() {
     let n = denials_about(&app, &terms).await.len();
     let r = app
         .post(
-            &format!("/partnerships/{}/terms/{}/acceptances", p.id, p.terms_version),
+            &format!(
+                "/partnerships/{}/terms/{}/acceptances",
+                p.id, p.terms_version
+            ),
             &ngo_admin,
             json!({}),
         )
@@ -162,13 +168,19 @@ async fn every_refused_action_is_logged_as_access_denied() {
     refused(&app, "subscription delete", r, 404, &sub, n + 1, &ngo).await;
     let n = denials_about(&app, &delivery).await.len();
     let r = app
-        .post(&format!("/deliveries/{delivery}/retry"), &ngo_admin, json!({}))
+        .post(
+            &format!("/deliveries/{delivery}/retry"),
+            &ngo_admin,
+            json!({}),
+        )
         .await;
     refused(&app, "delivery retry", r, 404, &delivery, n, &ngo).await;
 
     // Incidents, their routing view, notifications and acknowledgements.
     let n = denials_about(&app, &incident_id).await.len();
-    let r = app.get(&format!("/incidents/{incident_id}"), &ngo_staff).await;
+    let r = app
+        .get(&format!("/incidents/{incident_id}"), &ngo_staff)
+        .await;
     refused(&app, "incident read", r, 404, &incident_id, n, &ngo).await;
     let r = app
         .get(&format!("/incidents/{incident_id}/routing"), &ngo_staff)
@@ -187,7 +199,11 @@ async fn every_refused_action_is_logged_as_access_denied() {
     let r = app.get(&format!("/notifications/{nid}"), &ngo_staff).await;
     refused(&app, "notification read", r, 404, &nid, n, &ngo).await;
     let r = app
-        .post(&format!("/notifications/{nid}/acknowledge"), &ngo_staff, json!({}))
+        .post(
+            &format!("/notifications/{nid}/acknowledge"),
+            &ngo_staff,
+            json!({}),
+        )
         .await;
     refused(&app, "acknowledgement", r, 404, &nid, n + 1, &ngo).await;
 

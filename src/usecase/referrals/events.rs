@@ -1,7 +1,7 @@
 //! Recording lifecycle events on a referral: the transition checks, who may record what,
 //! telling the referring NGO, and withdrawal of consent.
-use crate::usecase::refusal;
 use super::*;
+use crate::usecase::refusal;
 
 /// A recorded event and where the referral now stands.
 #[derive(Debug, Clone)]

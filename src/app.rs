@@ -23,6 +23,7 @@ use crate::identity::{AuthFailure, Authenticator, Principal};
 use crate::metrics::Metrics;
 use crate::store::{Backend, Db, Synchronous};
 use crate::usecase;
+use crate::usecase::hub::Hub;
 
 /// The dev issuer and what it seeded.
 pub struct DevMode {
@@ -33,6 +34,8 @@ pub struct DevMode {
 /// Everything a request handler can reach.
 pub struct AppState {
     pub settings: Arc<Settings>,
+    /// The door to the data: every use case takes it.
+    pub hub: Hub,
     pub db: Db,
     pub clock: Clock,
     pub auth: Arc<Authenticator>,
@@ -261,6 +264,7 @@ impl Application {
             tokio::spawn(delivery.clone().run());
         }
         let state = web::Data::new(AppState {
+            hub: Hub::new(db.clone(), clock.clone(), settings.clone()),
             settings,
             db,
             clock,

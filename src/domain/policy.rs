@@ -368,6 +368,7 @@ pub fn decide(req: &DisclosureRequest<'_>, candidates: &[AgreementView]) -> Poli
     PolicyDecision::Deny(reasons)
 }
 
+pub mod check;
 mod reason;
 
 pub use reason::DenyReason;

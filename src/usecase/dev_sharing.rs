@@ -223,10 +223,10 @@ pub fn seed(
         criminal_offence_data: true,
     };
     let drafter = officer(base_url, police, Role::IgOfficer)?;
-    let a = super::agreements::create(conn, &drafter, p.id, terms, now)?;
+    let a = super::agreements::create_in(conn, &drafter, p.id, terms, now)?;
     for ag in agencies {
         let ig = officer(base_url, ag, Role::IgOfficer)?;
-        super::agreements::sign(conn, &ig, a.id, Some(1), now)?;
+        super::agreements::sign_in(conn, &ig, a.id, Some(1), now)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod dev_seed;
 pub mod dev_sharing;
 pub mod escalation;
 pub mod governance;
+pub mod hub;
 pub mod idempotency;
 pub mod incidents;
 pub mod notifications;

@@ -6,11 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::agreement::{Agreement, Status};
-use crate::domain::audit::Actor;
+use crate::domain::agreement::Status;
 use crate::domain::ids::{AgencyId, AgreementId, PartnershipId};
 use crate::domain::policy::AgreementView;
-use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::http::extract::roles::{AnyRole, IgOfficer, IgOfficerOrHub};
 use crate::http::extract::{parse_id, Authorized, JsonBody, OptionalJsonBody};
@@ -18,21 +16,12 @@ use crate::http::wire::agreement_out::AgreementOut;
 use crate::http::wire::agreements::{AgreementIn, ReasonIn, ResumeIn, SignIn};
 use crate::http::wire::check::{CheckIn, CheckOut};
 use crate::http::wire::page::{encode_cursor, Page, PageQuery};
-use crate::store::{agencies, agreements, DbConn};
-use crate::usecase;
-use crate::usecase::agreements::ListFilter;
+use crate::usecase::agreements::{self, Change, ListFilter};
+use crate::usecase::policy;
 
-/// The latest version of the agreement in `views` (one view), as it stands at `now`.
-fn latest_out(views: Vec<AgreementView>, now: DateTime<Utc>) -> Result<AgreementOut, AppError> {
-    views
-        .first()
-        .and_then(|v| AgreementOut::latest(v, now))
-        .ok_or(AppError::NotFound)
-}
-
-/// With its partnership's terms history, for the answer.
-fn viewed(c: &mut DbConn, a: Agreement) -> Result<Vec<AgreementView>, AppError> {
-    agreements::with_terms(c, vec![a])
+/// The latest version of the agreement, as it stands at `now`.
+fn latest_out(view: &AgreementView, now: DateTime<Utc>) -> Result<AgreementOut, AppError> {
+    AgreementOut::latest(view, now).ok_or(AppError::NotFound)
 }
 
 pub async fn create(
@@ -41,16 +30,8 @@ pub async fn create(
     JsonBody(body): JsonBody<AgreementIn>,
 ) -> Result<HttpResponse, AppError> {
     let (partnership, terms) = body.parse(None)?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let views = state
-        .db
-        .write(move |c| {
-            let a = usecase::agreements::create(c, &actor, partnership, terms, now)?;
-            viewed(c, a)
-        })
-        .await?;
-    let out = latest_out(views, now)?;
+    let view = agreements::create(&state.hub, auth.principal, partnership, terms).await?;
+    let out = latest_out(&view, state.hub.now())?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/agreements/{}", out.id)))
         .json(out))
@@ -63,17 +44,27 @@ pub async fn amend(
     JsonBody(body): JsonBody<AgreementIn>,
 ) -> Result<HttpResponse, AppError> {
     let id: AgreementId = parse_id(&id)?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let views = state
-        .db
-        .write(move |c| {
-            let terms = |p| body.parse(Some(p)).map(|(_, t)| t);
-            let a = usecase::agreements::amend(c, &actor, id, terms, now)?;
-            viewed(c, a)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(latest_out(views, now)?))
+    let terms = move |p| body.parse(Some(p)).map(|(_, t)| t);
+    let view = agreements::amend(&state.hub, auth.principal, id, terms).await?;
+    Ok(HttpResponse::Created().json(latest_out(&view, state.hub.now())?))
+}
+
+/// One state change; `created` answers 201 (a signature is a new resource), else 200.
+async fn change(
+    state: &AppState,
+    auth: Authorized<IgOfficer>,
+    id: &str,
+    change: Change,
+    created: bool,
+) -> Result<HttpResponse, AppError> {
+    let id: AgreementId = parse_id(id)?;
+    let view = agreements::change(&state.hub, auth.principal, id, change).await?;
+    let out = latest_out(&view, state.hub.now())?;
+    Ok(if created {
+        HttpResponse::Created().json(out)
+    } else {
+        HttpResponse::Ok().json(out)
+    })
 }
 
 pub async fn sign(
@@ -82,18 +73,8 @@ pub async fn sign(
     id: web::Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<SignIn>,
 ) -> Result<HttpResponse, AppError> {
-    let id: AgreementId = parse_id(&id)?;
     let expected = body.and_then(|b| b.version);
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let views = state
-        .db
-        .write(move |c| {
-            let a = usecase::agreements::sign(c, &actor, id, expected, now)?;
-            viewed(c, a)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(latest_out(views, now)?))
+    change(&state, auth, &id, Change::Sign { expected }, true).await
 }
 
 pub async fn suspend(
@@ -102,18 +83,8 @@ pub async fn suspend(
     id: web::Path<String>,
     JsonBody(body): JsonBody<ReasonIn>,
 ) -> Result<HttpResponse, AppError> {
-    let id: AgreementId = parse_id(&id)?;
     let reason = body.parse()?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let views = state
-        .db
-        .write(move |c| {
-            let a = usecase::agreements::suspend(c, &actor, id, reason, now)?;
-            viewed(c, a)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(latest_out(views, now)?))
+    change(&state, auth, &id, Change::Suspend { reason }, false).await
 }
 
 pub async fn resume(
@@ -122,18 +93,8 @@ pub async fn resume(
     id: web::Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<ResumeIn>,
 ) -> Result<HttpResponse, AppError> {
-    let id: AgreementId = parse_id(&id)?;
     let note = body.map(ResumeIn::parse).transpose()?.flatten();
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let views = state
-        .db
-        .write(move |c| {
-            let a = usecase::agreements::resume(c, &actor, id, note, now)?;
-            viewed(c, a)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(latest_out(views, now)?))
+    change(&state, auth, &id, Change::Resume { note }, false).await
 }
 
 pub async fn terminate(
@@ -142,18 +103,8 @@ pub async fn terminate(
     id: web::Path<String>,
     JsonBody(body): JsonBody<ReasonIn>,
 ) -> Result<HttpResponse, AppError> {
-    let id: AgreementId = parse_id(&id)?;
     let reason = body.parse()?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let views = state
-        .db
-        .write(move |c| {
-            let a = usecase::agreements::terminate(c, &actor, id, reason, now)?;
-            viewed(c, a)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(latest_out(views, now)?))
+    change(&state, auth, &id, Change::Terminate { reason }, false).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,12 +128,8 @@ pub async fn get(
                 .map_err(|_| AppError::BadRequest("version must be a number".into()))
         })
         .transpose()?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let view = state
-        .db
-        .read(move |c| usecase::agreements::get(c, &actor, id, now))
-        .await?;
+    let now = state.hub.now();
+    let view = agreements::get(&state.hub, auth.principal, id).await?;
     let out = match version {
         None => AgreementOut::latest(&view, now),
         Some(n) => view
@@ -251,12 +198,8 @@ pub async fn list(
             .map(|p| p.parse::<AgreementId>().map_err(|_| bad("invalid cursor")))
             .transpose()?,
     };
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let mut views = state
-        .db
-        .read(move |c| usecase::agreements::list(c, &actor, &filter, now, limit + 1))
-        .await?;
+    let now = state.hub.now();
+    let mut views = agreements::find(&state.hub, auth.principal, filter, limit + 1).await?;
     let more = views.len() as i64 > limit;
     views.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if more {
@@ -279,33 +222,7 @@ pub async fn check(
     JsonBody(body): JsonBody<CheckIn>,
 ) -> Result<HttpResponse, AppError> {
     let check = body.parse()?;
-    let now = state.clock.now();
-    let at = check.at.unwrap_or(now);
-    let p = auth.principal;
-    let (decision, candidates) = state
-        .db
-        .read(move |c| {
-            let hub = p.has_any(&[Role::HubAdmin, Role::HubAuditor]);
-            let own = p.acts_for(check.discloser) || p.acts_for(check.recipient);
-            if !(hub || own) {
-                return Err(usecase::refusal::forbidden(
-                    &Actor::from(&p),
-                    "disclosure_check",
-                    format!("{}->{}", check.discloser, check.recipient),
-                    now,
-                    "an IG officer checks disclosures from or to their own agency",
-                ));
-            }
-            let mut e = crate::domain::validate::Errors::new();
-            if agencies::get(c, check.discloser)?.is_none() {
-                e.add("/discloser_agency_id", "no such agency");
-            }
-            if agencies::get(c, check.recipient)?.is_none() {
-                e.add("/recipient_agency_id", "no such agency");
-            }
-            e.finish()?;
-            usecase::policy::explain(c, &check.request(now))
-        })
-        .await?;
+    let at = check.at.unwrap_or(state.hub.now());
+    let (decision, candidates) = policy::check(&state.hub, auth.principal, check).await?;
     Ok(HttpResponse::Ok().json(CheckOut::new(&decision, &candidates, at)))
 }

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::audit::LawfulBasis;
-use crate::domain::fields::RecordKind;
 use crate::domain::ids::AgencyId;
-use crate::domain::policy::{CandidateOutcome, DisclosureRequest, PolicyDecision};
-use crate::domain::sharing::{Classification, Purpose};
+pub use crate::domain::policy::check::Check;
+use crate::domain::policy::{CandidateOutcome, PolicyDecision};
+
 use crate::domain::validate::Errors;
 use crate::error::AppError;
 use crate::http::wire::agreements::parse_instant;
@@ -25,34 +25,6 @@ pub struct CheckIn {
     pub at: Option<String>,
     #[serde(default)]
     pub consent_withdrawn: bool,
-}
-
-/// A parsed check request (owning the field list the request borrows).
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub discloser: AgencyId,
-    pub recipient: AgencyId,
-    pub record_kind: RecordKind,
-    pub purpose: Purpose,
-    pub classification: Classification,
-    pub fields: Option<Vec<String>>,
-    pub at: Option<DateTime<Utc>>,
-    pub consent_withdrawn: bool,
-}
-
-impl Check {
-    pub fn request(&self, now: DateTime<Utc>) -> DisclosureRequest<'_> {
-        DisclosureRequest {
-            discloser: self.discloser,
-            recipient: self.recipient,
-            record_kind: self.record_kind,
-            purpose: self.purpose,
-            classification: self.classification,
-            requested_fields: self.fields.as_deref(),
-            at: self.at.unwrap_or(now),
-            consent_withdrawn: self.consent_withdrawn,
-        }
-    }
 }
 
 fn need<T>(

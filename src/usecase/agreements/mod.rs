@@ -4,14 +4,18 @@
 //! Object-level rules: only an `ig_officer` of a party drafts, amends, signs, suspends or
 //! terminates (others get 403); only the agency that suspended resumes; an agency reads only
 //! agreements it is party to (others get 404), the hub operator and auditor read all. Every
-//! change is a `governance` audit entry in the same transaction.
+//! change is a `governance` audit entry in the same transaction. The async functions are the
+//! use cases: each is one write intent or one read, and answers with the agreement and its
+//! partnership's terms history.
 use chrono::{DateTime, Utc};
 
 mod list;
 
-pub use list::{due_within, list, ListFilter};
+use list::list;
+pub use list::{due_within, ListFilter};
 
 use super::governance::{self, agreement_entry, record, signer};
+use super::hub::Hub;
 use super::refusal;
 use crate::domain::agreement::{
     Agreement, AgreementTerms, AgreementVersion, Lifted, Signature, Suspension, Termination,
@@ -88,7 +92,7 @@ fn party_officer(
 }
 
 /// Drafts a new agreement (version 1, unsigned).
-pub fn create(
+pub(crate) fn create_in(
     conn: &mut DbConn,
     actor: &Principal,
     partnership_id: PartnershipId,
@@ -156,7 +160,7 @@ fn for_change(
 /// versions stay readable, and the version in force keeps governing until the new one is
 /// signed and in effect. `terms` parses the new version against the agreement's partnership,
 /// once the caller is known to be allowed to change it.
-pub fn amend(
+pub(crate) fn amend_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
@@ -188,7 +192,7 @@ pub fn amend(
 
 /// Signs the latest version for the caller's agency. `expected` (if given) must be that
 /// version, so nobody signs a text they have not seen.
-pub fn sign(
+pub(crate) fn sign_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
@@ -249,7 +253,7 @@ pub fn sign(
 }
 
 /// Suspends the agreement: nothing is disclosed under it until the suspending agency resumes.
-pub fn suspend(
+pub(crate) fn suspend_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
@@ -284,7 +288,7 @@ pub fn suspend(
 }
 
 /// Lifts the suspension; only an IG officer of the agency that suspended may.
-pub fn resume(
+pub(crate) fn resume_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
@@ -321,7 +325,7 @@ pub fn resume(
 }
 
 /// Ends the agreement for good.
-pub fn terminate(
+pub(crate) fn terminate_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
@@ -349,7 +353,7 @@ pub fn terminate(
 }
 
 /// One agreement with its partnership's terms history, if the caller may read it.
-pub fn get(
+pub(crate) fn get_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
@@ -364,4 +368,98 @@ pub fn get(
         .into_iter()
         .next()
         .ok_or(AppError::NotFound)
+}
+
+/// The agreement with its partnership's terms history, for the answer.
+fn viewed(conn: &mut DbConn, a: Agreement) -> Result<AgreementView, AppError> {
+    agreements::with_terms(conn, vec![a])?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)
+}
+
+/// Drafts a new agreement (version 1, unsigned).
+pub async fn create(
+    hub: &Hub,
+    actor: Principal,
+    partnership_id: PartnershipId,
+    terms: AgreementTerms,
+) -> Result<AgreementView, AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        let a = create_in(c, &actor, partnership_id, terms, now)?;
+        viewed(c, a)
+    })
+    .await
+}
+
+/// Amends an agreement; `terms` parses the new version against its partnership.
+pub async fn amend(
+    hub: &Hub,
+    actor: Principal,
+    id: AgreementId,
+    terms: impl FnOnce(PartnershipId) -> Result<AgreementTerms, AppError> + Send + 'static,
+) -> Result<AgreementView, AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        let a = amend_in(c, &actor, id, terms, now)?;
+        viewed(c, a)
+    })
+    .await
+}
+
+/// One change of an agreement's state by a party's IG officer.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Sign the latest version (which must be `expected`, when given).
+    Sign {
+        expected: Option<i32>,
+    },
+    Suspend {
+        reason: String,
+    },
+    Resume {
+        note: Option<String>,
+    },
+    Terminate {
+        reason: String,
+    },
+}
+
+/// Signs, suspends, resumes or terminates agreement `id`.
+pub async fn change(
+    hub: &Hub,
+    actor: Principal,
+    id: AgreementId,
+    change: Change,
+) -> Result<AgreementView, AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        let a = match change {
+            Change::Sign { expected } => sign_in(c, &actor, id, expected, now)?,
+            Change::Suspend { reason } => suspend_in(c, &actor, id, reason, now)?,
+            Change::Resume { note } => resume_in(c, &actor, id, note, now)?,
+            Change::Terminate { reason } => terminate_in(c, &actor, id, reason, now)?,
+        };
+        viewed(c, a)
+    })
+    .await
+}
+
+/// One agreement the caller may read (others are a logged 404).
+pub async fn get(hub: &Hub, actor: Principal, id: AgreementId) -> Result<AgreementView, AppError> {
+    let now = hub.now();
+    hub.read(move |c| get_in(c, &actor, id, now)).await
+}
+
+/// The agreements the caller may read that match `filter`, at most `limit`.
+pub async fn find(
+    hub: &Hub,
+    actor: Principal,
+    filter: ListFilter,
+    limit: i64,
+) -> Result<Vec<AgreementView>, AppError> {
+    let now = hub.now();
+    hub.read(move |c| list(c, &actor, &filter, now, limit))
+        .await
 }

@@ -203,6 +203,7 @@ fn main() {
         requested_fields: fields,
         at,
         consent_withdrawn: false,
+        withheld: &[],
     };
     let all: &'static [String] = Box::leak(all.into_boxed_slice());
     assert!(

@@ -66,6 +66,10 @@ pub enum AppError {
     /// Anything else: logged with its cause, sent as an opaque 500.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A write was planned on a policy epoch that a governance change has since moved on;
+    /// the use case plans again (503 if it keeps happening).
+    #[error("the plan is stale: governance changed while it was made")]
+    StalePlan,
     /// A refusal after authentication: answered as `error`, and `entry` (an `access_denied`
     /// entry) is appended on its own after the refusing transaction rolls back, so no
     /// refusal is lost with the work it refused.
@@ -125,6 +129,7 @@ impl AppError {
             AppError::Unavailable(_) => ("unavailable", "Service temporarily unavailable"),
             AppError::Config(_) | AppError::Internal(_) => ("internal", "Internal error"),
             AppError::Denied { error, .. } => error.slug_title(),
+            AppError::StalePlan => ("unavailable", "Service temporarily unavailable"),
         }
     }
 
@@ -149,6 +154,7 @@ impl AppError {
                 "an internal error occurred; it has been logged".to_owned()
             }
             AppError::Denied { error, .. } => error.public_detail(),
+            AppError::StalePlan => "agreements changed while the request was handled; retry".into(),
         }
     }
 }
@@ -187,6 +193,7 @@ impl ResponseError for AppError {
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Denied { error, .. } => error.status_code(),
+            AppError::StalePlan => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -238,7 +245,7 @@ impl ResponseError for AppError {
                     resp.insert_header((header::ALLOW, v));
                 }
             }
-            AppError::Unavailable(_) => {
+            AppError::Unavailable(_) | AppError::StalePlan => {
                 resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             _ => {}

@@ -11,17 +11,17 @@ use std::collections::BTreeSet;
 use super::canonical;
 use super::frontier::{interior_by_leaf, Frontier};
 use super::merkle::{self, Hash};
-use crate::domain::audit::NewEntry;
+use crate::domain::audit::{NewEntry, Operation};
 use crate::error::AppError;
 use crate::store::audit::{self as rows, AgencyLink, EntryRow, SubjectLink};
 use crate::store::time::to_db;
-use crate::store::DbConn;
+use crate::store::{epoch, DbConn};
 
 /// What an append proves: the entry is leaf `leaf_index` (= `seq - 1`) of the tree of
 /// `tree_size` leaves whose root is `root_hash` (hex). A recipient keeps it and later checks
 /// it against a signed tree head: a consistency proof from `tree_size` to the head's size,
 /// and an inclusion proof of the entry's leaf hash at `tree_size`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Receipt {
     pub seq: i64,
     pub leaf_index: u64,
@@ -92,7 +92,29 @@ pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt
     }
     rows::insert_entries(conn, &entry_rows, &agency_links, &subject_links)?;
     rows::update_head(conn, tree_size, &root, &frontier.to_bytes())?;
+    if entries.iter().any(changes_policy) {
+        epoch::bump(conn)?;
+    }
     Ok(receipts)
+}
+
+/// Record kinds whose governance changes decide who may receive what: a change to any of
+/// them moves the policy epoch, in the same transaction as its entry.
+const POLICY_RECORDS: [&str; 5] = [
+    "agreement",
+    "partnership",
+    "agency",
+    "subscription",
+    "identity_provider",
+];
+
+/// Whether `entry` records a change that routing and the policy function depend on.
+fn changes_policy(entry: &NewEntry) -> bool {
+    entry.operation == Operation::Governance
+        && entry
+            .record_kind
+            .as_deref()
+            .is_some_and(|k| POLICY_RECORDS.contains(&k))
 }
 
 fn seq_of(size_before: u64, i: usize) -> Result<i64, AppError> {

@@ -38,6 +38,10 @@ pub struct DisclosureRequest<'a> {
     pub at: DateTime<Utc>,
     /// The victim withdrew consent to sharing (referrals, incidents).
     pub consent_withdrawn: bool,
+    /// Fields that never leave the hub for this record, whatever an agreement allows (a
+    /// referral on the Duty to Notify pathway): a permit never names them, so its `fields`
+    /// are final for the projection, the webhook and the audit entry alike.
+    pub withheld: &'a [&'a str],
 }
 
 /// Everything the function needs about one agreement between the parties: all its versions,
@@ -276,7 +280,7 @@ fn permit(
         fields: fields::fields(req.record_kind)
             .iter()
             .enumerate()
-            .filter(|(i, _)| g.fields & (1u64 << i) != 0)
+            .filter(|(i, f)| g.fields & (1u64 << i) != 0 && !req.withheld.contains(f))
             .map(|(_, f)| (*f).to_owned())
             .collect(),
         retention_days: v.terms.retention_days,

@@ -203,6 +203,15 @@ impl Referral {
         v
     }
 
+    /// The fields this referral's pathway never discloses, whatever an agreement allows (an
+    /// input of the policy function).
+    pub fn withheld(&self) -> &'static [&'static str] {
+        match self.pathway {
+            Pathway::Nrm => &[],
+            _ => DTN_WITHHELD,
+        }
+    }
+
     /// `fields` (from a permit) less what this referral's pathway never discloses.
     pub fn disclosable(&self, fields: &[String]) -> Vec<String> {
         fields

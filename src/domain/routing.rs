@@ -7,6 +7,8 @@
 //! function; this module only says who is a candidate and why.
 use serde::Serialize;
 
+pub mod plan;
+
 use super::agency::AgencyKind;
 use super::ids::AgencyId;
 

@@ -9,6 +9,7 @@ pub mod agreements;
 pub mod audit;
 mod checkpoint;
 pub mod conn;
+pub mod epoch;
 pub mod escalation;
 pub mod idempotency;
 pub mod identity_providers;

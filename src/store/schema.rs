@@ -75,6 +75,13 @@ diesel::table! {
 
 // The audit trail (migration 2026-11-26-000002_audit); written only by `crate::audit`.
 diesel::table! {
+    policy_epoch (id) {
+        id -> Integer,
+        epoch -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_head (id) {
         id -> Integer,
         tree_size -> BigInt,

@@ -163,5 +163,7 @@ pub fn disable(conn: &mut DbConn, id: SubscriptionId, reason: &str) -> Result<()
     diesel::update(s::table.find(id.to_string()))
         .set((s::active.eq(false), s::disabled_reason.eq(Some(reason))))
         .execute(conn)?;
+    // Routing plans read the active subscriptions: they are stale now.
+    super::epoch::bump(conn)?;
     Ok(())
 }

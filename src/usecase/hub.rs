@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::domain::notification::Deadlines;
 use crate::error::AppError;
 use crate::store::{Db, DbConn};
+use crate::usecase::routing::PlanCache;
 
 /// The database, the clock and the settings, shared by every request. Cheap to clone.
 #[derive(Clone)]
@@ -18,6 +19,7 @@ pub struct Hub {
     db: Db,
     clock: Clock,
     settings: Arc<Settings>,
+    plans: PlanCache,
 }
 
 impl Hub {
@@ -26,12 +28,18 @@ impl Hub {
             db,
             clock,
             settings,
+            plans: PlanCache::default(),
         }
     }
 
     /// The hub's time now.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Routing inputs cached per policy epoch.
+    pub(crate) fn plans(&self) -> &PlanCache {
+        &self.plans
     }
 
     pub fn settings(&self) -> &Settings {
@@ -66,7 +74,6 @@ impl Hub {
     }
 
     /// Runs `f` in one read-only snapshot on a reader connection.
-    #[allow(dead_code)]
     pub(crate) async fn snapshot<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,

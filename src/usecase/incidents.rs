@@ -1,28 +1,35 @@
-//! Recording an incident and routing it, in one transaction: the incident, its `collection`
-//! entry, one `disclosure` entry per candidate recipient (shared with the fields named, or
-//! withheld with the reasons), the notifications and the outbox rows all commit together.
-//! A change re-routes: existing recipients get an update, new ones a first notification, and
-//! a recipient whose agreement no longer permits gets nothing more.
+//! Recording an incident and routing it. The routing is planned first, on a reader (the
+//! statutory recipients, the subscribers and the agreements, through the epoch cache, then the
+//! pure plan); the write then holds the policy epoch the plan was made on and, in one intent,
+//! stores the incident, its `collection` entry, one `disclosure` entry per candidate (shared
+//! with the fields named, or withheld with the reasons), the notifications and the outbox
+//! rows. A change re-routes: existing recipients get an update, new ones a first
+//! notification, and a recipient whose agreement no longer permits gets nothing more.
 use super::refusal;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::audit;
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
-use crate::domain::ids::{AgencyId, NotificationId};
-use crate::domain::incident::{ConsentToShare, Incident};
+use crate::domain::ids::{AgencyId, IncidentId, NotificationId};
+use crate::domain::incident::{ConsentToShare, Incident, IncidentInput};
 use crate::domain::msht::EventType;
 use crate::domain::notification::{Deadlines, Notification};
-use crate::domain::policy::{DisclosureRequest, PolicyDecision};
+use crate::domain::policy::PolicyDecision;
 use crate::domain::projection;
-use crate::domain::routing::{self, Route};
+use crate::domain::routing;
+use crate::domain::routing::plan::{self, Ask, Outcome};
 use crate::domain::sharing::Purpose;
-use crate::domain::subscription::Facets;
+use crate::domain::subscription::{Facets, Subscription};
 use crate::error::AppError;
 use crate::store::incidents::{self, Decision, Stored};
-use crate::store::{agencies, notifications, subscriptions, DbConn};
-use crate::usecase::{notify, policy};
+use crate::store::DbConn;
+use crate::usecase::hub::Hub;
+use crate::usecase::routing::{check_epoch, load, notify, Wanted, PLAN_ATTEMPTS};
 
 /// The outcome for one candidate recipient.
 #[derive(Debug, Clone)]
@@ -33,15 +40,96 @@ pub struct Routed {
 
 const KIND: &str = "incident";
 
-/// Records a new incident and routes it.
-pub fn create(
+/// What planning gave: each candidate's outcome and its subscriptions, at one epoch.
+pub(crate) struct Planned {
+    epoch: i64,
+    outcomes: Vec<Outcome>,
+    channels: HashMap<AgencyId, Vec<Subscription>>,
+}
+
+/// Plans the routing of `incident` on a reader.
+async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<Planned, AppError> {
+    let cache = hub.plans().clone();
+    hub.snapshot(move |c| {
+        let any_child = incident.any_child(now);
+        let wanted = Wanted {
+            discloser: incident.reporting_agency,
+            area: &incident.area,
+            statutory: routing::statutory_kinds(any_child, incident.any_adult_at_risk(now)),
+            subscribers: Some((
+                EventType::IncidentNotified,
+                Facets {
+                    area: &incident.area,
+                    exploitation_types: &incident.exploitation_types,
+                    threats: &incident.threats,
+                    any_child,
+                    any_adult: incident.any_adult(now),
+                },
+            )),
+        };
+        let (inputs, channels) = load(c, &cache, &wanted)?;
+        let ask = Ask {
+            discloser: incident.reporting_agency,
+            record_kind: RecordKind::Incident,
+            classification: incident.classification,
+            purpose: |_| Purpose::Safeguarding,
+            withheld: &[],
+            consent_withdrawn: false,
+            at: now,
+        };
+        Ok(Planned {
+            epoch: inputs.epoch,
+            outcomes: plan::plan(&ask, &inputs),
+            channels,
+        })
+    })
+    .await
+}
+
+/// A recorded (or changed) incident, its version and where it went.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub incident: Incident,
+    pub version: i32,
+    pub routed: Vec<Routed>,
+}
+
+/// Records a new incident of the caller's `agency` and routes it.
+pub async fn create(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    input: IncidentInput,
+) -> Result<Recorded, AppError> {
+    let now = hub.now();
+    let incident = Arc::new(input.parse(IncidentId::new().to_string(), agency, now)?);
+    let deadlines = hub.deadlines();
+    for _ in 0..PLAN_ATTEMPTS {
+        let planned = plan(hub, incident.clone(), now).await?;
+        let (actor, incident) = (actor.clone(), incident.clone());
+        let r = hub
+            .write(move |c| {
+                check_epoch(c, planned.epoch)?;
+                create_in(c, &actor, &incident, &planned, deadlines, now)
+            })
+            .await;
+        if !matches!(r, Err(AppError::StalePlan)) {
+            return r;
+        }
+    }
+    Err(AppError::StalePlan)
+}
+
+/// The write of a new incident with its planned routing.
+fn create_in(
     conn: &mut DbConn,
     actor: &Actor,
-    incident: Incident,
+    incident: &Incident,
+    planned: &Planned,
     deadlines: Deadlines,
     now: DateTime<Utc>,
-) -> Result<(Incident, Vec<Routed>), AppError> {
-    incidents::insert(conn, &incident, now)?;
+) -> Result<Recorded, AppError> {
+    incidents::insert(conn, incident, now)?;
     let record = incident.to_record(now);
     let mut entries = vec![NewEntry {
         subject_refs: incident.subject_refs(),
@@ -52,22 +140,99 @@ pub fn create(
             .purpose(Purpose::Safeguarding.as_str())
             .justification(format!("MSHT incident {} recorded", incident.reference))
     }];
-    let routed = route(conn, actor, &incident, 1, &[], deadlines, now, &mut entries)?;
+    let to = Route {
+        incident,
+        record: &record,
+        version: 1,
+        previous: &[],
+        deadlines,
+        now,
+    };
+    let routed = to.write(conn, actor, planned, &mut entries)?;
     audit::append_all(conn, &entries)?;
-    Ok((incident, routed))
+    Ok(Recorded {
+        incident: incident.clone(),
+        version: 1,
+        routed,
+    })
 }
 
-/// Replaces an incident of `reporter` with `changed` and routes it again.
-pub fn update(
+/// RFC 7396 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// Changes an incident of the caller's `agency` with a JSON merge patch (RFC 7396) and
+/// routes it again. Another agency's incident is a logged 404; the patched incident is
+/// validated like a new one (422 with pointers).
+pub async fn patch(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: IncidentId,
+    patch: Value,
+    reparse: fn(&[u8]) -> Result<IncidentInput, AppError>,
+) -> Result<Recorded, AppError> {
+    if !patch.is_object() {
+        return Err(AppError::validation("", "send a JSON merge patch object"));
+    }
+    let key = id.to_string();
+    let deadlines = hub.deadlines();
+    for _ in 0..PLAN_ATTEMPTS {
+        let now = hub.now();
+        let (who, k) = (actor.clone(), key.clone());
+        let before = hub
+            .read(move |c| {
+                incidents::get(c, agency, &k)?
+                    .ok_or_else(|| refusal::not_found(&who, KIND, &k, now))
+            })
+            .await?;
+        let mut input = before.incident.to_input();
+        merge(&mut input, &patch);
+        let bytes = serde_json::to_vec(&input)?;
+        let changed = Arc::new(reparse(&bytes)?.parse(key.clone(), agency, now)?);
+        let planned = plan(hub, changed.clone(), now).await?;
+        let actor = actor.clone();
+        let r = hub
+            .write(move |c| {
+                check_epoch(c, planned.epoch)?;
+                update_in(c, &actor, &before, &changed, &planned, deadlines, now)
+            })
+            .await;
+        if !matches!(r, Err(AppError::StalePlan)) {
+            return r;
+        }
+    }
+    Err(AppError::StalePlan)
+}
+
+/// The write of a change planned from `before`; stale if the incident changed meanwhile.
+fn update_in(
     conn: &mut DbConn,
     actor: &Actor,
-    changed: Incident,
+    before: &Stored,
+    changed: &Incident,
+    planned: &Planned,
     deadlines: Deadlines,
     now: DateTime<Utc>,
-) -> Result<(Incident, Vec<Routed>), AppError> {
-    let before =
+) -> Result<Recorded, AppError> {
+    let current =
         incidents::get(conn, changed.reporting_agency, &changed.id)?.ok_or(AppError::NotFound)?;
-    let version = incidents::update(conn, &changed, now)?;
+    if current.version != before.version {
+        return Err(AppError::StalePlan);
+    }
+    let version = incidents::update(conn, changed, now)?;
     let previous = incidents::decisions(conn, &changed.id)?;
     let record = changed.to_record(now);
     let mut entries = vec![NewEntry {
@@ -82,18 +247,21 @@ pub fn update(
                 changed.reference
             ))
     }];
-    let routed = route(
-        conn,
-        actor,
-        &changed,
+    let to = Route {
+        incident: changed,
+        record: &record,
         version,
-        &previous,
+        previous: &previous,
         deadlines,
         now,
-        &mut entries,
-    )?;
+    };
+    let routed = to.write(conn, actor, planned, &mut entries)?;
     audit::append_all(conn, &entries)?;
-    Ok((changed, routed))
+    Ok(Recorded {
+        incident: changed.clone(),
+        version,
+        routed,
+    })
 }
 
 /// The field paths whose values differ between two versions of a record.
@@ -126,196 +294,209 @@ fn consent_summary(incident: &Incident) -> String {
 /// The thin webhook data for one recipient: ids, and only those facets its agreement allows.
 fn thin_data(
     incident: &Incident,
+    record: &Value,
     notification: NotificationId,
     fields: &[String],
-    now: DateTime<Utc>,
 ) -> Value {
     let mut data = Map::new();
     data.insert("notification_id".into(), json!(notification.to_string()));
     data.insert("incident_id".into(), json!(incident.id));
     data.insert("classification".into(), json!(incident.classification));
-    let record = incident.to_record(now);
     let thin: Vec<String> = ["area", "exploitation_types", "victims[].age_band"]
         .into_iter()
         .filter(|f| fields.iter().any(|x| x == f))
         .map(str::to_owned)
         .collect();
-    if let Value::Object(p) = projection::project(&record, &thin) {
+    if let Value::Object(p) = projection::project(record, &thin) {
         data.extend(p);
     }
     Value::Object(data)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn route(
-    conn: &mut DbConn,
-    actor: &Actor,
-    incident: &Incident,
+/// One routing write: the incident as recorded, its version and what it was routed to before.
+struct Route<'a> {
+    incident: &'a Incident,
+    record: &'a Value,
     version: i32,
-    previous: &[Decision],
+    previous: &'a [Decision],
     deadlines: Deadlines,
     now: DateTime<Utc>,
-    entries: &mut Vec<NewEntry>,
-) -> Result<Vec<Routed>, AppError> {
-    let any_child = incident.any_child(now);
-    let mut statutory: Vec<(AgencyId, Route)> = Vec::new();
-    for (kind, r) in routing::statutory_kinds(any_child, incident.any_adult_at_risk(now)) {
-        for id in agencies::covering_area(conn, &incident.area, kind)? {
-            statutory.push((id, r));
-        }
-    }
-    let facets = Facets {
-        area: &incident.area,
-        exploitation_types: &incident.exploitation_types,
-        threats: &incident.threats,
-        any_child,
-        any_adult: incident.any_adult(now),
-    };
-    let subscribers: Vec<AgencyId> = subscriptions::all_active(conn)?
-        .into_iter()
-        .filter(|s| s.wants(EventType::IncidentNotified) && s.filters.matches(&facets))
-        .map(|s| s.agency_id)
-        .collect();
-    let purpose = Purpose::Safeguarding;
-    let consent = consent_summary(incident);
-    let mut out = Vec::new();
-    for candidate in routing::candidates(incident.reporting_agency, &statutory, &subscribers) {
-        let req = DisclosureRequest {
-            discloser: incident.reporting_agency,
-            recipient: candidate.agency_id,
-            record_kind: RecordKind::Incident,
-            purpose,
-            classification: incident.classification,
-            requested_fields: None,
-            at: now,
-            consent_withdrawn: false,
-        };
-        let base = NewEntry {
-            subject_refs: incident.subject_refs(),
-            classification: Some(incident.classification.as_str().to_owned()),
-            consent: Some(consent.clone()),
-            ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
-                .record(KIND, &incident.id)
-                .purpose(purpose.as_str())
-                .recipients(vec![candidate.agency_id])
-        };
-        let (decision, notification_id) = match policy::decide(conn, &req)? {
-            PolicyDecision::Permit(p) => {
-                let was_notified = previous
-                    .iter()
-                    .any(|d| d.agency_id == candidate.agency_id && d.notified);
-                let event = if was_notified {
-                    EventType::IncidentUpdated
-                } else {
-                    EventType::IncidentNotified
-                };
-                let n = Notification {
-                    id: NotificationId::new(),
-                    agency_id: candidate.agency_id,
-                    discloser: incident.reporting_agency,
-                    record_kind: KIND.to_owned(),
-                    record_id: incident.id.clone(),
-                    event,
-                    purpose: purpose.as_str().to_owned(),
-                    classification: incident.classification.as_str().to_owned(),
-                    child_at_risk: any_child,
-                    created_at: now,
-                    due_at: deadlines.due(now, any_child),
-                    acknowledged_at: None,
-                    acknowledged_by: None,
-                    escalated_at: None,
-                };
-                notifications::insert(conn, &n)?;
-                notify::enqueue(
-                    conn,
-                    candidate.agency_id,
-                    event,
-                    thin_data(incident, n.id, &p.fields, now),
-                    incident.classification.as_str(),
-                    now,
-                )?;
-                entries.push(NewEntry {
-                    data_items: p.fields.clone(),
-                    agreement: Some(p.agreement.clone()),
-                    lawful_basis: Some(p.lawful_basis.clone()),
-                    retention_days: Some(p.retention_days),
-                    ..base
-                        .decision(AuditDecision::Shared, Vec::new())
-                        .justification(format!(
-                            "{} to the {} route under agreement {} v{}",
-                            event.as_str(),
-                            candidate.route.as_str(),
-                            p.agreement.id,
-                            p.agreement.version
-                        ))
-                });
-                let d = Decision {
-                    agency_id: candidate.agency_id,
-                    route: candidate.route,
-                    purpose: purpose.as_str().to_owned(),
-                    notified: true,
-                    reasons: Vec::new(),
-                    agreement: Some(p.agreement),
-                    fields: p.fields,
-                    incident_version: version,
-                    decided_at: now,
-                };
-                (d, Some(n.id))
-            }
-            PolicyDecision::Deny(reasons) => {
-                let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                entries.push(
-                    base.decision(AuditDecision::Withheld, reasons.clone())
-                        .justification(format!(
-                            "withheld from the {} route",
-                            candidate.route.as_str()
-                        )),
-                );
-                let d = Decision {
-                    agency_id: candidate.agency_id,
-                    route: candidate.route,
-                    purpose: purpose.as_str().to_owned(),
-                    notified: false,
-                    reasons,
-                    agreement: None,
-                    fields: Vec::new(),
-                    incident_version: version,
-                    decided_at: now,
-                };
-                (d, None)
-            }
-        };
-        incidents::put_decision(conn, &incident.id, &decision)?;
-        out.push(Routed {
-            decision,
-            notification_id,
-        });
-    }
-    Ok(out)
 }
 
-/// The reporting agency reads its own incident; the read is a `consultation`. Anyone else
-/// gets a 404 and the attempt is logged as `access_denied`.
-pub fn read(
-    conn: &mut DbConn,
-    actor: &Actor,
+impl Route<'_> {
+    /// Writes every planned outcome: a permitted candidate's notification, outbox rows and
+    /// `shared` entry, a refused one's `withheld` entry, and each routing decision.
+    fn write(
+        &self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        planned: &Planned,
+        entries: &mut Vec<NewEntry>,
+    ) -> Result<Vec<Routed>, AppError> {
+        let (incident, now) = (self.incident, self.now);
+        let any_child = incident.any_child(now);
+        let consent = consent_summary(incident);
+        let subjects = incident.subject_refs();
+        let mut out = Vec::with_capacity(planned.outcomes.len());
+        for o in &planned.outcomes {
+            let candidate = &o.candidate;
+            let base = NewEntry {
+                subject_refs: subjects.clone(),
+                classification: Some(incident.classification.as_str().to_owned()),
+                consent: Some(consent.clone()),
+                ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
+                    .record(KIND, &incident.id)
+                    .purpose(o.purpose.as_str())
+                    .recipients(vec![candidate.agency_id])
+            };
+            let (decision, notification_id) = match &o.decision {
+                PolicyDecision::Permit(p) => {
+                    let was_notified = self
+                        .previous
+                        .iter()
+                        .any(|d| d.agency_id == candidate.agency_id && d.notified);
+                    let event = if was_notified {
+                        EventType::IncidentUpdated
+                    } else {
+                        EventType::IncidentNotified
+                    };
+                    let n = Notification {
+                        id: NotificationId::new(),
+                        agency_id: candidate.agency_id,
+                        discloser: incident.reporting_agency,
+                        record_kind: KIND.to_owned(),
+                        record_id: incident.id.clone(),
+                        event,
+                        purpose: o.purpose.as_str().to_owned(),
+                        classification: incident.classification.as_str().to_owned(),
+                        child_at_risk: any_child,
+                        created_at: now,
+                        due_at: self.deadlines.due(now, any_child),
+                        acknowledged_at: None,
+                        acknowledged_by: None,
+                        escalated_at: None,
+                    };
+                    let subs = planned
+                        .channels
+                        .get(&candidate.agency_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    let data = thin_data(incident, self.record, n.id, &p.fields);
+                    notify(conn, &n, subs, data, now)?;
+                    entries.push(NewEntry {
+                        data_items: p.fields.clone(),
+                        agreement: Some(p.agreement.clone()),
+                        lawful_basis: Some(p.lawful_basis.clone()),
+                        retention_days: Some(p.retention_days),
+                        ..base
+                            .decision(AuditDecision::Shared, Vec::new())
+                            .justification(format!(
+                                "{} to the {} route under agreement {} v{}",
+                                event.as_str(),
+                                candidate.route.as_str(),
+                                p.agreement.id,
+                                p.agreement.version
+                            ))
+                    });
+                    let d = Decision {
+                        agency_id: candidate.agency_id,
+                        route: candidate.route,
+                        purpose: o.purpose.as_str().to_owned(),
+                        notified: true,
+                        reasons: Vec::new(),
+                        agreement: Some(p.agreement.clone()),
+                        fields: p.fields.clone(),
+                        incident_version: self.version,
+                        decided_at: now,
+                    };
+                    (d, Some(n.id))
+                }
+                PolicyDecision::Deny(reasons) => {
+                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    entries.push(
+                        base.decision(AuditDecision::Withheld, reasons.clone())
+                            .justification(format!(
+                                "withheld from the {} route",
+                                candidate.route.as_str()
+                            )),
+                    );
+                    let d = Decision {
+                        agency_id: candidate.agency_id,
+                        route: candidate.route,
+                        purpose: o.purpose.as_str().to_owned(),
+                        notified: false,
+                        reasons,
+                        agreement: None,
+                        fields: Vec::new(),
+                        incident_version: self.version,
+                        decided_at: now,
+                    };
+                    (d, None)
+                }
+            };
+            incidents::put_decision(conn, &incident.id, &decision)?;
+            out.push(Routed {
+                decision,
+                notification_id,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The reporting agency reads its own incident; the read is a `consultation`, committed
+/// before the answer. Anyone else gets a logged 404.
+pub async fn read(
+    hub: &Hub,
+    actor: Actor,
     reporter: AgencyId,
-    id: &str,
-    now: DateTime<Utc>,
+    id: IncidentId,
 ) -> Result<Stored, AppError> {
-    let stored = incidents::get(conn, reporter, id)?
-        .ok_or_else(|| refusal::not_found(actor, KIND, id, now))?;
-    audit::append(
-        conn,
-        &NewEntry {
-            subject_refs: stored.incident.subject_refs(),
-            classification: Some(stored.incident.classification.as_str().to_owned()),
-            ..NewEntry::new(Operation::Consultation, actor.clone(), now)
-                .record(KIND, id)
-                .purpose(Purpose::Safeguarding.as_str())
-                .justification("the reporting agency read its incident")
-                .decision(AuditDecision::Allowed, Vec::new())
-        },
-    )?;
+    let now = hub.now();
+    let key = id.to_string();
+    let who = actor.clone();
+    let stored = hub
+        .read(move |c| {
+            incidents::get(c, reporter, &key)?
+                .ok_or_else(|| refusal::not_found(&who, KIND, &key, now))
+        })
+        .await?;
+    let entry = NewEntry {
+        subject_refs: stored.incident.subject_refs(),
+        classification: Some(stored.incident.classification.as_str().to_owned()),
+        ..NewEntry::new(Operation::Consultation, actor, now)
+            .record(KIND, id)
+            .purpose(Purpose::Safeguarding.as_str())
+            .justification("the reporting agency read its incident")
+            .decision(AuditDecision::Allowed, Vec::new())
+    };
+    hub.write(move |c| audit::append(c, &entry)).await?;
     Ok(stored)
+}
+
+/// A page of the reporting agency's incidents.
+pub async fn list(
+    hub: &Hub,
+    reporter: AgencyId,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<Stored>, AppError> {
+    hub.read(move |c| incidents::list(c, reporter, after.as_deref(), limit))
+        .await
+}
+
+/// Where the reporting agency's incident went (another agency's is a logged 404).
+pub async fn routing(
+    hub: &Hub,
+    actor: Actor,
+    reporter: AgencyId,
+    id: IncidentId,
+) -> Result<Vec<Decision>, AppError> {
+    let now = hub.now();
+    let key = id.to_string();
+    hub.read(move |c| match incidents::get(c, reporter, &key)? {
+        None => Err(refusal::not_found(&actor, KIND, &key, now)),
+        Some(_) => incidents::decisions(c, &key),
+    })
+    .await
 }

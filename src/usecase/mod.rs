@@ -18,4 +18,5 @@ pub mod policy;
 pub mod referral_deadlines;
 pub mod referrals;
 pub mod refusal;
+pub mod routing;
 pub mod subscriptions;

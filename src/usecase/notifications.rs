@@ -14,13 +14,14 @@ use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, NotificationId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
-use crate::domain::policy::{DisclosureRequest, PolicyDecision};
+use crate::domain::policy::{self, DisclosureRequest, PolicyDecision};
 use crate::domain::projection;
 use crate::domain::referral::Referral;
 use crate::domain::sharing::{Classification, Purpose};
 use crate::error::AppError;
 use crate::store::{incidents, notifications, referrals, DbConn};
-use crate::usecase::policy;
+use crate::usecase::hub::Hub;
+use crate::usecase::routing::{check_epoch, views_between, PlanCache, PLAN_ATTEMPTS};
 
 /// A projected read.
 #[derive(Debug, Clone)]
@@ -46,15 +47,46 @@ fn refuse(actor: &Actor, n: &Notification, reasons: Vec<String>, now: DateTime<U
 }
 
 /// Reads notification `id` of `agency`. The record is projected onto what the policy function
-/// permits now; the read is logged as a consultation whose receipt comes back with it. Another
+/// permits now (decided on a reader, through the epoch cache); the read is logged as a
+/// consultation, committed before the answer, whose receipt comes back with it. Another
 /// agency's notification is a logged 404; a read the policy function refuses a logged 403.
-pub fn read(
+pub async fn read(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: NotificationId,
+) -> Result<Projected, AppError> {
+    for _ in 0..PLAN_ATTEMPTS {
+        let now = hub.now();
+        let (cache, who) = (hub.plans().clone(), actor.clone());
+        let (epoch, read, entry) = hub
+            .snapshot(move |c| decide_read(c, &cache, &who, agency, id, now))
+            .await?;
+        let r = hub
+            .write(move |c| {
+                check_epoch(c, epoch)?;
+                audit::append(c, &entry)
+            })
+            .await;
+        match r {
+            Err(AppError::StalePlan) => continue,
+            Err(e) => return Err(e),
+            Ok(receipt) => return Ok(Projected { receipt, ..read }),
+        }
+    }
+    Err(AppError::StalePlan)
+}
+
+/// The read decided in a snapshot: the epoch it was decided at, the projection (its receipt
+/// still to come) and the consultation entry to append.
+fn decide_read(
     conn: &mut DbConn,
+    cache: &PlanCache,
     actor: &Actor,
     agency: AgencyId,
     id: NotificationId,
     now: DateTime<Utc>,
-) -> Result<Projected, AppError> {
+) -> Result<(i64, Projected, NewEntry), AppError> {
     let n = notifications::get(conn, agency, id)?
         .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
     let kind: RecordKind = n.record_kind.parse().map_err(AppError::internal)?;
@@ -95,43 +127,40 @@ pub fn read(
         requested_fields: None,
         at: now,
         consent_withdrawn: source.consent_withdrawn,
+        withheld: source.referral.as_ref().map_or(&[], Referral::withheld),
     };
-    match policy::decide(conn, &req)? {
+    let (epoch, views) = views_between(conn, cache, n.discloser, agency)?;
+    match policy::decide(&req, &views) {
         PolicyDecision::Deny(reasons) => {
             let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
             Err(refuse(actor, &n, reasons, now))
         }
         PolicyDecision::Permit(p) => {
-            // A referral on the Duty to Notify pathway never discloses identifying fields,
-            // whatever the agreement allows.
-            let fields = match &source.referral {
-                Some(r) => r.disclosable(&p.fields),
-                None => p.fields.clone(),
-            };
+            // The permit's fields are final: a referral on the Duty to Notify pathway had its
+            // identifying fields withheld by the policy function itself.
+            let fields = p.fields.clone();
             let projected = projection::project(&source.record, &fields);
-            let receipt = audit::append(
-                conn,
-                &NewEntry {
-                    subject_refs: source.subjects,
-                    data_items: fields,
-                    classification: Some(classification_str(source.classification)),
-                    agreement: Some(p.agreement.clone()),
-                    lawful_basis: Some(p.recipient_lawful_basis.clone()),
-                    retention_days: Some(p.retention_days),
-                    consent: source.consent,
-                    ..NewEntry::new(Operation::Consultation, actor.clone(), now)
-                        .record(&n.record_kind, &n.record_id)
-                        .purpose(purpose.as_str())
-                        .justification(format!("notification {id} read by its recipient"))
-                        .decision(AuditDecision::Allowed, Vec::new())
-                },
-            )?;
-            Ok(Projected {
+            let entry = NewEntry {
+                subject_refs: source.subjects,
+                data_items: fields,
+                classification: Some(classification_str(source.classification)),
+                agreement: Some(p.agreement.clone()),
+                lawful_basis: Some(p.recipient_lawful_basis.clone()),
+                retention_days: Some(p.retention_days),
+                consent: source.consent,
+                ..NewEntry::new(Operation::Consultation, actor.clone(), now)
+                    .record(&n.record_kind, &n.record_id)
+                    .purpose(purpose.as_str())
+                    .justification(format!("notification {id} read by its recipient"))
+                    .decision(AuditDecision::Allowed, Vec::new())
+            };
+            let read = Projected {
                 notification: n,
                 record: projected,
                 agreement: p.agreement,
-                receipt,
-            })
+                receipt: Receipt::default(),
+            };
+            Ok((epoch, read, entry))
         }
     }
 }
@@ -150,8 +179,32 @@ fn classification_str(c: Classification) -> String {
     c.as_str().to_owned()
 }
 
-/// Acknowledges a notification of `agency` (the first acknowledgement stands).
-pub fn acknowledge(
+/// Acknowledges a notification of `agency` (the first acknowledgement stands); another
+/// agency's notification is a logged 404.
+pub async fn acknowledge(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: NotificationId,
+) -> Result<Notification, AppError> {
+    let now = hub.now();
+    hub.write(move |c| acknowledge_in(c, &actor, agency, id, now))
+        .await
+}
+
+/// A page of `agency`'s notifications (only the overdue ones at `overdue`, when given).
+pub async fn list(
+    hub: &Hub,
+    agency: AgencyId,
+    overdue: Option<DateTime<Utc>>,
+    after: Option<NotificationId>,
+    limit: i64,
+) -> Result<Vec<Notification>, AppError> {
+    hub.read(move |c| notifications::list(c, agency, overdue, after, limit))
+        .await
+}
+
+fn acknowledge_in(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,

@@ -205,6 +205,7 @@ pub fn create(
             requested_fields: None,
             at: now,
             consent_withdrawn: false,
+            withheld: &[],
         };
         let base = NewEntry {
             subject_refs: referral.subject_refs(),

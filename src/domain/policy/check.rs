@@ -31,6 +31,7 @@ impl Check {
             requested_fields: self.fields.as_deref(),
             at: self.at.unwrap_or(now),
             consent_withdrawn: self.consent_withdrawn,
+            withheld: &[],
         }
     }
 }

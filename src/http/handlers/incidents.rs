@@ -4,26 +4,19 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use chrono::{DateTime, Utc};
+
 use crate::app::AppState;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{IncidentId, NotificationId};
 use crate::domain::incident::IncidentInput;
-use crate::domain::notification::Deadlines;
 use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, IncidentRecorder};
 use crate::http::extract::{parse_id, Authorized, JsonBody};
 use crate::http::wire::incidents::{incident_body, NotificationOut, RoutingItem};
 use crate::http::wire::page::{page, PageQuery};
-use crate::store::{incidents, notifications};
-use crate::usecase;
-
-fn deadlines(state: &AppState) -> Deadlines {
-    Deadlines {
-        child_hours: state.settings.notifications.ack_hours_child,
-        adult_hours: state.settings.notifications.ack_hours_adult,
-    }
-}
+use crate::usecase::{incidents, notifications};
 
 pub async fn create(
     state: web::Data<AppState>,
@@ -31,19 +24,18 @@ pub async fn create(
     JsonBody(body): JsonBody<IncidentInput>,
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
-    let now = state.clock.now();
-    let incident = body.parse(IncidentId::new().to_string(), agency, now)?;
     let actor = Actor::from(&auth.principal);
-    let d = deadlines(&state);
-    let (incident, routed) = state
-        .db
-        .write(move |c| usecase::incidents::create(c, &actor, incident, d, now))
-        .await?;
+    let done = incidents::create(&state.hub, actor, agency, body).await?;
     state.delivery.wake();
-    let routing: Vec<RoutingItem> = routed.iter().map(RoutingItem::from).collect();
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/incidents/{}", incident.id)))
-        .json(incident_body(incident.to_record(now), 1, Some(routing))))
+        .insert_header((LOCATION, format!("/api/v1/incidents/{}", done.incident.id)))
+        .json(recorded_body(&done, state.hub.now())))
+}
+
+/// The answer to a create or a change: the record, its version and its routing.
+fn recorded_body(done: &incidents::Recorded, now: DateTime<Utc>) -> Value {
+    let routing: Vec<RoutingItem> = done.routed.iter().map(RoutingItem::from).collect();
+    incident_body(done.incident.to_record(now), done.version, Some(routing))
 }
 
 pub async fn list(
@@ -54,10 +46,7 @@ pub async fn list(
     let agency = auth.principal.agency()?;
     let limit = query.limit()?;
     let after = query.position()?;
-    let rows = state
-        .db
-        .read(move |c| incidents::list(c, agency, after.as_deref(), limit + 1))
-        .await?;
+    let rows = incidents::list(&state.hub, agency, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         limit,
@@ -77,34 +66,18 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let key = id.to_string();
-    let stored = state
-        .db
-        .write(move |c| usecase::incidents::read(c, &actor, agency, &key, now))
-        .await?;
+    let stored = incidents::read(&state.hub, actor, agency, id).await?;
     Ok(HttpResponse::Ok().json(incident_body(
-        stored.incident.to_record(now),
+        stored.incident.to_record(state.hub.now()),
         stored.version,
         None,
     )))
 }
 
-/// RFC 7396 JSON merge patch.
-fn merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (t, p) => *t = p.clone(),
-    }
+/// Re-reads a merge-patched incident as a request body would be read (422 with pointers).
+fn reparse(bytes: &[u8]) -> Result<IncidentInput, AppError> {
+    parse_json(bytes)
 }
 
 pub async fn patch(
@@ -115,37 +88,10 @@ pub async fn patch(
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
-    if !patch.is_object() {
-        return Err(AppError::validation("", "send a JSON merge patch object"));
-    }
-    let key = id.to_string();
     let actor = Actor::from(&auth.principal);
-    let now = state.clock.now();
-    let d = deadlines(&state);
-    let (incident, routed) = state
-        .db
-        .write(move |c| {
-            let stored = incidents::get(c, agency, &key)?
-                .ok_or_else(|| usecase::refusal::not_found(&actor, "incident", &key, now))?;
-            let mut input = stored.incident.to_input();
-            merge(&mut input, &patch);
-            let bytes = serde_json::to_vec(&input)?;
-            let parsed: IncidentInput = parse_json(&bytes)?;
-            let changed = parsed.parse(key.clone(), agency, now)?;
-            usecase::incidents::update(c, &actor, changed, d, now)
-        })
-        .await?;
+    let done = incidents::patch(&state.hub, actor, agency, id, patch, reparse).await?;
     state.delivery.wake();
-    let version = routed
-        .first()
-        .map(|r| r.decision.incident_version)
-        .unwrap_or(0);
-    let routing: Vec<RoutingItem> = routed.iter().map(RoutingItem::from).collect();
-    Ok(HttpResponse::Ok().json(incident_body(
-        incident.to_record(now),
-        version,
-        Some(routing),
-    )))
+    Ok(HttpResponse::Ok().json(recorded_body(&done, state.hub.now())))
 }
 
 pub async fn routing(
@@ -155,20 +101,12 @@ pub async fn routing(
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
-    let key = id.to_string();
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let decisions = state
-        .db
-        .read(move |c| match incidents::get(c, agency, &key)? {
-            None => Err(usecase::refusal::not_found(&actor, "incident", &key, now)),
-            Some(_) => incidents::decisions(c, &key),
-        })
-        .await?;
+    let decisions = incidents::routing(&state.hub, actor, agency, id).await?;
     let items: Vec<RoutingItem> = decisions
         .into_iter()
         .map(|d| {
-            RoutingItem::from(&usecase::incidents::Routed {
+            RoutingItem::from(&incidents::Routed {
                 decision: d,
                 notification_id: None,
             })
@@ -197,12 +135,9 @@ pub async fn notifications_list(
     };
     let limit = paging.limit()?;
     let after = paging.after::<NotificationId>()?;
-    let now = state.clock.now();
+    let now = state.hub.now();
     let overdue = query.overdue.then_some(now);
-    let rows = state
-        .db
-        .read(move |c| notifications::list(c, agency, overdue, after, limit + 1))
-        .await?;
+    let rows = notifications::list(&state.hub, agency, overdue, after, limit + 1).await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         limit,
@@ -218,12 +153,8 @@ pub async fn notification_get(
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: NotificationId = parse_id(&id)?;
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let p = state
-        .db
-        .write(move |c| usecase::notifications::read(c, &actor, agency, id, now))
-        .await?;
+    let p = notifications::read(&state.hub, actor, agency, id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "id": p.notification.id.to_string(),
         "event": p.notification.event.as_str(),
@@ -248,11 +179,7 @@ pub async fn acknowledge(
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: NotificationId = parse_id(&id)?;
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let n = state
-        .db
-        .write(move |c| usecase::notifications::acknowledge(c, &actor, agency, id, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(NotificationOut::new(&n, now)))
+    let n = notifications::acknowledge(&state.hub, actor, agency, id).await?;
+    Ok(HttpResponse::Ok().json(NotificationOut::new(&n, state.hub.now())))
 }

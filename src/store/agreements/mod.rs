@@ -274,6 +274,20 @@ pub fn views_between(
     with_terms(conn, agreements)
 }
 
+/// Every agreement `agency` is a party to in some version, with the terms history of its
+/// partnership (for routing: the candidates' views are picked out of these).
+pub fn views_of(conn: &mut DbConn, agency: AgencyId) -> Result<Vec<AgreementView>, AppError> {
+    let mut ids: Vec<String> = ap::table
+        .filter(ap::agency_id.eq(agency.to_string()))
+        .select(ap::agreement_id)
+        .distinct()
+        .load(conn)?;
+    ids.sort();
+    ids.dedup();
+    let agreements = load(conn, &ids)?;
+    with_terms(conn, agreements)
+}
+
 /// Pairs agreements with their partnerships' terms history.
 pub fn with_terms(
     conn: &mut DbConn,

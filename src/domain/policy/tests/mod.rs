@@ -127,6 +127,7 @@ fn request(at: DateTime<Utc>) -> DisclosureRequest<'static> {
         requested_fields: None,
         at,
         consent_withdrawn: false,
+        withheld: &[],
     }
 }
 

@@ -350,6 +350,7 @@ impl Scenario {
             requested_fields: self.requested.as_deref(),
             at: t0() + Duration::hours(self.at_hours),
             consent_withdrawn: self.consent_withdrawn,
+            withheld: &[],
         }
     }
 }

@@ -10,6 +10,9 @@
 #   ...
 #   ci_postgres_stop; ci_oidc_stop; ci_smtp_stop   # or ci_stop_all
 #
+# PostgreSQL runs with fsync, synchronous_commit and full_page_writes off (fast, not crash-safe)
+# unless MSHT_CI_POSTGRES_DURABLE=1, which keeps the durable defaults (ci/bench.sh sets it).
+#
 # Every service listens on 127.0.0.1 only, on a free port (override with MSHT_CI_POSTGRES_PORT,
 # MSHT_CI_OIDC_PORT, MSHT_CI_SMTP_PORT), keeps its data and log in a fresh temp folder, and is
 # stopped by its *_stop function (idempotent, also unsets the exported variables).
@@ -179,7 +182,8 @@ ci_pg_as_owner() (
 )
 
 ci_postgres_start() {
-  local t0 attempt port dir
+  local t0 attempt port dir fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${MSHT_CI_POSTGRES_DURABLE:-}" != 1 ] || fast=""
   t0=$(ci_now_ms)
   [ -z "$CI_PG_DIR" ] || ci_die "PostgreSQL already started ($CI_PG_DIR)" || return 1
   ci_postgres_install || return 1
@@ -210,8 +214,7 @@ EOF
   for attempt in 1 2 3; do
     port="${MSHT_CI_POSTGRES_PORT:-$(ci_free_port)}" || return 1
     if ci_pg_as_owner "$CI_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock $fast -c max_connections=300" \
       start >"$dir/pg_ctl.log" 2>&1; then
       CI_PG_PORT=$port
       break

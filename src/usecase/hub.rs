@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::domain::notification::Deadlines;
 use crate::error::AppError;
 use crate::store::{Db, DbConn};
+use crate::usecase::referrals::Timing;
 use crate::usecase::routing::PlanCache;
 
 /// The database, the clock and the settings, shared by every request. Cheap to clone.
@@ -52,6 +53,11 @@ impl Hub {
             child_hours: self.settings.notifications.ack_hours_child,
             adult_hours: self.settings.notifications.ack_hours_adult,
         }
+    }
+
+    /// Referral deadlines in working days.
+    pub fn referral_timing(&self) -> Timing {
+        Timing::from_settings(&self.settings)
     }
 
     /// Runs `f` as one write intent (a savepoint of the writer's next batch), answered after

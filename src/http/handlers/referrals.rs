@@ -51,29 +51,11 @@ pub async fn create(
     JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let agency = agency_of(&auth.principal)?;
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let timing = Timing::from_settings(&state.settings);
-    let out = state
-        .db
-        .write(move |c| {
-            usecase::referrals::may_refer(c, &actor, agency, now)?;
-            usecase::idempotency::run(
-                c,
-                agency,
-                key.0.as_deref(),
-                "POST /referrals",
-                &raw,
-                now,
-                |c| {
-                    let input: ReferralInput = parse_value(&raw)?;
-                    let created =
-                        usecase::referrals::create(c, &actor, agency, input, &timing, now)?;
-                    Ok((201, created_body(&created)))
-                },
-            )
-        })
-        .await?;
+    let input: ReferralInput = parse_value(&raw)?;
+    let out =
+        usecase::referrals::create(&state.hub, actor, agency, key.0, raw, input, created_body)
+            .await?;
     state.delivery.wake();
     let location = out
         .body

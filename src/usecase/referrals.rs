@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::audit;
 use crate::config::Settings;
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
-use crate::domain::ids::{AgencyId, NotificationId, ReferralEventId};
+use crate::domain::ids::{AgencyId, NotificationId, ReferralEventId, ReferralId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
 use crate::domain::referral_lifecycle::{
@@ -31,6 +31,7 @@ use crate::domain::working_days::Calendar;
 use crate::error::AppError;
 use crate::store::referrals::{self, Decision, Event, Stored};
 use crate::store::{agencies, notifications, DbConn};
+use crate::usecase::hub::Hub;
 use crate::usecase::notify;
 
 const KIND: &str = "referral";
@@ -123,36 +124,64 @@ fn acknowledgements(
 
 /// The referring agency reads its referral; the read is a `consultation`. Anyone else gets
 /// a 404 and the attempt is logged as `access_denied`.
-pub fn read(
-    conn: &mut DbConn,
-    actor: &Actor,
+pub async fn read(
+    hub: &Hub,
+    actor: Actor,
     referrer: AgencyId,
-    id: &str,
-    now: DateTime<Utc>,
+    id: ReferralId,
 ) -> Result<View, AppError> {
-    let stored = referrals::get(conn, referrer, id)?
-        .ok_or_else(|| refusal::not_found(actor, KIND, id, now))?;
-    let view = View {
-        events: referrals::events(conn, id)?,
-        routing: referrals::decisions(conn, id)?,
-        acknowledgements: acknowledgements(conn, referrer, id)?,
-        stored,
-    };
+    let now = hub.now();
+    let key = id.to_string();
+    let who = actor.clone();
+    let view = hub
+        .snapshot(move |c| {
+            let stored = referrals::get(c, referrer, &key)?
+                .ok_or_else(|| refusal::not_found(&who, KIND, &key, now))?;
+            Ok(View {
+                events: referrals::events(c, &key)?,
+                routing: referrals::decisions(c, &key)?,
+                acknowledgements: acknowledgements(c, referrer, &key)?,
+                stored,
+            })
+        })
+        .await?;
     let r = &view.stored.referral;
-    audit::append(
-        conn,
-        &NewEntry {
-            subject_refs: r.subject_refs(),
-            classification: Some(r.classification.as_str().to_owned()),
-            consent: Some(r.consent_state(view.stored.consent_withdrawn())),
-            ..NewEntry::new(Operation::Consultation, actor.clone(), now)
-                .record(KIND, id)
-                .purpose(Purpose::NrmReferral.as_str())
-                .justification("the referring agency read its referral")
-                .decision(AuditDecision::Allowed, Vec::new())
-        },
-    )?;
+    let entry = NewEntry {
+        subject_refs: r.subject_refs(),
+        classification: Some(r.classification.as_str().to_owned()),
+        consent: Some(r.consent_state(view.stored.consent_withdrawn())),
+        ..NewEntry::new(Operation::Consultation, actor, now)
+            .record(KIND, id)
+            .purpose(Purpose::NrmReferral.as_str())
+            .justification("the referring agency read its referral")
+            .decision(AuditDecision::Allowed, Vec::new())
+    };
+    hub.write(move |c| audit::append(c, &entry)).await?;
     Ok(view)
+}
+
+/// A page of the referring agency's referrals with their overdue deadlines.
+pub async fn find(
+    hub: &Hub,
+    referrer: AgencyId,
+    status: Option<Status>,
+    only_overdue: bool,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<(Stored, Overdue)>, AppError> {
+    let now = hub.now();
+    hub.read(move |c| {
+        list(
+            c,
+            referrer,
+            status,
+            only_overdue,
+            after.as_deref(),
+            limit,
+            now,
+        )
+    })
+    .await
 }
 
 /// Which of a referral's deadlines have passed.
@@ -170,7 +199,7 @@ impl Overdue {
 
 /// A page of `referrer`'s referrals with their overdue deadlines; with `only_overdue`, only
 /// those with a deadline passed at `now`.
-pub fn list(
+fn list(
     conn: &mut DbConn,
     referrer: AgencyId,
     status: Option<Status>,

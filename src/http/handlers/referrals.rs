@@ -20,7 +20,6 @@ use crate::http::wire::referrals::{created_body, recorded_body, referral_body, s
 use crate::identity::Principal;
 use crate::usecase;
 use crate::usecase::idempotency::Response;
-use crate::usecase::referrals::Timing;
 
 fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
     p.agency_id
@@ -92,14 +91,9 @@ pub async fn list(
         .as_deref()
         .map(|s| s.parse::<Status>().map_err(AppError::BadRequest))
         .transpose()?;
-    let overdue = query.overdue;
-    let now = state.clock.now();
-    let rows = state
-        .db
-        .read(move |c| {
-            usecase::referrals::list(c, agency, status, overdue, after.as_deref(), limit + 1, now)
-        })
-        .await?;
+    let rows =
+        usecase::referrals::find(&state.hub, agency, status, query.overdue, after, limit + 1)
+            .await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         limit,
@@ -115,14 +109,9 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let agency = agency_of(&auth.principal)?;
     let id: ReferralId = parse_id(&id)?;
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let key = id.to_string();
-    let view = state
-        .db
-        .write(move |c| usecase::referrals::read(c, &actor, agency, &key, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(referral_body(&view, now)))
+    let view = usecase::referrals::read(&state.hub, actor, agency, id).await?;
+    Ok(HttpResponse::Ok().json(referral_body(&view, state.hub.now())))
 }
 
 pub async fn record_event(
@@ -134,23 +123,19 @@ pub async fn record_event(
 ) -> Result<HttpResponse, AppError> {
     let agency = agency_of(&auth.principal)?;
     let id: ReferralId = parse_id(&id)?;
-    let now = state.clock.now();
     let actor = Actor::from(&auth.principal);
-    let timing = Timing::from_settings(&state.settings);
-    let referral = id.to_string();
-    let scope = format!("POST /referrals/{referral}/events");
-    let out = state
-        .db
-        .write(move |c| {
-            usecase::idempotency::run(c, agency, key.0.as_deref(), &scope, &raw, now, |c| {
-                let input: EventInput = parse_value(&raw)?;
-                let recorded = usecase::referrals::record_event(
-                    c, &actor, agency, &referral, &input, &timing, now,
-                )?;
-                Ok((201, recorded_body(&recorded)))
-            })
-        })
-        .await?;
+    let input: EventInput = parse_value(&raw)?;
+    let out = usecase::referrals::record(
+        &state.hub,
+        actor,
+        agency,
+        id,
+        key.0,
+        raw,
+        input,
+        recorded_body,
+    )
+    .await?;
     state.delivery.wake();
     respond(out, None)
 }

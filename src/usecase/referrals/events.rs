@@ -1,7 +1,11 @@
 //! Recording lifecycle events on a referral: the transition checks, who may record what,
 //! telling the referring NGO, and withdrawal of consent.
 use super::*;
+use crate::domain::ids::ReferralId;
+use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Response};
 use crate::usecase::refusal;
+use serde_json::Value;
 
 /// A recorded event and where the referral now stands.
 #[derive(Debug, Clone)]
@@ -35,11 +39,36 @@ fn not_allowed(stored: &Stored, kind: EventKind, detail: Option<String>) -> AppE
     }
 }
 
+/// Records an event on referral `id` for the caller's `agency`, once per `key`: a retry with
+/// the same key and body gets the first answer, shaped by `shape`.
+pub async fn record(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: ReferralId,
+    key: Option<String>,
+    raw: Value,
+    input: EventInput,
+    shape: fn(&Recorded) -> Value,
+) -> Result<Response, AppError> {
+    let now = hub.now();
+    let timing = hub.referral_timing();
+    hub.write(move |c| {
+        let referral = id.to_string();
+        let scope = format!("POST /referrals/{referral}/events");
+        idempotency::run(c, agency, key.as_deref(), &scope, &raw, now, |c| {
+            let recorded = record_event(c, &actor, agency, &referral, &input, &timing, now)?;
+            Ok((201, shape(&recorded)))
+        })
+    })
+    .await
+}
+
 /// Records `input` on referral `id` for the caller's `agency` (its referrer or an agency it
 /// was disclosed to). No such referral for the caller is a logged 404; an event the agency
 /// may not record is a logged 403. A transition the lifecycle does not allow is a 409 naming
 /// the allowed events.
-pub fn record_event(
+fn record_event(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,

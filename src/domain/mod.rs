@@ -75,6 +75,7 @@ pub mod notification;
 pub mod partnership;
 pub mod policy;
 pub mod projection;
+pub mod records;
 pub mod referral;
 pub mod referral_lifecycle;
 pub mod role;

@@ -9,17 +9,9 @@ use super::DbConn;
 use crate::domain::audit::AgreementRef;
 use crate::domain::ids::AgencyId;
 use crate::domain::incident::Incident;
+use crate::domain::records::{IncidentDecision as Decision, StoredIncident as Stored};
 use crate::domain::routing::Route;
 use crate::error::AppError;
-
-/// A stored incident with its version and times.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub incident: Incident,
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = i)]
@@ -38,7 +30,7 @@ struct Row {
 impl Row {
     fn into_stored(self) -> Result<Stored, AppError> {
         Ok(Stored {
-            incident: serde_json::from_str(&self.body)?,
+            incident: serde_json::from_str::<Incident>(&self.body)?,
             version: self.version,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
@@ -118,20 +110,6 @@ pub fn list(
     }
     let rows: Vec<Row> = q.order(i::id).limit(limit).load(conn)?;
     rows.into_iter().map(Row::into_stored).collect()
-}
-
-/// One routing decision.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub agency_id: AgencyId,
-    pub route: Route,
-    pub purpose: String,
-    pub notified: bool,
-    pub reasons: Vec<String>,
-    pub agreement: Option<AgreementRef>,
-    pub fields: Vec<String>,
-    pub incident_version: i32,
-    pub decided_at: DateTime<Utc>,
 }
 
 #[derive(Queryable, Insertable, AsChangeset)]

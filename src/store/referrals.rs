@@ -9,41 +9,10 @@ use super::schema::{referral_routing as rr, referrals as r};
 use super::time::{from_db, to_db};
 use super::DbConn;
 use crate::domain::ids::AgencyId;
+use crate::domain::records::StoredReferral as Stored;
 use crate::domain::referral::Referral;
-use crate::domain::referral_lifecycle::{Lifecycle, Status};
+use crate::domain::referral_lifecycle::Status;
 use crate::error::AppError;
-
-/// A stored referral with its state.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub referral: Referral,
-    pub status: Status,
-    pub ack_due_at: DateTime<Utc>,
-    pub rg_due_at: Option<DateTime<Utc>>,
-    pub rg_escalated_at: Option<DateTime<Utc>>,
-    pub nrm_submitted_by: Option<AgencyId>,
-    pub consent_withdrawn_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Stored {
-    pub fn lifecycle(&self) -> Lifecycle {
-        Lifecycle {
-            status: self.status,
-            pathway: self.referral.pathway,
-            child: self.referral.child,
-        }
-    }
-
-    pub fn consent_withdrawn(&self) -> bool {
-        self.consent_withdrawn_at.is_some()
-    }
-
-    /// Whether the reasonable grounds decision is past its target at `now`.
-    pub fn rg_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status == Status::RgPending && self.rg_due_at.is_some_and(|d| now > d)
-    }
-}
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = r)]

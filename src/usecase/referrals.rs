@@ -22,6 +22,9 @@ use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation
 use crate::domain::ids::{AgencyId, NotificationId, ReferralEventId, ReferralId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
+use crate::domain::records::{
+    ReferralDecision as Decision, ReferralEvent as Event, StoredReferral as Stored,
+};
 use crate::domain::referral_lifecycle::{
     may_record, EventInput, EventKind, NewEvent, Recorder, Status,
 };
@@ -29,7 +32,7 @@ use crate::domain::routing::Route;
 use crate::domain::sharing::Purpose;
 use crate::domain::working_days::Calendar;
 use crate::error::AppError;
-use crate::store::referrals::{self, Decision, Event, Stored};
+use crate::store::referrals;
 use crate::store::{agencies, notifications, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::notify;

@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::domain::records::{
+    ReferralDecision as Decision, ReferralEvent as Event, StoredReferral as Stored,
+};
 use crate::domain::referral_lifecycle::EventKind;
-use crate::store::referrals::{Decision, Event, Stored};
 use crate::usecase::referrals::{Created, Overdue, Recorded, View};
 
 #[derive(Debug, Serialize)]

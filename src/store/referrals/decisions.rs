@@ -1,28 +1,15 @@
 //! A referral's routing decisions, one per candidate recipient.
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::super::schema::referral_routing as rr;
 use super::super::time::{from_db, to_db};
 use super::super::DbConn;
 use crate::domain::audit::AgreementRef;
-use crate::domain::ids::{AgencyId, NotificationId};
+
+use crate::domain::records::ReferralDecision as Decision;
 use crate::domain::routing::Route;
 use crate::error::AppError;
-
-/// One routing decision of a referral.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub agency_id: AgencyId,
-    pub route: Route,
-    pub purpose: String,
-    pub notified: bool,
-    pub reasons: Vec<String>,
-    pub agreement: Option<AgreementRef>,
-    pub fields: Vec<String>,
-    pub notification_id: Option<NotificationId>,
-    pub decided_at: DateTime<Utc>,
-}
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = rr)]

@@ -1,31 +1,14 @@
 //! A referral's lifecycle events, numbered per referral.
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::super::schema::referral_events as e;
 use super::super::time::{from_db, to_db};
 use super::super::DbConn;
 use crate::domain::ids::AgencyId;
-use crate::domain::referral_lifecycle::{EventKind, IctgRole, Status};
+use crate::domain::records::ReferralEvent as Event;
+use crate::domain::referral_lifecycle::EventKind;
 use crate::error::AppError;
-
-/// One recorded lifecycle event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: String,
-    pub referral_id: String,
-    pub seq: i32,
-    pub kind: EventKind,
-    pub from: Status,
-    pub to: Status,
-    pub agency_id: AgencyId,
-    pub issuer: String,
-    pub subject: String,
-    pub note: Option<String>,
-    pub reason: Option<String>,
-    pub ictg_role: Option<IctgRole>,
-    pub occurred_at: DateTime<Utc>,
-}
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = e)]

@@ -1,0 +1,99 @@
+//! The hub's records as it keeps them, apart from how they are stored: an incident with its
+//! version, a referral with its lifecycle state and deadlines, each recipient's routing
+//! decision, and a referral's lifecycle events. `store` reads and writes them through rows of
+//! its own; use cases and wire types know only these.
+use chrono::{DateTime, Utc};
+
+use super::audit::AgreementRef;
+use super::ids::{AgencyId, NotificationId};
+use super::incident::Incident;
+use super::referral::Referral;
+use super::referral_lifecycle::{EventKind, IctgRole, Lifecycle, Status};
+use super::routing::Route;
+
+/// A stored incident with its version and times.
+#[derive(Debug, Clone)]
+pub struct StoredIncident {
+    pub incident: Incident,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One routing decision about an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentDecision {
+    pub agency_id: AgencyId,
+    pub route: Route,
+    pub purpose: String,
+    pub notified: bool,
+    pub reasons: Vec<String>,
+    pub agreement: Option<AgreementRef>,
+    pub fields: Vec<String>,
+    pub incident_version: i32,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A stored referral with its state.
+#[derive(Debug, Clone)]
+pub struct StoredReferral {
+    pub referral: Referral,
+    pub status: Status,
+    pub ack_due_at: DateTime<Utc>,
+    pub rg_due_at: Option<DateTime<Utc>>,
+    pub rg_escalated_at: Option<DateTime<Utc>>,
+    pub nrm_submitted_by: Option<AgencyId>,
+    pub consent_withdrawn_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredReferral {
+    pub fn lifecycle(&self) -> Lifecycle {
+        Lifecycle {
+            status: self.status,
+            pathway: self.referral.pathway,
+            child: self.referral.child,
+        }
+    }
+
+    pub fn consent_withdrawn(&self) -> bool {
+        self.consent_withdrawn_at.is_some()
+    }
+
+    /// Whether the reasonable grounds decision is past its target at `now`.
+    pub fn rg_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == Status::RgPending && self.rg_due_at.is_some_and(|d| now > d)
+    }
+}
+
+/// One routing decision of a referral.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferralDecision {
+    pub agency_id: AgencyId,
+    pub route: Route,
+    pub purpose: String,
+    pub notified: bool,
+    pub reasons: Vec<String>,
+    pub agreement: Option<AgreementRef>,
+    pub fields: Vec<String>,
+    pub notification_id: Option<NotificationId>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// One recorded lifecycle event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferralEvent {
+    pub id: String,
+    pub referral_id: String,
+    pub seq: i32,
+    pub kind: EventKind,
+    pub from: Status,
+    pub to: Status,
+    pub agency_id: AgencyId,
+    pub issuer: String,
+    pub subject: String,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    pub ictg_role: Option<IctgRole>,
+    pub occurred_at: DateTime<Utc>,
+}

@@ -1,5 +1,8 @@
 //! Registering agencies, changing them and registering their identity providers. Each
-//! change appends a `governance` entry to the audit log in the same transaction.
+//! change appends a `governance` entry to the audit log in the same transaction. The async
+//! functions are the use cases, one write intent each; the synchronous bodies compose
+//! inside a caller's transaction (the dev seed, tests).
+use super::hub::Hub;
 use super::refusal;
 use chrono::{DateTime, Utc};
 
@@ -27,7 +30,8 @@ fn governance(
         .decision(Decision::Allowed, vec![what.to_owned()])
 }
 
-/// Registers a new agency (hub_admin, checked by the caller's extractor).
+/// Registers a new agency (hub_admin, checked by the caller's extractor), inside the
+/// caller's transaction.
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -68,8 +72,9 @@ pub fn create(
 
 /// Changes an agency. The hub operator may change anything; an agency's own administrator
 /// only its contact address (name, kind, areas and first-responder status drive routing and
-/// the NRM rules, so they stay with the operator). Others are told the agency is not there.
-pub fn update(
+/// the NRM rules, so they stay with the operator). Others are refused (403); an unknown
+/// agency is a logged 404.
+pub(crate) fn update_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgencyId,
@@ -134,15 +139,16 @@ pub fn update(
     Ok(agency)
 }
 
-/// Registers or replaces the identity provider of an agency.
-pub fn set_identity_provider(
+/// Registers or replaces the identity provider of an agency; an unknown agency is a logged
+/// 404.
+pub(crate) fn set_identity_provider_in(
     conn: &mut DbConn,
     actor: &Actor,
     provider: IdentityProvider,
     now: DateTime<Utc>,
 ) -> Result<IdentityProvider, AppError> {
     if agencies::get(conn, provider.agency_id)?.is_none() {
-        return Err(AppError::NotFound);
+        return Err(refusal::not_found(actor, "agency", provider.agency_id, now));
     }
     if let Some(existing) = identity_providers::by_issuer(conn, &provider.issuer)? {
         if existing.agency_id != provider.agency_id {
@@ -177,4 +183,34 @@ pub fn set_identity_provider(
         ),
     )?;
     Ok(provider)
+}
+
+/// Registers a new agency.
+pub async fn register(hub: &Hub, actor: Principal, new: NewAgency) -> Result<Agency, AppError> {
+    let now = hub.now();
+    hub.write(move |c| create(c, &Actor::from(&actor), new, now))
+        .await
+}
+
+/// Changes agency `id` (the hub operator anything, the agency's own admin its contact).
+pub async fn update(
+    hub: &Hub,
+    actor: Principal,
+    id: AgencyId,
+    patch: AgencyPatch,
+) -> Result<Agency, AppError> {
+    let now = hub.now();
+    hub.write(move |c| update_in(c, &actor, id, patch, now))
+        .await
+}
+
+/// Registers or replaces the identity provider of its agency.
+pub async fn set_identity_provider(
+    hub: &Hub,
+    actor: Principal,
+    provider: IdentityProvider,
+) -> Result<IdentityProvider, AppError> {
+    let now = hub.now();
+    hub.write(move |c| set_identity_provider_in(c, &Actor::from(&actor), provider, now))
+        .await
 }

@@ -7,11 +7,23 @@
 //! `consultation` in the same transaction; asking for an entry outside one's scope answers
 //! "not found" and is logged as `access_denied`. Tree heads and proofs carry hashes only and
 //! are open to every hub role, unlogged, so any recipient can check a receipt.
-use chrono::{DateTime, Utc};
+//!
+//! The async functions are the use cases. Each is one write intent (the queries that log
+//! their consultation) or one read snapshot, except two that need more than one: a
+//! verification logs itself, then checks the whole log in a snapshot of its own so the
+//! writer is not held up; an export logs itself and fixes its last seq, then streams pages,
+//! each one read.
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, BoxStream, StreamExt};
+
+use super::hub::Hub;
 use crate::audit::heads::{self, SignedTreeHead, TreeHeadSigner};
 use crate::audit::merkle::Hash;
 use crate::audit::proofs::{self, Consistency, Inclusion};
+use crate::audit::runtime::AuditRuntime;
+use crate::audit::verify::{verify_log, Report};
 use crate::audit::{self, LoggedEntry};
 use crate::domain::audit::{Actor, Decision, NewEntry, Operation};
 use crate::domain::audit_query::{AuditPurpose, AuditScope, EventFilter};
@@ -75,7 +87,7 @@ fn parse_rows(rows: Vec<rows::ShownRow>) -> Result<Vec<LoggedEntry>, AppError> {
 }
 
 /// `GET /audit/events`: a page of entries (`limit` rows after seq `after`), logged.
-pub fn list_events(
+fn list_events_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
@@ -104,7 +116,7 @@ pub fn list_events(
 
 /// `GET /audit/events/{seq}`: one entry, or a 404 when there is none the caller may see.
 /// Either way the request is logged: an entry outside the caller's scope as `access_denied`.
-pub fn get_event(
+fn get_event_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
@@ -164,7 +176,7 @@ pub struct AsOf {
 /// a subject access request, with the tree it is part of. Logged as a consultation about
 /// that person.
 #[allow(clippy::too_many_arguments)]
-pub fn disclosure_report(
+fn disclosure_report_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
@@ -201,7 +213,7 @@ pub fn disclosure_report(
 
 /// Starts `GET /audit/export`: logs it and fixes the last seq the export will contain, so
 /// the pages streamed afterwards form one consistent snapshot.
-pub fn start_export(
+fn start_export_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
@@ -227,8 +239,8 @@ pub fn start_export(
     Ok((scope, upto))
 }
 
-/// One page of an export started with [`start_export`].
-pub fn export_page(
+/// One page of an export started with [`start_export_in`].
+fn export_page_in(
     conn: &mut DbConn,
     filter: &EventFilter,
     scope: AuditScope,
@@ -240,7 +252,7 @@ pub fn export_page(
 }
 
 /// Logs a verification run (`GET /audit/verify`) before it starts.
-pub fn log_verification(
+fn log_verification_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
@@ -259,7 +271,7 @@ pub fn log_verification(
 }
 
 /// `GET /audit/tree-head`: the signed head of the log as it is now.
-pub fn tree_head(
+fn tree_head_in(
     conn: &mut DbConn,
     signer: &TreeHeadSigner,
     now: DateTime<Utc>,
@@ -273,7 +285,7 @@ fn out_of_range(pointer: &str, detail: String) -> AppError {
 
 /// `GET /audit/proofs/inclusion`: entry `seq` in the tree of `tree_size` leaves (default:
 /// the current size).
-pub fn inclusion(
+fn inclusion_in(
     conn: &mut DbConn,
     seq: i64,
     tree_size: Option<u64>,
@@ -297,7 +309,7 @@ pub fn inclusion(
 
 /// `GET /audit/proofs/consistency`: from `first` to `second` leaves (default: the current
 /// size).
-pub fn consistency(
+fn consistency_in(
     conn: &mut DbConn,
     first: u64,
     second: Option<u64>,
@@ -317,4 +329,160 @@ pub fn consistency(
         ));
     }
     proofs::consistency(conn, first, second)
+}
+
+/// `GET /audit/events`: a page of the entries the caller may see that match `filter`
+/// (`limit` rows after seq `after`), logged as a consultation.
+pub async fn events(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    filter: EventFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<LoggedEntry>, AppError> {
+    let now = hub.now();
+    hub.write(move |c| list_events_in(c, &p, &consult, &filter, after, limit, now))
+        .await
+}
+
+/// `GET /audit/events/{seq}`: one entry the caller may see, logged either way.
+pub async fn event(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    seq: i64,
+) -> Result<LoggedEntry, AppError> {
+    let now = hub.now();
+    hub.write(move |c| get_event_in(c, &p, &consult, seq, now))
+        .await
+}
+
+/// `GET /reports/disclosures`: a page of the disclosures about `subject_ref`, with the size
+/// and root of the log when the report was made; logged as a consultation about them.
+pub async fn disclosures(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    subject_ref: String,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
+    let now = hub.now();
+    hub.write(move |c| disclosure_report_in(c, &p, &consult, &subject_ref, after, limit, now))
+        .await
+}
+
+/// `GET /audit/tree-head`: the current head, signed with the hub's key (a new head is
+/// stored when the log has grown).
+pub async fn tree_head(hub: &Hub, runtime: &Arc<AuditRuntime>) -> Result<SignedTreeHead, AppError> {
+    let now = hub.now();
+    let runtime = runtime.clone();
+    hub.write(move |c| tree_head_in(c, &runtime.signer, now))
+        .await
+}
+
+/// `GET /audit/proofs/inclusion`, in one snapshot.
+pub async fn inclusion(hub: &Hub, seq: i64, tree_size: Option<u64>) -> Result<Inclusion, AppError> {
+    hub.snapshot(move |c| inclusion_in(c, seq, tree_size)).await
+}
+
+/// `GET /audit/proofs/consistency`, in one snapshot.
+pub async fn consistency(
+    hub: &Hub,
+    first: u64,
+    second: Option<u64>,
+) -> Result<Consistency, AppError> {
+    hub.snapshot(move |c| consistency_in(c, first, second))
+        .await
+}
+
+/// `GET /audit/verify`: logs the run (one write intent), then checks every entry and tree
+/// head against `runtime`'s trusted keys in one read snapshot. A failed verification is an
+/// answer (`ok: false`), traced as an error.
+pub async fn verify(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    runtime: &Arc<AuditRuntime>,
+) -> Result<Report, AppError> {
+    let now = hub.now();
+    hub.write(move |c| log_verification_in(c, &p, &consult, now))
+        .await?;
+    let runtime = runtime.clone();
+    let report = hub
+        .snapshot(move |c| verify_log(c, &runtime.trusted, &mut |_, _| {}))
+        .await?;
+    if !report.ok {
+        tracing::error!(
+            first_bad_seq = ?report.first_bad_seq,
+            problem = report.problem.as_deref().unwrap_or("-"),
+            "audit log verification failed"
+        );
+    }
+    Ok(report)
+}
+
+/// Entries per page of a streamed export.
+pub const EXPORT_PAGE: i64 = 500;
+
+/// An export under way: the last seq it contains and its pages of entries.
+pub struct Export {
+    /// The log's size when the export started; no later entry is exported.
+    pub upto: i64,
+    /// Pages of at most [`EXPORT_PAGE`] entries each, in seq order. After an error nothing
+    /// follows.
+    pub pages: BoxStream<'static, Result<Vec<LoggedEntry>, AppError>>,
+}
+
+/// Where a streamed export has got to.
+struct ExportCursor {
+    hub: Hub,
+    filter: EventFilter,
+    after: i64,
+    done: bool,
+}
+
+/// `GET /audit/export`: logs the export (in the `format` named) and fixes its last seq in
+/// one write intent, then yields the entries the caller may see that match `filter`,
+/// [`EXPORT_PAGE`] at a time, each page one read. The pages form one consistent snapshot: entries are only
+/// appended, and none after the fixed seq is read.
+pub async fn export(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    filter: EventFilter,
+    format: &'static str,
+) -> Result<Export, AppError> {
+    let now = hub.now();
+    let start = filter.clone();
+    let (scope, upto) = hub
+        .write(move |c| start_export_in(c, &p, &consult, &start, format, now))
+        .await?;
+    let cursor = ExportCursor {
+        hub: hub.clone(),
+        filter,
+        after: 0,
+        done: false,
+    };
+    let pages = stream::unfold(cursor, move |mut cur| async move {
+        if cur.done {
+            return None;
+        }
+        let (filter, after) = (cur.filter.clone(), cur.after);
+        let entries = cur
+            .hub
+            .read(move |c| export_page_in(c, &filter, scope, after, upto, EXPORT_PAGE))
+            .await;
+        match &entries {
+            Ok(list) => match list.last().filter(|_| list.len() as i64 == EXPORT_PAGE) {
+                Some(last) => cur.after = last.seq,
+                None => cur.done = true,
+            },
+            Err(_) => cur.done = true,
+        }
+        Some((entries, cur))
+    })
+    .boxed();
+    Ok(Export { upto, pages })
 }

@@ -63,7 +63,7 @@ pub fn seed(
         };
         // Re-registered only when the base URL changed, so restarts add no entries.
         if identity_providers::of_agency(conn, agency.id)?.as_ref() != Some(&provider) {
-            super::agencies::set_identity_provider(conn, &actor, provider, now)?;
+            super::agencies::set_identity_provider_in(conn, &actor, provider, now)?;
         }
         out.push(DevStateAgency {
             slug: demo.slug.to_owned(),

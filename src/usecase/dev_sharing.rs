@@ -106,7 +106,7 @@ pub fn seed(
     };
     let police = find("police")?;
     let lead = officer(base_url, police, Role::AgencyAdmin)?;
-    let p = super::partnerships::create(
+    let p = super::partnerships::create_in(
         conn,
         &lead,
         NewPartnership {
@@ -117,7 +117,7 @@ pub fn seed(
         now,
     )?;
     for a in agencies.iter().filter(|a| a.slug != "police") {
-        super::partnerships::add_member(
+        super::partnerships::add_member_in(
             conn,
             &lead,
             p.id,
@@ -125,7 +125,7 @@ pub fn seed(
             now,
         )?;
     }
-    let terms = super::partnerships::publish_terms(
+    let terms = super::partnerships::publish_terms_in(
         conn,
         &lead,
         p.id,
@@ -150,7 +150,7 @@ pub fn seed(
     )?;
     for a in agencies {
         let admin = officer(base_url, a, Role::AgencyAdmin)?;
-        super::partnerships::accept_terms(conn, &admin, p.id, terms.version, now)?;
+        super::partnerships::accept_terms_in(conn, &admin, p.id, terms.version, now)?;
     }
 
     let gdpr = PartyLawfulBasis::new(

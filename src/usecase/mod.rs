@@ -4,8 +4,10 @@
 pub mod agencies;
 pub mod agreements;
 pub mod audit;
+pub mod deliveries;
 pub mod dev_seed;
 pub mod dev_sharing;
+pub mod directory;
 pub mod escalation;
 pub mod governance;
 pub mod hub;

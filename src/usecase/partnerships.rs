@@ -2,10 +2,14 @@
 //!
 //! The hub operator or the lead agency's `agency_admin` manages a partnership; each member
 //! accepts the current terms through its own `agency_admin`. Every change is a `governance`
-//! audit entry in the same transaction.
+//! audit entry in the same transaction. Every hub member reads every partnership and its
+//! terms; an unknown one is a logged 404. The async functions are the use cases, one write
+//! intent or one read each; the synchronous `_in` bodies compose inside a caller's
+//! transaction (the dev seed).
 use super::governance::actor as actor_of;
+use super::hub::Hub;
 use super::refusal;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::governance::{partnership_entry, record, signer};
 use crate::domain::ids::{AgencyId, PartnershipId};
@@ -31,7 +35,7 @@ pub struct PartnershipDetail {
 
 /// Creates a partnership. An agency's administrator creates it with their agency as lead
 /// (and first member); the hub operator may name any registered lead, or none.
-pub fn create(
+pub(crate) fn create_in(
     conn: &mut DbConn,
     actor: &Principal,
     new: NewPartnership,
@@ -114,7 +118,7 @@ fn managed(
 }
 
 /// Adds a member agency.
-pub fn add_member(
+pub(crate) fn add_member_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: PartnershipId,
@@ -142,7 +146,7 @@ pub fn add_member(
 
 /// Publishes a new version of the terms of reference. It is current at once: every member
 /// must accept it before agreements in the partnership permit disclosures again.
-pub fn publish_terms(
+pub(crate) fn publish_terms_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: PartnershipId,
@@ -179,7 +183,7 @@ pub fn publish_terms(
 
 /// Records the caller's agency's acceptance of `version`, which must be the current one.
 /// Returns the acceptance and whether it is new (accepting twice changes nothing).
-pub fn accept_terms(
+pub(crate) fn accept_terms_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: PartnershipId,
@@ -227,12 +231,11 @@ pub fn accept_terms(
     Ok((a, true))
 }
 
-/// A partnership with its current terms and their acceptances.
-pub fn detail(conn: &mut DbConn, id: PartnershipId) -> Result<PartnershipDetail, AppError> {
-    let partnership = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let terms = partnerships::latest_terms(conn, id)?;
+/// `partnership` with its current terms and their acceptances.
+fn detail_of(conn: &mut DbConn, partnership: Partnership) -> Result<PartnershipDetail, AppError> {
+    let terms = partnerships::latest_terms(conn, partnership.id)?;
     let acceptances = match &terms {
-        Some(t) => partnerships::acceptances(conn, id, t.version)?,
+        Some(t) => partnerships::acceptances(conn, partnership.id, t.version)?,
         None => Vec::new(),
     };
     Ok(PartnershipDetail {
@@ -242,14 +245,137 @@ pub fn detail(conn: &mut DbConn, id: PartnershipId) -> Result<PartnershipDetail,
     })
 }
 
-/// One version of the terms with its acceptances.
-pub fn terms_version(
+/// Partnership `id` with its current terms and their acceptances; an unknown one is a
+/// logged 404.
+fn detail_in(
     conn: &mut DbConn,
+    actor: &Principal,
+    id: PartnershipId,
+    now: DateTime<Utc>,
+) -> Result<PartnershipDetail, AppError> {
+    let p = partnerships::get(conn, id)?
+        .ok_or_else(|| refusal::not_found(&actor_of(actor), KIND, id, now))?;
+    detail_of(conn, p)
+}
+
+/// One version of the terms with its acceptances and the current version's number; an
+/// unknown one is a logged 404.
+fn terms_version_in(
+    conn: &mut DbConn,
+    actor: &Principal,
     id: PartnershipId,
     version: i32,
+    now: DateTime<Utc>,
 ) -> Result<(Terms, Vec<Acceptance>, i32), AppError> {
-    let terms = partnerships::terms(conn, id, version)?.ok_or(AppError::NotFound)?;
+    let terms = partnerships::terms(conn, id, version)?.ok_or_else(|| {
+        refusal::not_found(
+            &actor_of(actor),
+            TERMS,
+            format!("{id}/terms/{version}"),
+            now,
+        )
+    })?;
     let acceptances = partnerships::acceptances(conn, id, version)?;
     let latest = partnerships::latest_terms(conn, id)?.map_or(version, |t| t.version);
     Ok((terms, acceptances, latest))
+}
+
+/// Creates a partnership.
+pub async fn create(
+    hub: &Hub,
+    actor: Principal,
+    new: NewPartnership,
+) -> Result<Partnership, AppError> {
+    let now = hub.now();
+    hub.write(move |c| create_in(c, &actor, new, now)).await
+}
+
+/// Which partnerships a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only partnerships after this id (the page cursor).
+    pub after: Option<PartnershipId>,
+    /// Only partnerships this agency is a member of.
+    pub member: Option<AgencyId>,
+}
+
+/// The partnerships that match `filter`, in id order, at most `limit`, each with its
+/// current terms and their acceptances, in one read.
+pub async fn find(
+    hub: &Hub,
+    filter: ListFilter,
+    limit: i64,
+) -> Result<Vec<PartnershipDetail>, AppError> {
+    hub.read(move |c| {
+        partnerships::list(c, filter.after, filter.member, limit)?
+            .into_iter()
+            .map(|p| detail_of(c, p))
+            .collect()
+    })
+    .await
+}
+
+/// Partnership `id` with its current terms and their acceptances.
+pub async fn get(
+    hub: &Hub,
+    actor: Principal,
+    id: PartnershipId,
+) -> Result<PartnershipDetail, AppError> {
+    let now = hub.now();
+    hub.read(move |c| detail_in(c, &actor, id, now)).await
+}
+
+/// Adds member `agency`; answers with the partnership as it now stands.
+pub async fn add_member(
+    hub: &Hub,
+    actor: Principal,
+    id: PartnershipId,
+    agency: AgencyId,
+) -> Result<PartnershipDetail, AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        add_member_in(c, &actor, id, agency, now)?;
+        let p = partnerships::get(c, id)?.ok_or(AppError::NotFound)?;
+        detail_of(c, p)
+    })
+    .await
+}
+
+/// Publishes a new version of the terms; `content` parses it against today's date (first,
+/// so an invalid body is a 422 whoever sends it).
+pub async fn publish_terms(
+    hub: &Hub,
+    actor: Principal,
+    id: PartnershipId,
+    content: impl FnOnce(NaiveDate) -> Result<TermsContent, AppError>,
+) -> Result<Terms, AppError> {
+    let now = hub.now();
+    let content = content(now.date_naive())?;
+    hub.write(move |c| publish_terms_in(c, &actor, id, content, now))
+        .await
+}
+
+/// Version `version` of the terms of partnership `id`, with its acceptances and the
+/// current version's number.
+pub async fn get_terms(
+    hub: &Hub,
+    actor: Principal,
+    id: PartnershipId,
+    version: i32,
+) -> Result<(Terms, Vec<Acceptance>, i32), AppError> {
+    let now = hub.now();
+    hub.read(move |c| terms_version_in(c, &actor, id, version, now))
+        .await
+}
+
+/// Records the caller's agency's acceptance of `version`; whether it is new.
+pub async fn accept_terms(
+    hub: &Hub,
+    actor: Principal,
+    id: PartnershipId,
+    version: i32,
+) -> Result<(Acceptance, bool), AppError> {
+    let now = hub.now();
+    hub.write(move |c| accept_terms_in(c, &actor, id, version, now))
+        .await
 }

@@ -29,3 +29,4 @@ mod dev_mode;
 mod interop_oidc;
 mod ops;
 mod partnerships;
+mod unknown_records;

@@ -1,11 +1,12 @@
-//! `/agencies`: the directory of partner agencies and their identity providers.
+//! `/agencies`: the directory of partner agencies and their identity providers. Reads go
+//! through `usecase::directory`, changes through `usecase::agencies`; the operator-issuer
+//! rule and the issuer registry's invalidation stay here, with the authenticator.
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::agency::{AgencyKind, IdentityProvider, IdentityProviderInput};
-use crate::domain::audit::Actor;
 use crate::domain::ids::AgencyId;
 use crate::error::AppError;
 use crate::http::extract::roles::{AnyAdmin, AnyRole, HubAdmin};
@@ -14,8 +15,8 @@ use crate::http::wire::agencies::{
     AgencyOut, CreateAgency, IdentityProviderOut, PatchAgency, PutIdentityProvider,
 };
 use crate::http::wire::page::{page, PageQuery};
-use crate::store::agencies;
-use crate::usecase;
+use crate::usecase::agencies;
+use crate::usecase::directory::{self, AgencyFilter};
 
 pub async fn create(
     state: web::Data<AppState>,
@@ -23,12 +24,7 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateAgency>,
 ) -> Result<HttpResponse, AppError> {
     let new = body.parse()?;
-    let now = state.clock.now();
-    let actor = Actor::from(&auth.principal);
-    let agency = state
-        .db
-        .write(move |c| usecase::agencies::create(c, &actor, new, now))
-        .await?;
+    let agency = agencies::register(&state.hub, auth.principal, new).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/agencies/{}", agency.id)))
         .json(AgencyOut::from(&agency)))
@@ -57,10 +53,7 @@ pub async fn list(
         .as_deref()
         .map(|k| k.parse::<AgencyKind>().map_err(AppError::BadRequest))
         .transpose()?;
-    let rows = state
-        .db
-        .read(move |c| agencies::list(c, after, kind, limit + 1))
-        .await?;
+    let rows = directory::find(&state.hub, AgencyFilter { after, kind }, limit + 1).await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         limit,
@@ -71,15 +64,11 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _auth: Authorized<AnyRole>,
+    auth: Authorized<AnyRole>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id: AgencyId = parse_id(&id)?;
-    let agency = state
-        .db
-        .read(move |c| agencies::get(c, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let agency = directory::get(&state.hub, auth.principal, id).await?;
     Ok(HttpResponse::Ok().json(AgencyOut::from(&agency)))
 }
 
@@ -91,12 +80,7 @@ pub async fn patch(
 ) -> Result<HttpResponse, AppError> {
     let id: AgencyId = parse_id(&id)?;
     let patch = body.parse()?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let agency = state
-        .db
-        .write(move |c| usecase::agencies::update(c, &actor, id, patch, now))
-        .await?;
+    let agency = agencies::update(&state.hub, auth.principal, id, patch).await?;
     Ok(HttpResponse::Ok().json(AgencyOut::from(&agency)))
 }
 
@@ -116,7 +100,7 @@ pub async fn put_identity_provider(
             role_map: body.role_map.as_ref(),
             accept_jwt_typ: body.accept_jwt_typ,
         },
-        state.settings.identity.allow_http_issuers,
+        state.hub.settings().identity.allow_http_issuers,
         false,
     )?;
     if state.auth.registry.is_operator_issuer(&provider.issuer) {
@@ -125,12 +109,7 @@ pub async fn put_identity_provider(
             "this issuer belongs to the hub operator",
         ));
     }
-    let now = state.clock.now();
-    let actor = Actor::from(&auth.principal);
-    let saved = state
-        .db
-        .write(move |c| usecase::agencies::set_identity_provider(c, &actor, provider, now))
-        .await?;
+    let saved = agencies::set_identity_provider(&state.hub, auth.principal, provider).await?;
     state.auth.registry.invalidate_agency(id);
     Ok(HttpResponse::Ok().json(IdentityProviderOut::from(&saved)))
 }

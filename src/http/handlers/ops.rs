@@ -14,7 +14,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    state.db.ping().await?;
+    state.hub.ping().await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
 }
 

@@ -1,4 +1,5 @@
-//! `/partnerships`: partnerships, their members and their terms of reference.
+//! `/partnerships`: partnerships, their members and their terms of reference. Each handler
+//! extracts, makes one `usecase::partnerships` call and shapes the answer.
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -12,8 +13,7 @@ use crate::http::wire::page::{page, PageQuery};
 use crate::http::wire::partnerships::{
     AcceptanceOut, AddMember, CreatePartnership, CreateTerms, PartnershipOut, TermsOut,
 };
-use crate::store::partnerships;
-use crate::usecase;
+use crate::usecase::partnerships::{self, ListFilter};
 
 pub async fn create(
     state: web::Data<AppState>,
@@ -21,12 +21,7 @@ pub async fn create(
     JsonBody(body): JsonBody<CreatePartnership>,
 ) -> Result<HttpResponse, AppError> {
     let new = body.parse()?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let p = state
-        .db
-        .write(move |c| usecase::partnerships::create(c, &actor, new, now))
-        .await?;
+    let p = partnerships::create(&state.hub, auth.principal, new).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/partnerships/{}", p.id)))
         .json(PartnershipOut::new(&p, None, &[])))
@@ -59,15 +54,7 @@ pub async fn list(
                 .map_err(|_| AppError::BadRequest("member must be an agency id".into()))
         })
         .transpose()?;
-    let rows = state
-        .db
-        .read(move |c| {
-            let rows = partnerships::list(c, after, member, limit + 1)?;
-            rows.into_iter()
-                .map(|p| usecase::partnerships::detail(c, p.id))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
+    let rows = partnerships::find(&state.hub, ListFilter { after, member }, limit + 1).await?;
     Ok(HttpResponse::Ok().json(page(
         rows,
         limit,
@@ -78,14 +65,11 @@ pub async fn list(
 
 pub async fn get(
     state: web::Data<AppState>,
-    _auth: Authorized<AnyRole>,
+    auth: Authorized<AnyRole>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id: PartnershipId = parse_id(&id)?;
-    let d = state
-        .db
-        .read(move |c| usecase::partnerships::detail(c, id))
-        .await?;
+    let d = partnerships::get(&state.hub, auth.principal, id).await?;
     Ok(HttpResponse::Ok().json(PartnershipOut::from(&d)))
 }
 
@@ -97,15 +81,7 @@ pub async fn add_member(
 ) -> Result<HttpResponse, AppError> {
     let id: PartnershipId = parse_id(&id)?;
     let agency = body.parse()?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let d = state
-        .db
-        .write(move |c| {
-            usecase::partnerships::add_member(c, &actor, id, agency, now)?;
-            usecase::partnerships::detail(c, id)
-        })
-        .await?;
+    let d = partnerships::add_member(&state.hub, auth.principal, id, agency).await?;
     Ok(HttpResponse::Created().json(PartnershipOut::from(&d)))
 }
 
@@ -116,13 +92,8 @@ pub async fn publish_terms(
     JsonBody(body): JsonBody<CreateTerms>,
 ) -> Result<HttpResponse, AppError> {
     let id: PartnershipId = parse_id(&id)?;
-    let now = state.clock.now();
-    let content = body.parse(now.date_naive())?;
-    let actor = auth.principal;
-    let t = state
-        .db
-        .write(move |c| usecase::partnerships::publish_terms(c, &actor, id, content, now))
-        .await?;
+    let content = move |today| body.parse(today);
+    let t = partnerships::publish_terms(&state.hub, auth.principal, id, content).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -140,16 +111,14 @@ fn version_of(raw: &str) -> Result<i32, AppError> {
 
 pub async fn get_terms(
     state: web::Data<AppState>,
-    _auth: Authorized<AnyRole>,
+    auth: Authorized<AnyRole>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, version) = path.into_inner();
     let id: PartnershipId = parse_id(&id)?;
     let version = version_of(&version)?;
-    let (t, acceptances, latest) = state
-        .db
-        .read(move |c| usecase::partnerships::terms_version(c, id, version))
-        .await?;
+    let (t, acceptances, latest) =
+        partnerships::get_terms(&state.hub, auth.principal, id, version).await?;
     Ok(HttpResponse::Ok().json(TermsOut::new(&t, &acceptances, latest)))
 }
 
@@ -161,12 +130,7 @@ pub async fn accept_terms(
     let (id, version) = path.into_inner();
     let id: PartnershipId = parse_id(&id)?;
     let version = version_of(&version)?;
-    let now = state.clock.now();
-    let actor = auth.principal;
-    let (a, created) = state
-        .db
-        .write(move |c| usecase::partnerships::accept_terms(c, &actor, id, version, now))
-        .await?;
+    let (a, created) = partnerships::accept_terms(&state.hub, auth.principal, id, version).await?;
     let body = AcceptanceOut::from(&a);
     Ok(if created {
         HttpResponse::Created().json(body)

@@ -157,6 +157,20 @@ fn a_signed_agreement_in_date_permits_its_fields() {
 }
 
 #[test]
+fn withheld_fields_never_appear_in_a_permit_whatever_the_agreement_allows() {
+    let withheld = ["victims[].age_band", "area"];
+    let req = DisclosureRequest {
+        withheld: &withheld,
+        ..request(day(10))
+    };
+    let d = decide(&req, &[simple()]);
+    let PolicyDecision::Permit(p) = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(p.fields, strings(&["exploitation_types"]));
+}
+
+#[test]
 fn every_reason_is_given() {
     let f = strings(&[
         "area",

@@ -21,6 +21,14 @@ pub struct Response {
     pub replayed: bool,
 }
 
+/// A creating request as the idempotency layer needs it: the client's `Idempotency-Key`, if
+/// any, and the body as sent (hashed to tell a retry from a different request).
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    pub key: Option<String>,
+    pub body: Value,
+}
+
 /// The hash of a request: its scope (`METHOD path`) and its body in canonical JSON (RFC 8785),
 /// so key order and spacing do not matter.
 pub fn request_hash(scope: &str, body: &Value) -> Result<String, AppError> {

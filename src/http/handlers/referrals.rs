@@ -19,7 +19,7 @@ use crate::http::wire::page::{page, PageQuery};
 use crate::http::wire::referrals::{created_body, recorded_body, referral_body, summary};
 use crate::identity::Principal;
 use crate::usecase;
-use crate::usecase::idempotency::Response;
+use crate::usecase::idempotency::{Keyed, Response};
 
 fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
     p.agency_id
@@ -29,6 +29,10 @@ fn agency_of(p: &Principal) -> Result<AgencyId, AppError> {
 /// Parses a JSON value as `T` with the same 422 pointers as a request body.
 fn parse_value<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AppError> {
     parse_json(&serde_json::to_vec(v)?)
+}
+
+fn keyed(key: IdempotencyKey, body: Value) -> Keyed {
+    Keyed { key: key.0, body }
 }
 
 fn respond(r: Response, location: Option<String>) -> Result<HttpResponse, AppError> {
@@ -52,9 +56,15 @@ pub async fn create(
     let agency = agency_of(&auth.principal)?;
     let actor = Actor::from(&auth.principal);
     let input: ReferralInput = parse_value(&raw)?;
-    let out =
-        usecase::referrals::create(&state.hub, actor, agency, key.0, raw, input, created_body)
-            .await?;
+    let out = usecase::referrals::create(
+        &state.hub,
+        actor,
+        agency,
+        keyed(key, raw),
+        input,
+        created_body,
+    )
+    .await?;
     state.delivery.wake();
     let location = out
         .body
@@ -130,8 +140,7 @@ pub async fn record_event(
         actor,
         agency,
         id,
-        key.0,
-        raw,
+        keyed(key, raw),
         input,
         recorded_body,
     )

@@ -31,7 +31,7 @@ use crate::error::AppError;
 use crate::store::referrals;
 use crate::store::{agencies, DbConn};
 use crate::usecase::hub::Hub;
-use crate::usecase::idempotency::{self, Response};
+use crate::usecase::idempotency::{self, Keyed, Response};
 use crate::usecase::routing::{check_epoch, load, notify, Wanted, PLAN_ATTEMPTS};
 
 /// What planning gave: each candidate's outcome and its subscriptions, at one epoch.
@@ -76,8 +76,7 @@ pub async fn create(
     hub: &Hub,
     actor: Actor,
     referrer: AgencyId,
-    key: Option<String>,
-    raw: Value,
+    request: Keyed,
     input: ReferralInput,
     shape: fn(&Created) -> Value,
 ) -> Result<Response, AppError> {
@@ -86,16 +85,17 @@ pub async fn create(
     hub.read(move |c| may_refer(c, &who, referrer, now)).await?;
     let referral = Arc::new(input.parse(ReferralId::new().to_string(), referrer, now)?);
     let timing = hub.referral_timing();
-    let (raw, key) = (Arc::new(raw), Arc::new(key));
+    let request = Arc::new(request);
     for _ in 0..PLAN_ATTEMPTS {
         let planned = plan(hub, referral.clone(), now).await?;
         let (actor, referral, timing) = (actor.clone(), referral.clone(), timing.clone());
-        let (raw, key) = (raw.clone(), key.clone());
+        let request = request.clone();
         let r = hub
             .write(move |c| {
                 check_epoch(c, planned.epoch)?;
                 let scope = "POST /referrals";
-                idempotency::run(c, referrer, key.as_deref(), scope, &raw, now, |c| {
+                let (key, raw) = (request.key.as_deref(), &request.body);
+                idempotency::run(c, referrer, key, scope, raw, now, |c| {
                     let created = create_in(c, &actor, &referral, &planned, &timing, now)?;
                     Ok((201, shape(&created)))
                 })

@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::ids::ReferralId;
 use crate::usecase::hub::Hub;
-use crate::usecase::idempotency::{self, Response};
+use crate::usecase::idempotency::{self, Keyed, Response};
 use crate::usecase::refusal;
 use serde_json::Value;
 
@@ -46,8 +46,7 @@ pub async fn record(
     actor: Actor,
     agency: AgencyId,
     id: ReferralId,
-    key: Option<String>,
-    raw: Value,
+    request: Keyed,
     input: EventInput,
     shape: fn(&Recorded) -> Value,
 ) -> Result<Response, AppError> {
@@ -56,7 +55,8 @@ pub async fn record(
     hub.write(move |c| {
         let referral = id.to_string();
         let scope = format!("POST /referrals/{referral}/events");
-        idempotency::run(c, agency, key.as_deref(), &scope, &raw, now, |c| {
+        let (key, raw) = (request.key.as_deref(), &request.body);
+        idempotency::run(c, agency, key, &scope, raw, now, |c| {
             let recorded = record_event(c, &actor, agency, &referral, &input, &timing, now)?;
             Ok((201, shape(&recorded)))
         })

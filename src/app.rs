@@ -21,7 +21,7 @@ use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
 use crate::identity::registry::{IssuerEntry, Registry};
 use crate::identity::{AuthFailure, Authenticator, Principal};
 use crate::metrics::Metrics;
-use crate::store::{Backend, Db, Synchronous};
+use crate::service::{Backend, Db, Synchronous};
 use crate::usecase;
 use crate::usecase::hub::Hub;
 
@@ -36,7 +36,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The door to the data: every use case takes it.
     pub hub: Hub,
-    pub db: Db,
+    /// The database itself, for the refusal log and the audit ticker (and, with the
+    /// `testkit` feature, for test fixtures); handlers go through `hub`.
+    db: Db,
     pub clock: Clock,
     pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
@@ -61,6 +63,12 @@ fn request_line(req: &HttpRequest) -> String {
 }
 
 impl AppState {
+    /// The database, for integration tests' fixtures.
+    #[cfg(feature = "testkit")]
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Called when a bearer token is refused (or missing): traced, and logged in the audit
     /// trail as `access_denied` with the reason reduced to a fixed category and no token
     /// content, within the refusal budget (see `audit::denials`).

@@ -9,13 +9,13 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::Application;
 use crate::audit::heads::TreeHeadSigner;
 use crate::audit::runtime::trusted_keys;
-use crate::audit::verify::{verify_log, Report};
+use crate::audit::verify::{verify_database, Report};
 use crate::clock::Clock;
 use crate::config::{Overrides, Settings};
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::dev::{self, DevIssuer, OPERATOR_SLUG};
-use crate::store::{in_snapshot, ConnManager, Db};
+use crate::service::Db;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -285,9 +285,6 @@ fn audit_verify(settings: &Settings) -> Result<ExitCode, AppError> {
         );
     }
     let keys = trusted_keys(settings, signer.as_ref())?;
-    let mut conn = ConnManager::new(&url, settings.database.busy_timeout_ms)?
-        .open()
-        .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
     let started = Instant::now();
     let mut last = started;
     let mut progress = |done: u64, total: u64| {
@@ -304,7 +301,8 @@ fn audit_verify(settings: &Settings) -> Result<ExitCode, AppError> {
             );
         }
     };
-    let report = in_snapshot(&mut conn, |c| verify_log(c, &keys, &mut progress))?;
+    let busy = settings.database.busy_timeout_ms;
+    let report = verify_database(&url, busy, &keys, &mut progress)?;
     println!("{}", verdict(&report, started.elapsed().as_secs_f64()));
     Ok(if report.ok {
         ExitCode::SUCCESS

@@ -87,7 +87,7 @@ pub struct DatabaseSettings {
     pub busy_timeout_ms: u64,
     /// SQLite `synchronous` on the writer: `full` (durable, the default) or `normal` (a
     /// power cut can lose answered writes; the hub warns at start).
-    pub sqlite_synchronous: crate::store::Synchronous,
+    pub sqlite_synchronous: crate::service::Synchronous,
     /// How often a SQLite checkpoint runs off the request path (0: never; only for tests).
     pub checkpoint_interval_ms: u64,
 }

@@ -76,7 +76,7 @@ pub fn disclosure(
 /// Appends entries through the library, as a use case would, in one transaction.
 pub async fn append(app: &TestApp, entries: Vec<NewEntry>) -> Vec<Receipt> {
     app.state
-        .db
+        .db()
         .write(move |c| audit::append_all(c, &entries))
         .await
         .unwrap()

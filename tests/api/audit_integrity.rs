@@ -295,14 +295,14 @@ async fn proofs_verify_with_an_independent_rfc9162_verifier_for_many_tree_sizes(
 async fn an_action_that_fails_after_its_audit_append_leaves_neither() {
     let app = TestApp::spawn().await;
     let size = |app: &TestApp| {
-        let db = app.state.db.clone();
+        let db = app.state.db().clone();
         async move { db.read(audit::proofs::current_size).await.unwrap() }
     };
     let before = size(&app).await;
     let now = app.clock.now();
     let r = app
         .state
-        .db
+        .db()
         .write(move |c| {
             let new = NewAgency {
                 name: "Doomed Agency".into(),
@@ -343,7 +343,7 @@ async fn concurrent_appends_form_one_gapless_sequence_that_verifies() {
     let app = TestApp::spawn().await;
     let mut tasks = Vec::new();
     for t in 0..12 {
-        let db = app.state.db.clone();
+        let db = app.state.db().clone();
         let now = app.clock.now();
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();

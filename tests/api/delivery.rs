@@ -32,7 +32,7 @@ async fn enqueue(app: &TestApp, agency: &TestAgency) -> Vec<String> {
     let id: AgencyId = agency.id.parse().unwrap();
     let now = app.clock.now();
     app.state
-        .db
+        .db()
         .write(move |c| {
             msht_hub::usecase::notify::enqueue(
                 c,

@@ -1,0 +1,307 @@
+//! The audit tables: rows and queries. Only `crate::audit` calls the writing functions here;
+//! the reading ones take the reader's [`AuditScope`], so an agency's IG officer can only ever
+//! be shown entries where that agency is the actor or a recipient.
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{
+    audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
+    audit_head as ah, audit_tree_heads as th,
+};
+use super::time::to_db;
+use super::DbConn;
+use crate::domain::audit_query::{AuditScope, EventFilter};
+use crate::error::AppError;
+
+/// Rows per multi-row insert (well under both backends' bound-parameter limits).
+const INSERT_CHUNK: usize = 500;
+
+/// The log head: size, root and frontier.
+#[derive(Debug, Clone, Queryable)]
+pub struct HeadRow {
+    /// Always 1: the table has one row.
+    #[allow(dead_code)]
+    pub id: i32,
+    pub tree_size: i64,
+    pub root_hash: Vec<u8>,
+    pub frontier: Vec<u8>,
+}
+
+/// Reads the head and locks it until the transaction ends: `SELECT ... FOR UPDATE` on
+/// PostgreSQL, so concurrent appends queue here and the sequence has no gaps. SQLite
+/// writers of this process are already serialised by `Db::write`'s gate.
+pub fn lock_head(conn: &mut DbConn) -> Result<HeadRow, AppError> {
+    let row = match conn {
+        DbConn::Pg(c) => ah::table.find(1).for_update().first::<HeadRow>(c)?,
+        DbConn::Sqlite(c) => ah::table.find(1).first::<HeadRow>(c)?,
+    };
+    Ok(row)
+}
+
+/// Reads the head without locking it.
+pub fn read_head(conn: &mut DbConn) -> Result<HeadRow, AppError> {
+    Ok(ah::table.find(1).first::<HeadRow>(conn)?)
+}
+
+/// Moves the head to a new size, root and frontier.
+pub fn update_head(
+    conn: &mut DbConn,
+    tree_size: i64,
+    root_hash: &[u8],
+    frontier: &[u8],
+) -> Result<(), AppError> {
+    let n = diesel::update(ah::table.find(1))
+        .set((
+            ah::tree_size.eq(tree_size),
+            ah::root_hash.eq(root_hash),
+            ah::frontier.eq(frontier),
+        ))
+        .execute(conn)?;
+    if n != 1 {
+        return Err(AppError::Internal("audit head row is missing".into()));
+    }
+    Ok(())
+}
+
+/// One stored entry, as appended.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = ae)]
+pub struct EntryRow {
+    pub seq: i64,
+    pub operation: String,
+    pub occurred_at: NaiveDateTime,
+    pub record_kind: Option<String>,
+    pub record_id: Option<String>,
+    pub purpose: Option<String>,
+    pub body: String,
+    pub leaf_hash: Vec<u8>,
+    pub subtree_hashes: Vec<u8>,
+    pub receipt_tree_size: i64,
+    pub receipt_root: Vec<u8>,
+}
+
+/// An agency an entry involves, as `actor` or `recipient`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Insertable)]
+#[diesel(table_name = aa)]
+pub struct AgencyLink {
+    pub agency_id: String,
+    pub seq: i64,
+    pub relation: String,
+}
+
+/// A person an entry is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Insertable)]
+#[diesel(table_name = asub)]
+pub struct SubjectLink {
+    pub subject_ref: String,
+    pub seq: i64,
+}
+
+/// Inserts entries and their links, many rows per statement.
+pub fn insert_entries(
+    conn: &mut DbConn,
+    entries: &[EntryRow],
+    agencies: &[AgencyLink],
+    subjects: &[SubjectLink],
+) -> Result<(), AppError> {
+    macro_rules! insert_chunks {
+        ($table:expr, $rows:expr) => {
+            for chunk in $rows.chunks(INSERT_CHUNK) {
+                match conn {
+                    DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                    DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                };
+            }
+        };
+    }
+    insert_chunks!(ae::table, entries);
+    insert_chunks!(aa::table, agencies);
+    insert_chunks!(asub::table, subjects);
+    Ok(())
+}
+
+/// The leaf hash and the interior nodes stored with one entry.
+pub type NodeRow = (Vec<u8>, Vec<u8>);
+
+/// The leaf hash and interior nodes stored with entry `seq`.
+pub fn node_row(conn: &mut DbConn, seq: i64) -> Result<Option<NodeRow>, AppError> {
+    Ok(ae::table
+        .find(seq)
+        .select((ae::leaf_hash, ae::subtree_hashes))
+        .first(conn)
+        .optional()?)
+}
+
+/// What the API shows of an entry (everything but the tree nodes).
+#[derive(Debug, Clone, Queryable)]
+pub struct ShownRow {
+    pub seq: i64,
+    pub body: String,
+    pub leaf_hash: Vec<u8>,
+    pub receipt_tree_size: i64,
+    pub receipt_root: Vec<u8>,
+}
+
+type ShownColumns = (
+    ae::seq,
+    ae::body,
+    ae::leaf_hash,
+    ae::receipt_tree_size,
+    ae::receipt_root,
+);
+
+const SHOWN: ShownColumns = (
+    ae::seq,
+    ae::body,
+    ae::leaf_hash,
+    ae::receipt_tree_size,
+    ae::receipt_root,
+);
+
+/// Entries matching `filter` within `scope`, in seq order, after `after` and up to
+/// `up_to` (inclusive), at most `limit`.
+pub fn list(
+    conn: &mut DbConn,
+    filter: &EventFilter,
+    scope: AuditScope,
+    after: i64,
+    up_to: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ShownRow>, AppError> {
+    let mut q = ae::table.select(SHOWN).into_boxed();
+    q = q.filter(ae::seq.gt(after));
+    if let Some(up_to) = up_to {
+        q = q.filter(ae::seq.le(up_to));
+    }
+    if let AuditScope::Agency(agency) = scope {
+        q = q.filter(
+            ae::seq.eq_any(
+                aa::table
+                    .filter(aa::agency_id.eq(agency.to_string()))
+                    .select(aa::seq),
+            ),
+        );
+    }
+    if let Some(agency) = filter.agency_id {
+        q = q.filter(
+            ae::seq.eq_any(
+                aa::table
+                    .filter(aa::agency_id.eq(agency.to_string()))
+                    .select(aa::seq),
+            ),
+        );
+    }
+    if let Some(subject) = &filter.subject_ref {
+        q = q.filter(
+            ae::seq.eq_any(
+                asub::table
+                    .filter(asub::subject_ref.eq(subject.clone()))
+                    .select(asub::seq),
+            ),
+        );
+    }
+    if let Some(op) = filter.operation {
+        q = q.filter(ae::operation.eq(op.as_str()));
+    }
+    if let Some(kind) = &filter.record_kind {
+        q = q.filter(ae::record_kind.eq(kind.clone()));
+    }
+    if let Some(id) = &filter.record_id {
+        q = q.filter(ae::record_id.eq(id.clone()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(ae::occurred_at.ge(to_db(from)));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(ae::occurred_at.lt(to_db(to)));
+    }
+    Ok(q.order(ae::seq).limit(limit).load(conn)?)
+}
+
+/// One entry, whatever the scope (the caller checks [`involves`]).
+pub fn get(conn: &mut DbConn, seq: i64) -> Result<Option<ShownRow>, AppError> {
+    Ok(ae::table.find(seq).select(SHOWN).first(conn).optional()?)
+}
+
+/// Whether `agency` is the actor or a recipient of entry `seq`.
+pub fn involves(conn: &mut DbConn, seq: i64, agency: &str) -> Result<bool, AppError> {
+    let n: i64 = aa::table
+        .filter(aa::seq.eq(seq))
+        .filter(aa::agency_id.eq(agency))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Every column of the entries after `after`, in seq order, for verification.
+pub fn scan(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<EntryRow>, AppError> {
+    Ok(ae::table
+        .filter(ae::seq.gt(after))
+        .order(ae::seq)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// The link rows of entries `first..=last`, sorted.
+pub fn links_between(
+    conn: &mut DbConn,
+    first: i64,
+    last: i64,
+) -> Result<(Vec<AgencyLink>, Vec<SubjectLink>), AppError> {
+    let agencies = aa::table
+        .filter(aa::seq.between(first, last))
+        .order((aa::seq, aa::agency_id, aa::relation))
+        .load(conn)?;
+    let subjects = asub::table
+        .filter(asub::seq.between(first, last))
+        .order((asub::seq, asub::subject_ref))
+        .load(conn)?;
+    Ok((agencies, subjects))
+}
+
+/// A signed tree head.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
+#[diesel(table_name = th)]
+pub struct TreeHeadRow {
+    pub tree_size: i64,
+    pub root_hash: Vec<u8>,
+    pub signed_at: NaiveDateTime,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
+/// The signed tree head of the largest size, if any.
+pub fn latest_tree_head(conn: &mut DbConn) -> Result<Option<TreeHeadRow>, AppError> {
+    Ok(th::table
+        .order(th::tree_size.desc())
+        .first(conn)
+        .optional()?)
+}
+
+/// Signed tree heads above size `after`, smallest first.
+pub fn tree_heads_after(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<TreeHeadRow>, AppError> {
+    Ok(th::table
+        .filter(th::tree_size.gt(after))
+        .order(th::tree_size)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Stores a signed tree head; one already stored for that size wins.
+pub fn insert_tree_head(conn: &mut DbConn, row: &TreeHeadRow) -> Result<(), AppError> {
+    match conn {
+        DbConn::Pg(c) => diesel::insert_into(th::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(th::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The door to the hub's data for the edge: every use case takes a [`Hub`] and opens its own
+//! transaction (a write intent on the process's one writer) or read snapshot through it, so a
+//! handler extracts, makes one call and shapes the answer. The clock and the settings-derived
+//! rules (deadlines, timing) come with it.
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::notification::Deadlines;
+use crate::error::AppError;
+use crate::service::store::{Db, DbConn};
+use crate::usecase::referrals::Timing;
+use crate::usecase::routing::PlanCache;
+
+/// The database, the clock and the settings, shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    db: Db,
+    clock: Clock,
+    settings: Arc<Settings>,
+    plans: PlanCache,
+}
+
+impl Hub {
+    pub fn new(db: Db, clock: Clock, settings: Arc<Settings>) -> Hub {
+        Hub {
+            db,
+            clock,
+            settings,
+            plans: PlanCache::default(),
+        }
+    }
+
+    /// The hub's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Routing inputs cached per policy epoch.
+    pub(in crate::service) fn plans(&self) -> &PlanCache {
+        &self.plans
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Acknowledgement deadlines of notifications.
+    pub fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            child_hours: self.settings.notifications.ack_hours_child,
+            adult_hours: self.settings.notifications.ack_hours_adult,
+        }
+    }
+
+    /// Referral deadlines in working days.
+    pub fn referral_timing(&self) -> Timing {
+        Timing::from_settings(&self.settings)
+    }
+
+    /// Runs `f` as one write intent (a savepoint of the writer's next batch), answered after
+    /// that batch commits.
+    pub(in crate::service) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        self.db.write(f).await
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(in crate::service) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        self.db.read(f).await
+    }
+
+    /// Runs `f` in one read-only snapshot on a reader connection.
+    pub(in crate::service) async fn snapshot<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        self.db.snapshot(f).await
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.db.ping().await
+    }
+}

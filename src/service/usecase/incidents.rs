@@ -1,0 +1,503 @@
+//! Recording an incident and routing it. The routing is planned first, on a reader (the
+//! statutory recipients, the subscribers and the agreements, through the epoch cache, then the
+//! pure plan); the write then holds the policy epoch the plan was made on and, in one intent,
+//! stores the incident, its `collection` entry, one `disclosure` entry per candidate (shared
+//! with the fields named, or withheld with the reasons), the notifications and the outbox
+//! rows. A change re-routes: existing recipients get an update, new ones a first
+//! notification, and a recipient whose agreement no longer permits gets nothing more.
+use super::refusal;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::audit;
+use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
+use crate::domain::fields::RecordKind;
+use crate::domain::ids::{AgencyId, IncidentId, NotificationId};
+use crate::domain::incident::{ConsentToShare, Incident, IncidentInput};
+use crate::domain::msht::EventType;
+use crate::domain::notification::{Deadlines, Notification};
+use crate::domain::policy::PolicyDecision;
+use crate::domain::projection;
+use crate::domain::records::{IncidentDecision as Decision, StoredIncident as Stored};
+use crate::domain::routing;
+use crate::domain::routing::plan::{self, Ask, Outcome};
+use crate::domain::sharing::Purpose;
+use crate::domain::subscription::{Facets, Subscription};
+use crate::error::AppError;
+use crate::service::store::incidents;
+use crate::service::store::DbConn;
+use crate::usecase::hub::Hub;
+use crate::usecase::routing::{check_epoch, load, notify, Wanted, PLAN_ATTEMPTS};
+
+/// The outcome for one candidate recipient.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub decision: Decision,
+    pub notification_id: Option<NotificationId>,
+}
+
+const KIND: &str = "incident";
+
+/// What planning gave: each candidate's outcome and its subscriptions, at one epoch.
+pub(crate) struct Planned {
+    epoch: i64,
+    outcomes: Vec<Outcome>,
+    channels: HashMap<AgencyId, Vec<Subscription>>,
+}
+
+/// Plans the routing of `incident` on a reader.
+async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<Planned, AppError> {
+    let cache = hub.plans().clone();
+    hub.snapshot(move |c| {
+        let any_child = incident.any_child(now);
+        let wanted = Wanted {
+            discloser: incident.reporting_agency,
+            area: &incident.area,
+            statutory: routing::statutory_kinds(any_child, incident.any_adult_at_risk(now)),
+            subscribers: Some((
+                EventType::IncidentNotified,
+                Facets {
+                    area: &incident.area,
+                    exploitation_types: &incident.exploitation_types,
+                    threats: &incident.threats,
+                    any_child,
+                    any_adult: incident.any_adult(now),
+                },
+            )),
+        };
+        let (inputs, channels) = load(c, &cache, &wanted)?;
+        let ask = Ask {
+            discloser: incident.reporting_agency,
+            record_kind: RecordKind::Incident,
+            classification: incident.classification,
+            purpose: |_| Purpose::Safeguarding,
+            withheld: &[],
+            consent_withdrawn: false,
+            at: now,
+        };
+        Ok(Planned {
+            epoch: inputs.epoch,
+            outcomes: plan::plan(&ask, &inputs),
+            channels,
+        })
+    })
+    .await
+}
+
+/// A recorded (or changed) incident, its version and where it went.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub incident: Incident,
+    pub version: i32,
+    pub routed: Vec<Routed>,
+}
+
+/// Records a new incident of the caller's `agency` and routes it.
+pub async fn create(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    input: IncidentInput,
+) -> Result<Recorded, AppError> {
+    let now = hub.now();
+    let incident = Arc::new(input.parse(IncidentId::new().to_string(), agency, now)?);
+    let deadlines = hub.deadlines();
+    for _ in 0..PLAN_ATTEMPTS {
+        let planned = plan(hub, incident.clone(), now).await?;
+        let (actor, incident) = (actor.clone(), incident.clone());
+        let r = hub
+            .write(move |c| {
+                check_epoch(c, planned.epoch)?;
+                create_in(c, &actor, &incident, &planned, deadlines, now)
+            })
+            .await;
+        if !matches!(r, Err(AppError::StalePlan)) {
+            return r;
+        }
+    }
+    Err(AppError::StalePlan)
+}
+
+/// The write of a new incident with its planned routing.
+fn create_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    incident: &Incident,
+    planned: &Planned,
+    deadlines: Deadlines,
+    now: DateTime<Utc>,
+) -> Result<Recorded, AppError> {
+    incidents::insert(conn, incident, now)?;
+    let record = incident.to_record(now);
+    let mut entries = vec![NewEntry {
+        subject_refs: incident.subject_refs(),
+        data_items: projection::paths_present(&record),
+        classification: Some(incident.classification.as_str().to_owned()),
+        ..NewEntry::new(Operation::Collection, actor.clone(), now)
+            .record(KIND, &incident.id)
+            .purpose(Purpose::Safeguarding.as_str())
+            .justification(format!("MSHT incident {} recorded", incident.reference))
+    }];
+    let to = Route {
+        incident,
+        record: &record,
+        version: 1,
+        previous: &[],
+        deadlines,
+        now,
+    };
+    let routed = to.write(conn, actor, planned, &mut entries)?;
+    audit::append_all(conn, &entries)?;
+    Ok(Recorded {
+        incident: incident.clone(),
+        version: 1,
+        routed,
+    })
+}
+
+/// RFC 7396 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// Changes an incident of the caller's `agency` with a JSON merge patch (RFC 7396) and
+/// routes it again. Another agency's incident is a logged 404; the patched incident is
+/// validated like a new one (422 with pointers).
+pub async fn patch(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: IncidentId,
+    patch: Value,
+    reparse: fn(&[u8]) -> Result<IncidentInput, AppError>,
+) -> Result<Recorded, AppError> {
+    if !patch.is_object() {
+        return Err(AppError::validation("", "send a JSON merge patch object"));
+    }
+    let key = id.to_string();
+    let deadlines = hub.deadlines();
+    for _ in 0..PLAN_ATTEMPTS {
+        let now = hub.now();
+        let (who, k) = (actor.clone(), key.clone());
+        let before = hub
+            .read(move |c| {
+                incidents::get(c, agency, &k)?
+                    .ok_or_else(|| refusal::not_found(&who, KIND, &k, now))
+            })
+            .await?;
+        let mut input = before.incident.to_input();
+        merge(&mut input, &patch);
+        let bytes = serde_json::to_vec(&input)?;
+        let changed = Arc::new(reparse(&bytes)?.parse(key.clone(), agency, now)?);
+        let planned = plan(hub, changed.clone(), now).await?;
+        let actor = actor.clone();
+        let r = hub
+            .write(move |c| {
+                check_epoch(c, planned.epoch)?;
+                update_in(c, &actor, &before, &changed, &planned, deadlines, now)
+            })
+            .await;
+        if !matches!(r, Err(AppError::StalePlan)) {
+            return r;
+        }
+    }
+    Err(AppError::StalePlan)
+}
+
+/// The write of a change planned from `before`; stale if the incident changed meanwhile.
+fn update_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    before: &Stored,
+    changed: &Incident,
+    planned: &Planned,
+    deadlines: Deadlines,
+    now: DateTime<Utc>,
+) -> Result<Recorded, AppError> {
+    let current =
+        incidents::get(conn, changed.reporting_agency, &changed.id)?.ok_or(AppError::NotFound)?;
+    if current.version != before.version {
+        return Err(AppError::StalePlan);
+    }
+    let version = incidents::update(conn, changed, now)?;
+    let previous = incidents::decisions(conn, &changed.id)?;
+    let record = changed.to_record(now);
+    let mut entries = vec![NewEntry {
+        subject_refs: changed.subject_refs(),
+        data_items: changed_paths(&before.incident.to_record(now), &record),
+        classification: Some(changed.classification.as_str().to_owned()),
+        ..NewEntry::new(Operation::Alteration, actor.clone(), now)
+            .record(KIND, &changed.id)
+            .purpose(Purpose::Safeguarding.as_str())
+            .justification(format!(
+                "MSHT incident {} changed (version {version})",
+                changed.reference
+            ))
+    }];
+    let to = Route {
+        incident: changed,
+        record: &record,
+        version,
+        previous: &previous,
+        deadlines,
+        now,
+    };
+    let routed = to.write(conn, actor, planned, &mut entries)?;
+    audit::append_all(conn, &entries)?;
+    Ok(Recorded {
+        incident: changed.clone(),
+        version,
+        routed,
+    })
+}
+
+/// The field paths whose values differ between two versions of a record.
+fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
+    let mut all = projection::paths_present(before);
+    all.extend(projection::paths_present(after));
+    all.sort();
+    all.dedup();
+    all.into_iter()
+        .filter(|p| {
+            let one = [p.clone()];
+            projection::project(before, &one) != projection::project(after, &one)
+        })
+        .collect()
+}
+
+fn consent_summary(incident: &Incident) -> String {
+    let parts: Vec<String> = incident
+        .victims
+        .iter()
+        .map(|v| match (v.consent_to_share, v.consent_absent_reason) {
+            (ConsentToShare::Given, _) => format!("{}: given", v.reference),
+            (c, Some(r)) => format!("{}: {c} ({r})", v.reference),
+            (c, None) => format!("{}: {c}", v.reference),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// The thin webhook data for one recipient: ids, and only those facets its agreement allows.
+fn thin_data(
+    incident: &Incident,
+    record: &Value,
+    notification: NotificationId,
+    fields: &[String],
+) -> Value {
+    let mut data = Map::new();
+    data.insert("notification_id".into(), json!(notification.to_string()));
+    data.insert("incident_id".into(), json!(incident.id));
+    data.insert("classification".into(), json!(incident.classification));
+    let thin: Vec<String> = ["area", "exploitation_types", "victims[].age_band"]
+        .into_iter()
+        .filter(|f| fields.iter().any(|x| x == f))
+        .map(str::to_owned)
+        .collect();
+    if let Value::Object(p) = projection::project(record, &thin) {
+        data.extend(p);
+    }
+    Value::Object(data)
+}
+
+/// One routing write: the incident as recorded, its version and what it was routed to before.
+struct Route<'a> {
+    incident: &'a Incident,
+    record: &'a Value,
+    version: i32,
+    previous: &'a [Decision],
+    deadlines: Deadlines,
+    now: DateTime<Utc>,
+}
+
+impl Route<'_> {
+    /// Writes every planned outcome: a permitted candidate's notification, outbox rows and
+    /// `shared` entry, a refused one's `withheld` entry, and each routing decision.
+    fn write(
+        &self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        planned: &Planned,
+        entries: &mut Vec<NewEntry>,
+    ) -> Result<Vec<Routed>, AppError> {
+        let (incident, now) = (self.incident, self.now);
+        let any_child = incident.any_child(now);
+        let consent = consent_summary(incident);
+        let subjects = incident.subject_refs();
+        let mut out = Vec::with_capacity(planned.outcomes.len());
+        for o in &planned.outcomes {
+            let candidate = &o.candidate;
+            let base = NewEntry {
+                subject_refs: subjects.clone(),
+                classification: Some(incident.classification.as_str().to_owned()),
+                consent: Some(consent.clone()),
+                ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
+                    .record(KIND, &incident.id)
+                    .purpose(o.purpose.as_str())
+                    .recipients(vec![candidate.agency_id])
+            };
+            let (decision, notification_id) = match &o.decision {
+                PolicyDecision::Permit(p) => {
+                    let was_notified = self
+                        .previous
+                        .iter()
+                        .any(|d| d.agency_id == candidate.agency_id && d.notified);
+                    let event = if was_notified {
+                        EventType::IncidentUpdated
+                    } else {
+                        EventType::IncidentNotified
+                    };
+                    let n = Notification {
+                        id: NotificationId::new(),
+                        agency_id: candidate.agency_id,
+                        discloser: incident.reporting_agency,
+                        record_kind: KIND.to_owned(),
+                        record_id: incident.id.clone(),
+                        event,
+                        purpose: o.purpose.as_str().to_owned(),
+                        classification: incident.classification.as_str().to_owned(),
+                        child_at_risk: any_child,
+                        created_at: now,
+                        due_at: self.deadlines.due(now, any_child),
+                        acknowledged_at: None,
+                        acknowledged_by: None,
+                        escalated_at: None,
+                    };
+                    let subs = planned
+                        .channels
+                        .get(&candidate.agency_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    let data = thin_data(incident, self.record, n.id, &p.fields);
+                    notify(conn, &n, subs, data, now)?;
+                    entries.push(NewEntry {
+                        data_items: p.fields.clone(),
+                        agreement: Some(p.agreement.clone()),
+                        lawful_basis: Some(p.lawful_basis.clone()),
+                        retention_days: Some(p.retention_days),
+                        ..base
+                            .decision(AuditDecision::Shared, Vec::new())
+                            .justification(format!(
+                                "{} to the {} route under agreement {} v{}",
+                                event.as_str(),
+                                candidate.route.as_str(),
+                                p.agreement.id,
+                                p.agreement.version
+                            ))
+                    });
+                    let d = Decision {
+                        agency_id: candidate.agency_id,
+                        route: candidate.route,
+                        purpose: o.purpose.as_str().to_owned(),
+                        notified: true,
+                        reasons: Vec::new(),
+                        agreement: Some(p.agreement.clone()),
+                        fields: p.fields.clone(),
+                        incident_version: self.version,
+                        decided_at: now,
+                    };
+                    (d, Some(n.id))
+                }
+                PolicyDecision::Deny(reasons) => {
+                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    entries.push(
+                        base.decision(AuditDecision::Withheld, reasons.clone())
+                            .justification(format!(
+                                "withheld from the {} route",
+                                candidate.route.as_str()
+                            )),
+                    );
+                    let d = Decision {
+                        agency_id: candidate.agency_id,
+                        route: candidate.route,
+                        purpose: o.purpose.as_str().to_owned(),
+                        notified: false,
+                        reasons,
+                        agreement: None,
+                        fields: Vec::new(),
+                        incident_version: self.version,
+                        decided_at: now,
+                    };
+                    (d, None)
+                }
+            };
+            incidents::put_decision(conn, &incident.id, &decision)?;
+            out.push(Routed {
+                decision,
+                notification_id,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The reporting agency reads its own incident; the read is a `consultation`, committed
+/// before the answer. Anyone else gets a logged 404.
+pub async fn read(
+    hub: &Hub,
+    actor: Actor,
+    reporter: AgencyId,
+    id: IncidentId,
+) -> Result<Stored, AppError> {
+    let now = hub.now();
+    let key = id.to_string();
+    let who = actor.clone();
+    let stored = hub
+        .read(move |c| {
+            incidents::get(c, reporter, &key)?
+                .ok_or_else(|| refusal::not_found(&who, KIND, &key, now))
+        })
+        .await?;
+    let entry = NewEntry {
+        subject_refs: stored.incident.subject_refs(),
+        classification: Some(stored.incident.classification.as_str().to_owned()),
+        ..NewEntry::new(Operation::Consultation, actor, now)
+            .record(KIND, id)
+            .purpose(Purpose::Safeguarding.as_str())
+            .justification("the reporting agency read its incident")
+            .decision(AuditDecision::Allowed, Vec::new())
+    };
+    hub.write(move |c| audit::append(c, &entry)).await?;
+    Ok(stored)
+}
+
+/// A page of the reporting agency's incidents.
+pub async fn list(
+    hub: &Hub,
+    reporter: AgencyId,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<Stored>, AppError> {
+    hub.read(move |c| incidents::list(c, reporter, after.as_deref(), limit))
+        .await
+}
+
+/// Where the reporting agency's incident went (another agency's is a logged 404).
+pub async fn routing(
+    hub: &Hub,
+    actor: Actor,
+    reporter: AgencyId,
+    id: IncidentId,
+) -> Result<Vec<Decision>, AppError> {
+    let now = hub.now();
+    let key = id.to_string();
+    hub.read(move |c| match incidents::get(c, reporter, &key)? {
+        None => Err(refusal::not_found(&actor, KIND, &key, now)),
+        Some(_) => incidents::decisions(c, &key),
+    })
+    .await
+}

@@ -1,0 +1,231 @@
+//! What a receiving agency does with a notification: reads the record projected onto the
+//! fields its agreement allows (re-checked by the policy function at read time and logged as a
+//! consultation, with the audit receipt), and acknowledges it. A referral is read with its
+//! consent state (withdrawn consent makes the policy function refuse) and, on the Duty to
+//! Notify pathway, without its identifying fields; acknowledging a `referral.received`
+//! notification also records the agency's `acknowledged` event on the referral.
+use super::refusal;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::audit::{self, Receipt};
+use crate::domain::audit::{Actor, AgreementRef, Decision as AuditDecision, NewEntry, Operation};
+use crate::domain::fields::RecordKind;
+use crate::domain::ids::{AgencyId, NotificationId};
+use crate::domain::msht::EventType;
+use crate::domain::notification::Notification;
+use crate::domain::policy::{self, DisclosureRequest, PolicyDecision};
+use crate::domain::projection;
+use crate::domain::referral::Referral;
+use crate::domain::sharing::{Classification, Purpose};
+use crate::error::AppError;
+use crate::service::store::{incidents, notifications, referrals, DbConn};
+use crate::usecase::hub::Hub;
+use crate::usecase::routing::{check_epoch, views_between, PlanCache, PLAN_ATTEMPTS};
+
+/// A projected read.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    pub notification: Notification,
+    pub record: Value,
+    pub agreement: AgreementRef,
+    pub receipt: Receipt,
+}
+
+/// A read refused after the notification was found: a logged 403 naming the reasons.
+fn refuse(actor: &Actor, n: &Notification, reasons: Vec<String>, now: DateTime<Utc>) -> AppError {
+    let detail = format!(
+        "the agreement no longer permits this disclosure: {}",
+        reasons.join("; ")
+    );
+    let entry = NewEntry::new(Operation::AccessDenied, actor.clone(), now)
+        .record(&n.record_kind, &n.record_id)
+        .purpose(n.purpose.clone())
+        .justification("read of a notification no longer permitted")
+        .decision(AuditDecision::Denied, reasons);
+    AppError::denied(AppError::Forbidden(detail), entry)
+}
+
+/// Reads notification `id` of `agency`. The record is projected onto what the policy function
+/// permits now (decided on a reader, through the epoch cache); the read is logged as a
+/// consultation, committed before the answer, whose receipt comes back with it. Another
+/// agency's notification is a logged 404; a read the policy function refuses a logged 403.
+pub async fn read(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: NotificationId,
+) -> Result<Projected, AppError> {
+    for _ in 0..PLAN_ATTEMPTS {
+        let now = hub.now();
+        let (cache, who) = (hub.plans().clone(), actor.clone());
+        let (epoch, read, entry) = hub
+            .snapshot(move |c| decide_read(c, &cache, &who, agency, id, now))
+            .await?;
+        let r = hub
+            .write(move |c| {
+                check_epoch(c, epoch)?;
+                audit::append(c, &entry)
+            })
+            .await;
+        match r {
+            Err(AppError::StalePlan) => continue,
+            Err(e) => return Err(e),
+            Ok(receipt) => return Ok(Projected { receipt, ..read }),
+        }
+    }
+    Err(AppError::StalePlan)
+}
+
+/// The read decided in a snapshot: the epoch it was decided at, the projection (its receipt
+/// still to come) and the consultation entry to append.
+fn decide_read(
+    conn: &mut DbConn,
+    cache: &PlanCache,
+    actor: &Actor,
+    agency: AgencyId,
+    id: NotificationId,
+    now: DateTime<Utc>,
+) -> Result<(i64, Projected, NewEntry), AppError> {
+    let n = notifications::get(conn, agency, id)?
+        .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
+    let kind: RecordKind = n.record_kind.parse().map_err(AppError::internal)?;
+    let source = match kind {
+        RecordKind::Incident => {
+            let stored = incidents::get_for_notification(conn, n.discloser, &n.record_id)?
+                .ok_or(AppError::NotFound)?;
+            Source {
+                record: stored.incident.to_record(now),
+                classification: stored.incident.classification,
+                subjects: stored.incident.subject_refs(),
+                consent_withdrawn: false,
+                consent: None,
+                referral: None,
+            }
+        }
+        RecordKind::Referral => {
+            let stored = referrals::get_for_notification(conn, n.discloser, &n.record_id)?
+                .ok_or(AppError::NotFound)?;
+            let withdrawn = stored.consent_withdrawn();
+            Source {
+                record: stored.referral.disclosure_record(stored.status),
+                classification: stored.referral.classification,
+                subjects: stored.referral.subject_refs(),
+                consent_withdrawn: withdrawn,
+                consent: Some(stored.referral.consent_state(withdrawn)),
+                referral: Some(stored.referral),
+            }
+        }
+    };
+    let purpose: Purpose = n.purpose.parse().map_err(AppError::internal)?;
+    let req = DisclosureRequest {
+        discloser: n.discloser,
+        recipient: agency,
+        record_kind: kind,
+        purpose,
+        classification: source.classification,
+        requested_fields: None,
+        at: now,
+        consent_withdrawn: source.consent_withdrawn,
+        withheld: source.referral.as_ref().map_or(&[], Referral::withheld),
+    };
+    let (epoch, views) = views_between(conn, cache, n.discloser, agency)?;
+    match policy::decide(&req, &views) {
+        PolicyDecision::Deny(reasons) => {
+            let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            Err(refuse(actor, &n, reasons, now))
+        }
+        PolicyDecision::Permit(p) => {
+            // The permit's fields are final: a referral on the Duty to Notify pathway had its
+            // identifying fields withheld by the policy function itself.
+            let fields = p.fields.clone();
+            let projected = projection::project(&source.record, &fields);
+            let entry = NewEntry {
+                subject_refs: source.subjects,
+                data_items: fields,
+                classification: Some(classification_str(source.classification)),
+                agreement: Some(p.agreement.clone()),
+                lawful_basis: Some(p.recipient_lawful_basis.clone()),
+                retention_days: Some(p.retention_days),
+                consent: source.consent,
+                ..NewEntry::new(Operation::Consultation, actor.clone(), now)
+                    .record(&n.record_kind, &n.record_id)
+                    .purpose(purpose.as_str())
+                    .justification(format!("notification {id} read by its recipient"))
+                    .decision(AuditDecision::Allowed, Vec::new())
+            };
+            let read = Projected {
+                notification: n,
+                record: projected,
+                agreement: p.agreement,
+                receipt: Receipt::default(),
+            };
+            Ok((epoch, read, entry))
+        }
+    }
+}
+
+/// What a notification's record is, for the read.
+struct Source {
+    record: Value,
+    classification: Classification,
+    subjects: Vec<String>,
+    consent_withdrawn: bool,
+    consent: Option<String>,
+    referral: Option<Referral>,
+}
+
+fn classification_str(c: Classification) -> String {
+    c.as_str().to_owned()
+}
+
+/// Acknowledges a notification of `agency` (the first acknowledgement stands); another
+/// agency's notification is a logged 404.
+pub async fn acknowledge(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: NotificationId,
+) -> Result<Notification, AppError> {
+    let now = hub.now();
+    hub.write(move |c| acknowledge_in(c, &actor, agency, id, now))
+        .await
+}
+
+/// A page of `agency`'s notifications (only the overdue ones at `overdue`, when given).
+pub async fn list(
+    hub: &Hub,
+    agency: AgencyId,
+    overdue: Option<DateTime<Utc>>,
+    after: Option<NotificationId>,
+    limit: i64,
+) -> Result<Vec<Notification>, AppError> {
+    hub.read(move |c| notifications::list(c, agency, overdue, after, limit))
+        .await
+}
+
+fn acknowledge_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    agency: AgencyId,
+    id: NotificationId,
+    now: DateTime<Utc>,
+) -> Result<Notification, AppError> {
+    let n = notifications::get(conn, agency, id)?
+        .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
+    if notifications::acknowledge(conn, agency, id, &actor.subject, now)? {
+        if n.record_kind == "referral" && n.event == EventType::ReferralReceived {
+            super::referrals::acknowledged_by_notification(conn, actor, agency, &n.record_id, now)?;
+        }
+        audit::append(
+            conn,
+            &NewEntry::new(Operation::Governance, actor.clone(), now)
+                .record("notification", id)
+                .justification(format!(
+                    "notification about {} {} acknowledged",
+                    n.record_kind, n.record_id
+                )),
+        )?;
+    }
+    notifications::get(conn, agency, id)?.ok_or(AppError::NotFound)
+}

@@ -1,0 +1,261 @@
+//! Planning a record's routing before its write, and the writes every plan leads to.
+//!
+//! Load: in one read snapshot on a reader connection, the policy epoch, the statutory
+//! recipients for the area, the active subscriptions and the discloser's agreement views.
+//! They come from a cache kept per epoch (every governance change moves the epoch, so a
+//! cached answer is never older than the epoch it is filed under). Then the pure
+//! `domain::routing::plan` decides each candidate. The apply step, inside the write, holds the
+//! epoch and refuses a plan made on an older one ([`AppError::StalePlan`]); the use case plans
+//! again. Writing a permitted candidate's notification and outbox rows is shared here.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::domain::agency::{AgencyKind, GssCode};
+use crate::domain::delivery::{Delivery, DeliveryState};
+use crate::domain::ids::{AgencyId, DeliveryId};
+use crate::domain::msht::EventType;
+use crate::domain::notification::Notification;
+use crate::domain::policy::AgreementView;
+use crate::domain::routing::plan::Inputs;
+use crate::domain::routing::Route;
+use crate::domain::subscription::{Channel, Facets, Subscription};
+use crate::error::AppError;
+use crate::service::store::{
+    agencies, agreements, epoch, notifications, outbox, subscriptions, DbConn,
+};
+
+/// How often a use case plans again when governance changed under it.
+pub const PLAN_ATTEMPTS: usize = 4;
+
+/// What the cache holds for one epoch.
+#[derive(Default)]
+struct Cached {
+    epoch: i64,
+    covering: HashMap<(GssCode, AgencyKind), Arc<Vec<AgencyId>>>,
+    subscriptions: Option<Arc<Vec<Subscription>>>,
+    views: HashMap<AgencyId, Arc<Vec<AgreementView>>>,
+}
+
+/// Routing inputs cached per policy epoch, shared by every request of the process.
+#[derive(Default, Clone)]
+pub struct PlanCache(Arc<Mutex<Cached>>);
+
+impl PlanCache {
+    fn with<T>(&self, epoch: i64, f: impl FnOnce(&mut Cached) -> T) -> T {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if c.epoch != epoch {
+            *c = Cached {
+                epoch,
+                ..Cached::default()
+            };
+        }
+        f(&mut c)
+    }
+
+    fn covering(
+        &self,
+        conn: &mut DbConn,
+        epoch: i64,
+        area: &GssCode,
+        kind: AgencyKind,
+    ) -> Result<Arc<Vec<AgencyId>>, AppError> {
+        let key = (area.clone(), kind);
+        if let Some(hit) = self.with(epoch, |c| c.covering.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let ids = Arc::new(agencies::covering_area(conn, area, kind)?);
+        self.with(epoch, |c| c.covering.insert(key, ids.clone()));
+        Ok(ids)
+    }
+
+    fn subscriptions(
+        &self,
+        conn: &mut DbConn,
+        epoch: i64,
+    ) -> Result<Arc<Vec<Subscription>>, AppError> {
+        if let Some(hit) = self.with(epoch, |c| c.subscriptions.clone()) {
+            return Ok(hit);
+        }
+        let subs = Arc::new(subscriptions::all_active(conn)?);
+        self.with(epoch, |c| c.subscriptions = Some(subs.clone()));
+        Ok(subs)
+    }
+
+    fn views(
+        &self,
+        conn: &mut DbConn,
+        epoch: i64,
+        agency: AgencyId,
+    ) -> Result<Arc<Vec<AgreementView>>, AppError> {
+        if let Some(hit) = self.with(epoch, |c| c.views.get(&agency).cloned()) {
+            return Ok(hit);
+        }
+        let views = Arc::new(agreements::views_of(conn, agency)?);
+        self.with(epoch, |c| c.views.insert(agency, views.clone()));
+        Ok(views)
+    }
+}
+
+/// The policy epoch and the agreements between `discloser` and `recipient`, read in the
+/// caller's snapshot through the cache (for a decision outside routing: a notification read).
+pub fn views_between(
+    conn: &mut DbConn,
+    cache: &PlanCache,
+    discloser: AgencyId,
+    recipient: AgencyId,
+) -> Result<(i64, Vec<AgreementView>), AppError> {
+    let epoch = epoch::current(conn)?;
+    let views = cache
+        .views(conn, epoch, discloser)?
+        .iter()
+        .filter(|v| v.agreement.involves(recipient))
+        .cloned()
+        .collect();
+    Ok((epoch, views))
+}
+
+/// What a record asks of the loader.
+pub struct Wanted<'a> {
+    pub discloser: AgencyId,
+    pub area: &'a GssCode,
+    pub statutory: Vec<(AgencyKind, Route)>,
+    /// The event and facets subscribers filter on (none: no subscribers, as for referrals).
+    pub subscribers: Option<(EventType, Facets<'a>)>,
+}
+
+/// The inputs of a plan, and each candidate's subscriptions (for the outbox), read in the
+/// caller's snapshot.
+pub fn load(
+    conn: &mut DbConn,
+    cache: &PlanCache,
+    wanted: &Wanted<'_>,
+) -> Result<(Inputs, HashMap<AgencyId, Vec<Subscription>>), AppError> {
+    let epoch = epoch::current(conn)?;
+    let mut statutory = Vec::new();
+    for (kind, route) in &wanted.statutory {
+        for id in cache.covering(conn, epoch, wanted.area, *kind)?.iter() {
+            statutory.push((*id, *route));
+        }
+    }
+    let subs = cache.subscriptions(conn, epoch)?;
+    let subscribers = match &wanted.subscribers {
+        Some((event, facets)) => subs
+            .iter()
+            .filter(|s| s.wants(*event) && s.filters.matches(facets))
+            .map(|s| s.agency_id)
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut inputs = Inputs {
+        epoch,
+        statutory,
+        subscribers,
+        views: HashMap::new(),
+    };
+    let own = cache.views(conn, epoch, wanted.discloser)?;
+    let mut channels: HashMap<AgencyId, Vec<Subscription>> = HashMap::new();
+    for c in inputs.candidates(wanted.discloser) {
+        let between: Vec<AgreementView> = own
+            .iter()
+            .filter(|v| v.agreement.involves(c.agency_id))
+            .cloned()
+            .collect();
+        inputs.views.insert(c.agency_id, between);
+        channels.insert(
+            c.agency_id,
+            subs.iter()
+                .filter(|s| s.agency_id == c.agency_id)
+                .cloned()
+                .collect(),
+        );
+    }
+    Ok((inputs, channels))
+}
+
+/// Inside the write: the plan was made on the epoch that still holds, or it is stale.
+pub fn check_epoch(conn: &mut DbConn, planned: i64) -> Result<(), AppError> {
+    if epoch::hold(conn)? == planned {
+        Ok(())
+    } else {
+        Err(AppError::StalePlan)
+    }
+}
+
+/// Writes a permitted candidate's notification and queues what the recipient is told: one
+/// delivery per subscription that wants the event, or one e-mail to its contact address.
+/// Bodies are thin: `{type, timestamp, data}` with ids, never the record.
+pub fn notify(
+    conn: &mut DbConn,
+    n: &Notification,
+    subscriptions: &[Subscription],
+    data: Value,
+    now: DateTime<Utc>,
+) -> Result<Vec<DeliveryId>, AppError> {
+    notifications::insert(conn, n)?;
+    enqueue(
+        conn,
+        n.agency_id,
+        n.event,
+        data,
+        &n.classification,
+        subscriptions,
+        now,
+    )
+}
+
+/// Queues `event` with `data` for `agency` on the given active `subscriptions`.
+pub fn enqueue(
+    conn: &mut DbConn,
+    agency: AgencyId,
+    event: EventType,
+    data: Value,
+    classification: &str,
+    subscriptions: &[Subscription],
+    now: DateTime<Utc>,
+) -> Result<Vec<DeliveryId>, AppError> {
+    let payload = json!({
+        "type": event.as_str(),
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": data,
+    });
+    let subs: Vec<&Subscription> = subscriptions.iter().filter(|s| s.wants(event)).collect();
+    let targets: Vec<(Option<_>, &str)> = if subs.is_empty() {
+        vec![(None, "email")]
+    } else {
+        subs.iter()
+            .map(|s| {
+                let kind = match s.channel {
+                    Channel::Webhook { .. } => "webhook",
+                    Channel::Email { .. } => "email",
+                };
+                (Some(s.id), kind)
+            })
+            .collect()
+    };
+    let mut ids = Vec::with_capacity(targets.len());
+    for (subscription_id, channel) in targets {
+        let d = Delivery {
+            id: DeliveryId::new(),
+            agency_id: agency,
+            subscription_id,
+            channel: channel.to_owned(),
+            event_type: event,
+            payload: payload.clone(),
+            classification: classification.to_owned(),
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+            last_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            delivered_at: None,
+        };
+        outbox::insert(conn, &d)?;
+        ids.push(d.id);
+    }
+    Ok(ids)
+}

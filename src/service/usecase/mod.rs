@@ -1,6 +1,9 @@
-//! Use cases: one function per action. Each runs inside the transaction its caller opened
-//! through [`crate::service::store::Db::write`], checks what the domain rules say, writes through the
-//! store and records the action in the audit log, so all of it commits together or not at all.
+//! Use cases: one async function per action, taking the [`hub::Hub`]. Each opens its own
+//! write intent (a savepoint of the writer's next group commit) or read snapshot, checks what
+//! the domain rules say, writes through the store and records the action in the audit log, so
+//! all of it commits together or not at all; a refusal is an `AppError::Denied` that leaves
+//! its `access_denied` entry. The synchronous `*_in` bodies compose inside one transaction
+//! (the dev seed uses them).
 pub mod agencies;
 pub mod agreements;
 pub mod audit;

@@ -258,6 +258,7 @@ impl Application {
             clock.clone(),
         ));
         let metrics = Arc::new(Metrics::new()?);
+        metrics.watch_writer(db.writer_stats());
         let max_body = settings.http.max_body_bytes;
         let workers = settings.http.workers;
         let settings = Arc::new(settings);

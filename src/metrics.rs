@@ -1,17 +1,27 @@
 //! Prometheus metrics, through the `prometheus` crate's registry and text encoder: request
 //! counts and latencies by route pattern and status (never by raw path, so ids do not blow up
-//! the label space). Other modules register their own collectors on [`Metrics::registry`].
+//! the label space), and the writer's group commits (batches and the intents they carried, so
+//! `intents / batches` is the mean batch size). Other modules register their own collectors on
+//! [`Metrics::registry`].
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 use crate::error::AppError;
+use crate::service::WriterStats;
 
 /// The hub's metrics registry and its HTTP collectors.
 pub struct Metrics {
     pub registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    write_batches: IntCounter,
+    write_intents: IntCounter,
+    /// The writer's own counters, copied into the two above at each scrape.
+    writer: Mutex<Option<Arc<WriterStats>>>,
 }
 
 impl Metrics {
@@ -41,11 +51,47 @@ impl Metrics {
         registry
             .register(Box::new(http_duration.clone()))
             .map_err(AppError::internal)?;
+        let write_batches = IntCounter::new(
+            "db_write_batches_total",
+            "Transactions the writer committed (each a group commit of the intents waiting)",
+        )
+        .map_err(AppError::internal)?;
+        let write_intents = IntCounter::new(
+            "db_write_intents_total",
+            "Write intents the writer applied, each in a savepoint of a batch",
+        )
+        .map_err(AppError::internal)?;
+        for c in [&write_batches, &write_intents] {
+            registry
+                .register(Box::new(c.clone()))
+                .map_err(AppError::internal)?;
+        }
         Ok(Metrics {
             registry,
             http_requests,
             http_duration,
+            write_batches,
+            write_intents,
+            writer: Mutex::new(None),
         })
+    }
+
+    /// Exposes the writer's batch counters.
+    pub fn watch_writer(&self, stats: Arc<WriterStats>) {
+        *self.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(stats);
+    }
+
+    fn sync_writer(&self) {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = writer.as_ref() {
+            for (counter, value) in [
+                (&self.write_batches, &w.batches),
+                (&self.write_intents, &w.intents),
+            ] {
+                let now = value.load(Ordering::Relaxed);
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
+        }
     }
 
     /// Records one finished request.
@@ -60,6 +106,7 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> Result<String, AppError> {
+        self.sync_writer();
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)

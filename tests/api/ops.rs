@@ -44,7 +44,14 @@ async fn probes_and_metrics_are_at_the_root_where_operators_look() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().await.unwrap();
-    assert!(text.contains("# TYPE"), "{text}");
+    // Spawning the test hub registered agencies through the writer: its batches are counted.
+    let batches = text
+        .lines()
+        .find_map(|l| l.strip_prefix("msht_hub_db_write_batches_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(batches >= 1, "{text}");
+    assert!(text.contains("msht_hub_db_write_intents_total"), "{text}");
 }
 
 #[tokio::test]

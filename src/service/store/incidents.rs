@@ -128,8 +128,14 @@ struct DecisionRow {
     decided_at: NaiveDateTime,
 }
 
-/// Records (or replaces) the decision for one recipient.
-pub fn put_decision(conn: &mut DbConn, incident: &str, d: &Decision) -> Result<(), AppError> {
+/// Records (or, when `replace`, replaces) the decision for one recipient: a new incident's
+/// decisions are plain inserts.
+pub fn put_decision(
+    conn: &mut DbConn,
+    incident: &str,
+    d: &Decision,
+    replace: bool,
+) -> Result<(), AppError> {
     let row = DecisionRow {
         incident_id: incident.to_owned(),
         agency_id: d.agency_id.to_string(),
@@ -143,6 +149,10 @@ pub fn put_decision(conn: &mut DbConn, incident: &str, d: &Decision) -> Result<(
         incident_version: d.incident_version,
         decided_at: to_db(d.decided_at),
     };
+    if !replace {
+        diesel::insert_into(r::table).values(&row).execute(conn)?;
+        return Ok(());
+    }
     let n = diesel::update(r::table.find((incident, d.agency_id.to_string())))
         .set(&row)
         .execute(conn)?;

@@ -435,7 +435,7 @@ impl Route<'_> {
                     (d, None)
                 }
             };
-            incidents::put_decision(conn, &incident.id, &decision)?;
+            incidents::put_decision(conn, &incident.id, &decision, self.version > 1)?;
             out.push(Routed {
                 decision,
                 notification_id,

@@ -128,15 +128,28 @@ struct DecisionRow {
     decided_at: NaiveDateTime,
 }
 
-/// Records (or, when `replace`, replaces) the decision for one recipient: a new incident's
-/// decisions are plain inserts.
-pub fn put_decision(
+/// Records a new incident's decisions, one statement for all.
+pub fn insert_decisions(
     conn: &mut DbConn,
     incident: &str,
-    d: &Decision,
-    replace: bool,
+    all: &[Decision],
 ) -> Result<(), AppError> {
-    let row = DecisionRow {
+    let rows = all
+        .iter()
+        .map(|d| decision_row(incident, d))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    if !rows.is_empty() {
+        // A multi-row insert is written per backend (the connection enum has no batch form).
+        match conn {
+            DbConn::Pg(c) => diesel::insert_into(r::table).values(&rows).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(r::table).values(&rows).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+fn decision_row(incident: &str, d: &Decision) -> Result<DecisionRow, AppError> {
+    Ok(DecisionRow {
         incident_id: incident.to_owned(),
         agency_id: d.agency_id.to_string(),
         route: d.route.as_str().to_owned(),
@@ -148,11 +161,12 @@ pub fn put_decision(
         fields: serde_json::to_string(&d.fields)?,
         incident_version: d.incident_version,
         decided_at: to_db(d.decided_at),
-    };
-    if !replace {
-        diesel::insert_into(r::table).values(&row).execute(conn)?;
-        return Ok(());
-    }
+    })
+}
+
+/// Records (or replaces) the decision for one recipient of a changed incident.
+pub fn put_decision(conn: &mut DbConn, incident: &str, d: &Decision) -> Result<(), AppError> {
+    let row = decision_row(incident, d)?;
     let n = diesel::update(r::table.find((incident, d.agency_id.to_string())))
         .set(&row)
         .execute(conn)?;

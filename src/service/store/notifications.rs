@@ -54,7 +54,27 @@ impl Row {
 }
 
 pub fn insert(conn: &mut DbConn, x: &Notification) -> Result<(), AppError> {
-    let row = Row {
+    insert_all(conn, std::slice::from_ref(x))
+}
+
+/// Rows per multi-row insert (14 columns each, well under both backends' bind limits).
+const CHUNK: usize = 512;
+
+/// Inserts several notifications with one statement per [`CHUNK`].
+pub fn insert_all(conn: &mut DbConn, all: &[Notification]) -> Result<(), AppError> {
+    let rows: Vec<Row> = all.iter().map(row_of).collect();
+    for chunk in rows.chunks(CHUNK) {
+        // A multi-row insert is written per backend (the connection enum has no batch form).
+        match conn {
+            DbConn::Pg(c) => diesel::insert_into(n::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(n::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+fn row_of(x: &Notification) -> Row {
+    Row {
         id: x.id.to_string(),
         agency_id: x.agency_id.to_string(),
         discloser_agency_id: x.discloser.to_string(),
@@ -69,9 +89,7 @@ pub fn insert(conn: &mut DbConn, x: &Notification) -> Result<(), AppError> {
         acknowledged_at: None,
         acknowledged_by: None,
         escalated_at: None,
-    };
-    diesel::insert_into(n::table).values(row).execute(conn)?;
-    Ok(())
+    }
 }
 
 /// One notification addressed to `agency`.

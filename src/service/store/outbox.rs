@@ -60,7 +60,30 @@ impl Row {
 
 /// Writes a new pending delivery.
 pub fn insert(conn: &mut DbConn, d: &Delivery) -> Result<(), AppError> {
-    let row = Row {
+    insert_all(conn, std::slice::from_ref(d))
+}
+
+/// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
+const CHUNK: usize = 512;
+
+/// Queues several deliveries with one statement per [`CHUNK`].
+pub fn insert_all(conn: &mut DbConn, all: &[Delivery]) -> Result<(), AppError> {
+    let rows = all
+        .iter()
+        .map(row_of)
+        .collect::<Result<Vec<Row>, AppError>>()?;
+    for chunk in rows.chunks(CHUNK) {
+        // A multi-row insert is written per backend (the connection enum has no batch form).
+        match conn {
+            DbConn::Pg(c) => diesel::insert_into(o::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(o::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+fn row_of(d: &Delivery) -> Result<Row, AppError> {
+    Ok(Row {
         id: d.id.to_string(),
         agency_id: d.agency_id.to_string(),
         subscription_id: d.subscription_id.map(|s| s.to_string()),
@@ -77,9 +100,7 @@ pub fn insert(conn: &mut DbConn, d: &Delivery) -> Result<(), AppError> {
         last_status: None,
         last_error: None,
         delivered_at: None,
-    };
-    diesel::insert_into(o::table).values(row).execute(conn)?;
-    Ok(())
+    })
 }
 
 macro_rules! due_query {

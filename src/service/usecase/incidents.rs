@@ -30,7 +30,7 @@ use crate::error::AppError;
 use crate::service::store::incidents;
 use crate::service::store::DbConn;
 use crate::usecase::hub::Hub;
-use crate::usecase::routing::{check_epoch, load, notify, Wanted, PLAN_ATTEMPTS};
+use crate::usecase::routing::{check_epoch, load, Told, Wanted, PLAN_ATTEMPTS};
 
 /// The outcome for one candidate recipient.
 #[derive(Debug, Clone)]
@@ -338,6 +338,7 @@ impl Route<'_> {
         let any_child = incident.any_child(now);
         let consent = consent_summary(incident);
         let subjects = incident.subject_refs();
+        let mut told = Told::default();
         let mut out = Vec::with_capacity(planned.outcomes.len());
         for o in &planned.outcomes {
             let candidate = &o.candidate;
@@ -383,7 +384,8 @@ impl Route<'_> {
                         .map(Vec::as_slice)
                         .unwrap_or_default();
                     let data = thin_data(incident, self.record, n.id, &p.fields);
-                    notify(conn, &n, subs, data, now)?;
+                    let id = n.id;
+                    told.notify(n, subs, data, now);
                     entries.push(NewEntry {
                         data_items: p.fields.clone(),
                         agreement: Some(p.agreement.clone()),
@@ -410,7 +412,7 @@ impl Route<'_> {
                         incident_version: self.version,
                         decided_at: now,
                     };
-                    (d, Some(n.id))
+                    (d, Some(id))
                 }
                 PolicyDecision::Deny(reasons) => {
                     let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
@@ -435,11 +437,19 @@ impl Route<'_> {
                     (d, None)
                 }
             };
-            incidents::put_decision(conn, &incident.id, &decision, self.version > 1)?;
             out.push(Routed {
                 decision,
                 notification_id,
             });
+        }
+        told.write(conn)?;
+        if self.previous.is_empty() {
+            let decisions: Vec<Decision> = out.iter().map(|r| r.decision.clone()).collect();
+            incidents::insert_decisions(conn, &incident.id, &decisions)?;
+        } else {
+            for r in &out {
+                incidents::put_decision(conn, &incident.id, &r.decision)?;
+            }
         }
         Ok(out)
     }

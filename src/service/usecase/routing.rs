@@ -6,7 +6,8 @@
 //! cached answer is never older than the epoch it is filed under). Then the pure
 //! `domain::routing::plan` decides each candidate. The apply step, inside the write, holds the
 //! epoch and refuses a plan made on an older one ([`AppError::StalePlan`]); the use case plans
-//! again. Writing a permitted candidate's notification and outbox rows is shared here.
+//! again. Gathering the notifications and outbox rows a plan leads to ([`Told`]) is shared
+//! here.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -184,29 +185,95 @@ pub fn check_epoch(conn: &mut DbConn, planned: i64) -> Result<(), AppError> {
     }
 }
 
-/// Writes a permitted candidate's notification and queues what the recipient is told: one
-/// delivery per subscription that wants the event, or one e-mail to its contact address.
+/// What a routing tells its recipients, gathered so that each table gets one multi-row
+/// insert: the notifications, and per notification one delivery per subscription that wants
+/// the event, or one e-mail to the recipient's contact address (no partner is left untold).
 /// Bodies are thin: `{type, timestamp, data}` with ids, never the record.
-pub fn notify(
-    conn: &mut DbConn,
-    n: &Notification,
-    subscriptions: &[Subscription],
-    data: Value,
-    now: DateTime<Utc>,
-) -> Result<Vec<DeliveryId>, AppError> {
-    notifications::insert(conn, n)?;
-    enqueue(
-        conn,
-        n.agency_id,
-        n.event,
-        data,
-        &n.classification,
-        subscriptions,
-        now,
-    )
+#[derive(Debug, Default)]
+pub struct Told {
+    notifications: Vec<Notification>,
+    deliveries: Vec<Delivery>,
 }
 
-/// Queues `event` with `data` for `agency` on the given active `subscriptions`.
+impl Told {
+    /// A permitted candidate's notification, told on its `subscriptions`.
+    pub fn notify(
+        &mut self,
+        n: Notification,
+        subscriptions: &[Subscription],
+        data: Value,
+        now: DateTime<Utc>,
+    ) {
+        self.queue(
+            n.agency_id,
+            n.event,
+            data,
+            &n.classification,
+            subscriptions,
+            now,
+        );
+        self.notifications.push(n);
+    }
+
+    /// Queues `event` with `data` for `agency` on its active `subscriptions`.
+    pub fn queue(
+        &mut self,
+        agency: AgencyId,
+        event: EventType,
+        data: Value,
+        classification: &str,
+        subscriptions: &[Subscription],
+        now: DateTime<Utc>,
+    ) {
+        let payload = json!({
+            "type": event.as_str(),
+            "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "data": data,
+        });
+        let subs: Vec<&Subscription> = subscriptions.iter().filter(|s| s.wants(event)).collect();
+        let targets: Vec<(Option<_>, &str)> = if subs.is_empty() {
+            vec![(None, "email")]
+        } else {
+            subs.iter()
+                .map(|s| {
+                    let kind = match s.channel {
+                        Channel::Webhook { .. } => "webhook",
+                        Channel::Email { .. } => "email",
+                    };
+                    (Some(s.id), kind)
+                })
+                .collect()
+        };
+        for (subscription_id, channel) in targets {
+            self.deliveries.push(Delivery {
+                id: DeliveryId::new(),
+                agency_id: agency,
+                subscription_id,
+                channel: channel.to_owned(),
+                event_type: event,
+                payload: payload.clone(),
+                classification: classification.to_owned(),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+                last_attempt_at: None,
+                last_status: None,
+                last_error: None,
+                delivered_at: None,
+            });
+        }
+    }
+
+    /// Writes what was gathered; returns the deliveries queued.
+    pub fn write(self, conn: &mut DbConn) -> Result<Vec<DeliveryId>, AppError> {
+        notifications::insert_all(conn, &self.notifications)?;
+        outbox::insert_all(conn, &self.deliveries)?;
+        Ok(self.deliveries.iter().map(|d| d.id).collect())
+    }
+}
+
+/// Queues `event` with `data` for `agency` on the given active `subscriptions`, at once.
 pub fn enqueue(
     conn: &mut DbConn,
     agency: AgencyId,
@@ -216,46 +283,7 @@ pub fn enqueue(
     subscriptions: &[Subscription],
     now: DateTime<Utc>,
 ) -> Result<Vec<DeliveryId>, AppError> {
-    let payload = json!({
-        "type": event.as_str(),
-        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": data,
-    });
-    let subs: Vec<&Subscription> = subscriptions.iter().filter(|s| s.wants(event)).collect();
-    let targets: Vec<(Option<_>, &str)> = if subs.is_empty() {
-        vec![(None, "email")]
-    } else {
-        subs.iter()
-            .map(|s| {
-                let kind = match s.channel {
-                    Channel::Webhook { .. } => "webhook",
-                    Channel::Email { .. } => "email",
-                };
-                (Some(s.id), kind)
-            })
-            .collect()
-    };
-    let mut ids = Vec::with_capacity(targets.len());
-    for (subscription_id, channel) in targets {
-        let d = Delivery {
-            id: DeliveryId::new(),
-            agency_id: agency,
-            subscription_id,
-            channel: channel.to_owned(),
-            event_type: event,
-            payload: payload.clone(),
-            classification: classification.to_owned(),
-            state: DeliveryState::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-            last_attempt_at: None,
-            last_status: None,
-            last_error: None,
-            delivered_at: None,
-        };
-        outbox::insert(conn, &d)?;
-        ids.push(d.id);
-    }
-    Ok(ids)
+    let mut told = Told::default();
+    told.queue(agency, event, data, classification, subscriptions, now);
+    told.write(conn)
 }

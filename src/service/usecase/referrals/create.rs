@@ -32,7 +32,7 @@ use crate::service::store::referrals;
 use crate::service::store::{agencies, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::idempotency::{self, Keyed, Response};
-use crate::usecase::routing::{check_epoch, load, notify, Wanted, PLAN_ATTEMPTS};
+use crate::usecase::routing::{check_epoch, load, Told, Wanted, PLAN_ATTEMPTS};
 
 /// What planning gave: each candidate's outcome and its subscriptions, at one epoch.
 struct Planned {
@@ -209,6 +209,7 @@ fn create_in(
         }
     }
     let mut routed = Vec::new();
+    let mut told = Told::default();
     for o in &planned.outcomes {
         let (candidate, purpose) = (&o.candidate, o.purpose);
         let base = NewEntry {
@@ -245,7 +246,9 @@ fn create_in(
                     .get(&candidate.agency_id)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                notify(conn, &n, subs, thin_data(referral, n.id, &fields), now)?;
+                let data = thin_data(referral, n.id, &fields);
+                let id = n.id;
+                told.notify(n, subs, data, now);
                 entries.push(NewEntry {
                     data_items: fields.clone(),
                     agreement: Some(p.agreement.clone()),
@@ -269,7 +272,7 @@ fn create_in(
                     reasons: Vec::new(),
                     agreement: Some(p.agreement.clone()),
                     fields,
-                    notification_id: Some(n.id),
+                    notification_id: Some(id),
                     decided_at: now,
                 }
             }
@@ -298,6 +301,7 @@ fn create_in(
         referrals::insert_decision(conn, &referral.id, &decision)?;
         routed.push(decision);
     }
+    told.write(conn)?;
     if !routed.iter().any(|d| d.notified) {
         warnings.push(
             "no agency received this referral: no active agreement permits it; contact the \

@@ -11,7 +11,7 @@ use crate::receiver::Receiver;
 use crate::sharing::{share, BIRMINGHAM};
 
 /// The `access_denied` entries about `record_id`, as the hub auditor sees them.
-async fn denials_about(app: &TestApp, record_id: &str) -> Vec<Value> {
+pub async fn denials_about(app: &TestApp, record_id: &str) -> Vec<Value> {
     let auditor = app.operator_token(&["hub_auditor"]);
     let r = app
         .get(

@@ -5,22 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, TestApp};
+use crate::refusals::denials_about;
 use crate::sharing::{partnership, BIRMINGHAM};
-
-/// The `access_denied` entries about `record_id`, as the hub auditor sees them.
-async fn denials_about(app: &TestApp, record_id: &str) -> Vec<Value> {
-    let auditor = app.operator_token(&["hub_auditor"]);
-    let r = app
-        .get(
-            &format!(
-                "/audit/events?purpose=self_monitoring&operation=access_denied&record_id={record_id}"
-            ),
-            &auditor,
-        )
-        .await;
-    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-    r.1["items"].as_array().unwrap().clone()
-}
 
 /// Asserts `r` is a 404 and that one `access_denied` entry about `record_id` exists, by an
 /// actor of `agency` (`Value::Null` for the hub operator).

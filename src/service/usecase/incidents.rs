@@ -6,7 +6,6 @@
 //! rows. A change re-routes: existing recipients get an update, new ones a first
 //! notification, and a recipient whose agreement no longer permits gets nothing more.
 use super::refusal;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -23,14 +22,14 @@ use crate::domain::policy::PolicyDecision;
 use crate::domain::projection;
 use crate::domain::records::{IncidentDecision as Decision, StoredIncident as Stored};
 use crate::domain::routing;
-use crate::domain::routing::plan::{self, Ask, Outcome};
+use crate::domain::routing::plan::Ask;
 use crate::domain::sharing::Purpose;
-use crate::domain::subscription::{Facets, Subscription};
+use crate::domain::subscription::Facets;
 use crate::error::AppError;
 use crate::service::store::incidents;
 use crate::service::store::DbConn;
 use crate::usecase::hub::Hub;
-use crate::usecase::routing::{check_epoch, load, Told, Wanted, PLAN_ATTEMPTS};
+use crate::usecase::routing::{check_epoch, planned, Planned, Told, Wanted, PLAN_ATTEMPTS};
 
 /// The outcome for one candidate recipient.
 #[derive(Debug, Clone)]
@@ -40,13 +39,6 @@ pub struct Routed {
 }
 
 const KIND: &str = "incident";
-
-/// What planning gave: each candidate's outcome and its subscriptions, at one epoch.
-pub(crate) struct Planned {
-    epoch: i64,
-    outcomes: Vec<Outcome>,
-    channels: HashMap<AgencyId, Vec<Subscription>>,
-}
 
 /// Plans the routing of `incident` on a reader.
 async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<Planned, AppError> {
@@ -68,7 +60,7 @@ async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<
                 },
             )),
         };
-        let (inputs, channels) = load(c, &cache, &wanted)?;
+
         let ask = Ask {
             discloser: incident.reporting_agency,
             record_kind: RecordKind::Incident,
@@ -78,11 +70,7 @@ async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<
             consent_withdrawn: false,
             at: now,
         };
-        Ok(Planned {
-            epoch: inputs.epoch,
-            outcomes: plan::plan(&ask, &inputs),
-            channels,
-        })
+        planned(c, &cache, &wanted, &ask)
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! Queuing what partners are told outside a planned routing (lifecycle events, escalations,
 //! consent withdrawal): the recipient's active subscriptions are read inside the caller's
-//! transaction, then `usecase::routing::enqueue` writes one outbox delivery per subscription
+//! transaction, then `usecase::routing::Told` writes one outbox delivery per subscription
 //! that wants the event, or one e-mail to its contact address (no partner is left untold).
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -9,7 +9,7 @@ use crate::domain::ids::{AgencyId, DeliveryId};
 use crate::domain::msht::EventType;
 use crate::error::AppError;
 use crate::service::store::{subscriptions, DbConn};
-use crate::usecase::routing;
+use crate::usecase::routing::Told;
 
 /// Queues `event` with `data` for `agency`; returns the deliveries written.
 pub fn enqueue(
@@ -21,5 +21,7 @@ pub fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<Vec<DeliveryId>, AppError> {
     let subs = subscriptions::active_of(conn, agency)?;
-    routing::enqueue(conn, agency, event, data, classification, &subs, now)
+    let mut told = Told::default();
+    told.queue(agency, event, data, classification, &subs, now);
+    told.write(conn)
 }

@@ -20,7 +20,7 @@ use crate::domain::ids::{AgencyId, DeliveryId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
 use crate::domain::policy::AgreementView;
-use crate::domain::routing::plan::Inputs;
+use crate::domain::routing::plan::{self, Ask, Inputs, Outcome};
 use crate::domain::routing::Route;
 use crate::domain::subscription::{Channel, Facets, Subscription};
 use crate::error::AppError;
@@ -176,6 +176,28 @@ pub fn load(
     Ok((inputs, channels))
 }
 
+/// What planning gave a record: each candidate's outcome and its subscriptions, at one epoch.
+pub struct Planned {
+    pub epoch: i64,
+    pub outcomes: Vec<Outcome>,
+    pub channels: HashMap<AgencyId, Vec<Subscription>>,
+}
+
+/// Loads what `wanted` names (in the caller's snapshot) and plans `ask` on it.
+pub fn planned(
+    conn: &mut DbConn,
+    cache: &PlanCache,
+    wanted: &Wanted<'_>,
+    ask: &Ask<'_>,
+) -> Result<Planned, AppError> {
+    let (inputs, channels) = load(conn, cache, wanted)?;
+    Ok(Planned {
+        epoch: inputs.epoch,
+        outcomes: plan::plan(ask, &inputs),
+        channels,
+    })
+}
+
 /// Inside the write: the plan was made on the epoch that still holds, or it is stale.
 pub fn check_epoch(conn: &mut DbConn, planned: i64) -> Result<(), AppError> {
     if epoch::hold(conn)? == planned {
@@ -271,19 +293,4 @@ impl Told {
         outbox::insert_all(conn, &self.deliveries)?;
         Ok(self.deliveries.iter().map(|d| d.id).collect())
     }
-}
-
-/// Queues `event` with `data` for `agency` on the given active `subscriptions`, at once.
-pub fn enqueue(
-    conn: &mut DbConn,
-    agency: AgencyId,
-    event: EventType,
-    data: Value,
-    classification: &str,
-    subscriptions: &[Subscription],
-    now: DateTime<Utc>,
-) -> Result<Vec<DeliveryId>, AppError> {
-    let mut told = Told::default();
-    told.queue(agency, event, data, classification, subscriptions, now);
-    told.write(conn)
 }

@@ -4,7 +4,6 @@
 //! pathway's withheld fields as an input); the write then holds the policy epoch and stores
 //! the referral, its `collection` entry, one `disclosure` entry per candidate, the
 //! notifications and the outbox rows, once per `Idempotency-Key`.
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -23,23 +22,15 @@ use crate::domain::projection;
 use crate::domain::records::{ReferralDecision as Decision, StoredReferral as Stored};
 use crate::domain::referral::{Referral, ReferralInput};
 use crate::domain::referral_lifecycle::Status;
-use crate::domain::routing::plan::{self, Ask, Outcome};
+use crate::domain::routing::plan::Ask;
 use crate::domain::routing::{self, Route};
 use crate::domain::sharing::Purpose;
-use crate::domain::subscription::Subscription;
 use crate::error::AppError;
 use crate::service::store::referrals;
 use crate::service::store::{agencies, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::idempotency::{self, Keyed, Response};
-use crate::usecase::routing::{check_epoch, load, Told, Wanted, PLAN_ATTEMPTS};
-
-/// What planning gave: each candidate's outcome and its subscriptions, at one epoch.
-struct Planned {
-    epoch: i64,
-    outcomes: Vec<Outcome>,
-    channels: HashMap<AgencyId, Vec<Subscription>>,
-}
+use crate::usecase::routing::{check_epoch, planned, Planned, Told, Wanted, PLAN_ATTEMPTS};
 
 /// Plans the routing of `referral` on a reader.
 async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<Planned, AppError> {
@@ -51,7 +42,7 @@ async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<
             statutory: routing::referral_kinds(referral.child),
             subscribers: None,
         };
-        let (inputs, channels) = load(c, &cache, &wanted)?;
+
         let ask = Ask {
             discloser: referral.referring_agency,
             record_kind: RecordKind::Referral,
@@ -61,11 +52,7 @@ async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<
             consent_withdrawn: false,
             at: now,
         };
-        Ok(Planned {
-            epoch: inputs.epoch,
-            outcomes: plan::plan(&ask, &inputs),
-            channels,
-        })
+        planned(c, &cache, &wanted, &ask)
     })
     .await
 }

@@ -20,9 +20,10 @@ pub struct StoredIncident {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One routing decision about an incident.
+/// One recipient's routing decision about an incident or a referral: notified under an
+/// agreement with the fields named, or withheld with the reasons.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IncidentDecision {
+pub struct Decision {
     pub agency_id: AgencyId,
     pub route: Route,
     pub purpose: String,
@@ -30,7 +31,10 @@ pub struct IncidentDecision {
     pub reasons: Vec<String>,
     pub agreement: Option<AgreementRef>,
     pub fields: Vec<String>,
-    pub incident_version: i32,
+    /// The incident version it was decided for (referrals have no versions).
+    pub record_version: Option<i32>,
+    /// The notification it sent, where known (when routed; always for referrals).
+    pub notification_id: Option<NotificationId>,
     pub decided_at: DateTime<Utc>,
 }
 
@@ -64,20 +68,6 @@ impl StoredReferral {
     pub fn rg_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status == Status::RgPending && self.rg_due_at.is_some_and(|d| now > d)
     }
-}
-
-/// One routing decision of a referral.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReferralDecision {
-    pub agency_id: AgencyId,
-    pub route: Route,
-    pub purpose: String,
-    pub notified: bool,
-    pub reasons: Vec<String>,
-    pub agreement: Option<AgreementRef>,
-    pub fields: Vec<String>,
-    pub notification_id: Option<NotificationId>,
-    pub decided_at: DateTime<Utc>,
 }
 
 /// One recorded lifecycle event.

@@ -103,15 +103,7 @@ pub async fn routing(
     let id: IncidentId = parse_id(&id)?;
     let actor = Actor::from(&auth.principal);
     let decisions = incidents::routing(&state.hub, actor, agency, id).await?;
-    let items: Vec<RoutingItem> = decisions
-        .into_iter()
-        .map(|d| {
-            RoutingItem::from(&incidents::Routed {
-                decision: d,
-                notification_id: None,
-            })
-        })
-        .collect();
+    let items: Vec<RoutingItem> = decisions.iter().map(RoutingItem::from).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 

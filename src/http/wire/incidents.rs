@@ -1,44 +1,10 @@
 //! Incident, routing and notification response bodies.
+pub use super::routing::RoutingItem;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::notification::Notification;
-use crate::usecase::incidents::Routed;
-
-#[derive(Debug, Serialize)]
-pub struct RoutingItem {
-    pub agency_id: String,
-    pub route: &'static str,
-    pub purpose: String,
-    pub decision: &'static str,
-    pub reasons: Vec<String>,
-    pub agreement_id: Option<String>,
-    pub agreement_version: Option<i32>,
-    pub fields: Vec<String>,
-    pub notification_id: Option<String>,
-    pub incident_version: i32,
-    pub decided_at: DateTime<Utc>,
-}
-
-impl From<&Routed> for RoutingItem {
-    fn from(r: &Routed) -> Self {
-        let d = &r.decision;
-        RoutingItem {
-            agency_id: d.agency_id.to_string(),
-            route: d.route.as_str(),
-            purpose: d.purpose.clone(),
-            decision: if d.notified { "notified" } else { "withheld" },
-            reasons: d.reasons.clone(),
-            agreement_id: d.agreement.as_ref().map(|a| a.id.clone()),
-            agreement_version: d.agreement.as_ref().map(|a| a.version),
-            fields: d.fields.clone(),
-            notification_id: r.notification_id.map(|n| n.to_string()),
-            incident_version: d.incident_version,
-            decided_at: d.decided_at,
-        }
-    }
-}
 
 /// The incident as its reporting agency sees it, with routing when it was just (re)routed.
 pub fn incident_body(record: Value, version: i32, routing: Option<Vec<RoutingItem>>) -> Value {

@@ -9,4 +9,5 @@ pub mod incidents;
 pub mod page;
 pub mod partnerships;
 pub mod referrals;
+pub mod routing;
 pub mod subscriptions;

@@ -1,46 +1,14 @@
 //! Referral response bodies. The create response and the list carry ids, states and
 //! deadlines, no personal details (a create response is also what an `Idempotency-Key` retry
 //! gets back); the whole record is only in `GET /referrals/{id}`, to the referrer.
+pub use super::routing::RoutingItem;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::records::{
-    ReferralDecision as Decision, ReferralEvent as Event, StoredReferral as Stored,
-};
+use crate::domain::records::{Decision, ReferralEvent as Event, StoredReferral as Stored};
 use crate::domain::referral_lifecycle::EventKind;
 use crate::usecase::referrals::{Created, Overdue, Recorded, View};
-
-#[derive(Debug, Serialize)]
-pub struct RoutingItem {
-    pub agency_id: String,
-    pub route: &'static str,
-    pub purpose: String,
-    pub decision: &'static str,
-    pub reasons: Vec<String>,
-    pub agreement_id: Option<String>,
-    pub agreement_version: Option<i32>,
-    pub fields: Vec<String>,
-    pub notification_id: Option<String>,
-    pub decided_at: DateTime<Utc>,
-}
-
-impl From<&Decision> for RoutingItem {
-    fn from(d: &Decision) -> Self {
-        RoutingItem {
-            agency_id: d.agency_id.to_string(),
-            route: d.route.as_str(),
-            purpose: d.purpose.clone(),
-            decision: if d.notified { "notified" } else { "withheld" },
-            reasons: d.reasons.clone(),
-            agreement_id: d.agreement.as_ref().map(|a| a.id.clone()),
-            agreement_version: d.agreement.as_ref().map(|a| a.version),
-            fields: d.fields.clone(),
-            notification_id: d.notification_id.map(|n| n.to_string()),
-            decided_at: d.decided_at,
-        }
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct EventOut {

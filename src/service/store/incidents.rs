@@ -9,7 +9,7 @@ use super::DbConn;
 use crate::domain::audit::AgreementRef;
 use crate::domain::ids::AgencyId;
 use crate::domain::incident::Incident;
-use crate::domain::records::{IncidentDecision as Decision, StoredIncident as Stored};
+use crate::domain::records::{Decision, StoredIncident as Stored};
 use crate::domain::routing::Route;
 use crate::error::AppError;
 
@@ -159,7 +159,7 @@ fn decision_row(incident: &str, d: &Decision) -> Result<DecisionRow, AppError> {
         agreement_id: d.agreement.as_ref().map(|a| a.id.clone()),
         agreement_version: d.agreement.as_ref().map(|a| a.version),
         fields: serde_json::to_string(&d.fields)?,
-        incident_version: d.incident_version,
+        incident_version: d.record_version.unwrap_or(1),
         decided_at: to_db(d.decided_at),
     })
 }
@@ -195,7 +195,8 @@ pub fn decisions(conn: &mut DbConn, incident: &str) -> Result<Vec<Decision>, App
                     _ => None,
                 },
                 fields: serde_json::from_str(&x.fields)?,
-                incident_version: x.incident_version,
+                record_version: Some(x.incident_version),
+                notification_id: None,
                 decided_at: from_db(x.decided_at),
             })
         })

@@ -20,7 +20,7 @@ use crate::domain::msht::EventType;
 use crate::domain::notification::{Deadlines, Notification};
 use crate::domain::policy::PolicyDecision;
 use crate::domain::projection;
-use crate::domain::records::{IncidentDecision as Decision, StoredIncident as Stored};
+use crate::domain::records::{Decision, StoredIncident as Stored};
 use crate::domain::routing;
 use crate::domain::routing::plan::Ask;
 use crate::domain::sharing::Purpose;
@@ -30,13 +30,6 @@ use crate::service::store::incidents;
 use crate::service::store::DbConn;
 use crate::usecase::hub::Hub;
 use crate::usecase::routing::{check_epoch, planned, Planned, Told, Wanted, PLAN_ATTEMPTS};
-
-/// The outcome for one candidate recipient.
-#[derive(Debug, Clone)]
-pub struct Routed {
-    pub decision: Decision,
-    pub notification_id: Option<NotificationId>,
-}
 
 const KIND: &str = "incident";
 
@@ -80,7 +73,7 @@ async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<
 pub struct Recorded {
     pub incident: Incident,
     pub version: i32,
-    pub routed: Vec<Routed>,
+    pub routed: Vec<Decision>,
 }
 
 /// Records a new incident of the caller's `agency` and routes it.
@@ -321,7 +314,7 @@ impl Route<'_> {
         actor: &Actor,
         planned: &Planned,
         entries: &mut Vec<NewEntry>,
-    ) -> Result<Vec<Routed>, AppError> {
+    ) -> Result<Vec<Decision>, AppError> {
         let (incident, now) = (self.incident, self.now);
         let any_child = incident.any_child(now);
         let consent = consent_summary(incident);
@@ -339,7 +332,7 @@ impl Route<'_> {
                     .purpose(o.purpose.as_str())
                     .recipients(vec![candidate.agency_id])
             };
-            let (decision, notification_id) = match &o.decision {
+            let decision = match &o.decision {
                 PolicyDecision::Permit(p) => {
                     let was_notified = self
                         .previous
@@ -389,7 +382,7 @@ impl Route<'_> {
                                 p.agreement.version
                             ))
                     });
-                    let d = Decision {
+                    Decision {
                         agency_id: candidate.agency_id,
                         route: candidate.route,
                         purpose: o.purpose.as_str().to_owned(),
@@ -397,10 +390,10 @@ impl Route<'_> {
                         reasons: Vec::new(),
                         agreement: Some(p.agreement.clone()),
                         fields: p.fields.clone(),
-                        incident_version: self.version,
+                        record_version: Some(self.version),
+                        notification_id: Some(id),
                         decided_at: now,
-                    };
-                    (d, Some(id))
+                    }
                 }
                 PolicyDecision::Deny(reasons) => {
                     let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
@@ -411,7 +404,7 @@ impl Route<'_> {
                                 candidate.route.as_str()
                             )),
                     );
-                    let d = Decision {
+                    Decision {
                         agency_id: candidate.agency_id,
                         route: candidate.route,
                         purpose: o.purpose.as_str().to_owned(),
@@ -419,24 +412,20 @@ impl Route<'_> {
                         reasons,
                         agreement: None,
                         fields: Vec::new(),
-                        incident_version: self.version,
+                        record_version: Some(self.version),
+                        notification_id: None,
                         decided_at: now,
-                    };
-                    (d, None)
+                    }
                 }
             };
-            out.push(Routed {
-                decision,
-                notification_id,
-            });
+            out.push(decision);
         }
         told.write(conn)?;
         if self.previous.is_empty() {
-            let decisions: Vec<Decision> = out.iter().map(|r| r.decision.clone()).collect();
-            incidents::insert_decisions(conn, &incident.id, &decisions)?;
+            incidents::insert_decisions(conn, &incident.id, &out)?;
         } else {
-            for r in &out {
-                incidents::put_decision(conn, &incident.id, &r.decision)?;
+            for d in &out {
+                incidents::put_decision(conn, &incident.id, d)?;
             }
         }
         Ok(out)

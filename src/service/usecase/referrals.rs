@@ -22,9 +22,7 @@ use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation
 use crate::domain::ids::{AgencyId, NotificationId, ReferralEventId, ReferralId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
-use crate::domain::records::{
-    ReferralDecision as Decision, ReferralEvent as Event, StoredReferral as Stored,
-};
+use crate::domain::records::{Decision, ReferralEvent as Event, StoredReferral as Stored};
 use crate::domain::referral_lifecycle::{
     may_record, EventInput, EventKind, NewEvent, Recorder, Status,
 };

@@ -7,7 +7,7 @@ use super::super::time::{from_db, to_db};
 use super::super::DbConn;
 use crate::domain::audit::AgreementRef;
 
-use crate::domain::records::ReferralDecision as Decision;
+use crate::domain::records::Decision;
 use crate::domain::routing::Route;
 use crate::error::AppError;
 
@@ -66,6 +66,7 @@ pub fn decisions(conn: &mut DbConn, referral: &str) -> Result<Vec<Decision>, App
                     _ => None,
                 },
                 fields: serde_json::from_str(&x.fields)?,
+                record_version: None,
                 notification_id: x
                     .notification_id
                     .map(|n| n.parse().map_err(AppError::internal))

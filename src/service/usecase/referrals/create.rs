@@ -19,7 +19,7 @@ use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
 use crate::domain::policy::PolicyDecision;
 use crate::domain::projection;
-use crate::domain::records::{ReferralDecision as Decision, StoredReferral as Stored};
+use crate::domain::records::{Decision, StoredReferral as Stored};
 use crate::domain::referral::{Referral, ReferralInput};
 use crate::domain::referral_lifecycle::Status;
 use crate::domain::routing::plan::Ask;
@@ -259,6 +259,7 @@ fn create_in(
                     reasons: Vec::new(),
                     agreement: Some(p.agreement.clone()),
                     fields,
+                    record_version: None,
                     notification_id: Some(id),
                     decided_at: now,
                 }
@@ -280,6 +281,7 @@ fn create_in(
                     reasons,
                     agreement: None,
                     fields: Vec::new(),
+                    record_version: None,
                     notification_id: None,
                     decided_at: now,
                 }

@@ -29,4 +29,5 @@ mod dev_mode;
 mod interop_oidc;
 mod ops;
 mod partnerships;
+mod policy_epoch;
 mod unknown_records;

@@ -9,7 +9,8 @@ use super::ids::{AgencyId, NotificationId};
 use super::incident::Incident;
 use super::referral::Referral;
 use super::referral_lifecycle::{EventKind, IctgRole, Lifecycle, Status};
-use super::routing::Route;
+use super::routing::{Candidate, Route};
+use super::sharing::Purpose;
 
 /// A stored incident with its version and times.
 #[derive(Debug, Clone)]
@@ -36,6 +37,48 @@ pub struct Decision {
     /// The notification it sent, where known (when routed; always for referrals).
     pub notification_id: Option<NotificationId>,
     pub decided_at: DateTime<Utc>,
+}
+
+impl Decision {
+    /// `candidate`'s decision for `purpose` (about record version `record_version`, if the
+    /// record has versions) at `at`, withheld for `reasons`.
+    pub fn withheld(
+        candidate: &Candidate,
+        purpose: Purpose,
+        record_version: Option<i32>,
+        reasons: Vec<String>,
+        at: DateTime<Utc>,
+    ) -> Decision {
+        Decision {
+            agency_id: candidate.agency_id,
+            route: candidate.route,
+            purpose: purpose.as_str().to_owned(),
+            notified: false,
+            reasons,
+            agreement: None,
+            fields: Vec::new(),
+            record_version,
+            notification_id: None,
+            decided_at: at,
+        }
+    }
+
+    /// The same candidate notified instead, under `agreement` with `fields`, by `notification`.
+    pub fn notified(
+        self,
+        agreement: AgreementRef,
+        fields: Vec<String>,
+        notification: NotificationId,
+    ) -> Decision {
+        Decision {
+            notified: true,
+            reasons: Vec::new(),
+            agreement: Some(agreement),
+            fields,
+            notification_id: Some(notification),
+            ..self
+        }
+    }
 }
 
 /// A stored referral with its state.

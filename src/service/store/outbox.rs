@@ -58,11 +58,6 @@ impl Row {
     }
 }
 
-/// Writes a new pending delivery.
-pub fn insert(conn: &mut DbConn, d: &Delivery) -> Result<(), AppError> {
-    insert_all(conn, std::slice::from_ref(d))
-}
-
 /// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
 const CHUNK: usize = 512;
 

@@ -9,16 +9,15 @@ use super::refusal;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::audit;
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
-use crate::domain::ids::{AgencyId, IncidentId, NotificationId};
-use crate::domain::incident::{ConsentToShare, Incident, IncidentInput};
+use crate::domain::ids::{AgencyId, IncidentId};
+use crate::domain::incident::{Incident, IncidentInput};
 use crate::domain::msht::EventType;
-use crate::domain::notification::{Deadlines, Notification};
-use crate::domain::policy::PolicyDecision;
+use crate::domain::notification::Deadlines;
 use crate::domain::projection;
 use crate::domain::records::{Decision, StoredIncident as Stored};
 use crate::domain::routing;
@@ -29,7 +28,11 @@ use crate::error::AppError;
 use crate::service::store::incidents;
 use crate::service::store::DbConn;
 use crate::usecase::hub::Hub;
-use crate::usecase::routing::{check_epoch, planned, Planned, Told, Wanted, PLAN_ATTEMPTS};
+use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted};
+
+mod route;
+
+use route::Route;
 
 const KIND: &str = "incident";
 
@@ -86,20 +89,18 @@ pub async fn create(
     let now = hub.now();
     let incident = Arc::new(input.parse(IncidentId::new().to_string(), agency, now)?);
     let deadlines = hub.deadlines();
-    for _ in 0..PLAN_ATTEMPTS {
-        let planned = plan(hub, incident.clone(), now).await?;
+    until_fresh(|| {
         let (actor, incident) = (actor.clone(), incident.clone());
-        let r = hub
-            .write(move |c| {
+        async move {
+            let planned = plan(hub, incident.clone(), now).await?;
+            hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
                 create_in(c, &actor, &incident, &planned, deadlines, now)
             })
-            .await;
-        if !matches!(r, Err(AppError::StalePlan)) {
-            return r;
+            .await
         }
-    }
-    Err(AppError::StalePlan)
+    })
+    .await
 }
 
 /// The write of a new incident with its planned routing.
@@ -171,32 +172,30 @@ pub async fn patch(
     }
     let key = id.to_string();
     let deadlines = hub.deadlines();
-    for _ in 0..PLAN_ATTEMPTS {
-        let now = hub.now();
-        let (who, k) = (actor.clone(), key.clone());
-        let before = hub
-            .read(move |c| {
-                incidents::get(c, agency, &k)?
-                    .ok_or_else(|| refusal::not_found(&who, KIND, &k, now))
-            })
-            .await?;
-        let mut input = before.incident.to_input();
-        merge(&mut input, &patch);
-        let bytes = serde_json::to_vec(&input)?;
-        let changed = Arc::new(reparse(&bytes)?.parse(key.clone(), agency, now)?);
-        let planned = plan(hub, changed.clone(), now).await?;
-        let actor = actor.clone();
-        let r = hub
-            .write(move |c| {
+    until_fresh(|| {
+        let (actor, key, patch) = (actor.clone(), key.clone(), &patch);
+        async move {
+            let now = hub.now();
+            let (who, k) = (actor.clone(), key.clone());
+            let before = hub
+                .read(move |c| {
+                    incidents::get(c, agency, &k)?
+                        .ok_or_else(|| refusal::not_found(&who, KIND, &k, now))
+                })
+                .await?;
+            let mut input = before.incident.to_input();
+            merge(&mut input, patch);
+            let bytes = serde_json::to_vec(&input)?;
+            let changed = Arc::new(reparse(&bytes)?.parse(key, agency, now)?);
+            let planned = plan(hub, changed.clone(), now).await?;
+            hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
                 update_in(c, &actor, &before, &changed, &planned, deadlines, now)
             })
-            .await;
-        if !matches!(r, Err(AppError::StalePlan)) {
-            return r;
+            .await
         }
-    }
-    Err(AppError::StalePlan)
+    })
+    .await
 }
 
 /// The write of a change planned from `before`; stale if the incident changed meanwhile.
@@ -258,178 +257,6 @@ fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
             projection::project(before, &one) != projection::project(after, &one)
         })
         .collect()
-}
-
-fn consent_summary(incident: &Incident) -> String {
-    let parts: Vec<String> = incident
-        .victims
-        .iter()
-        .map(|v| match (v.consent_to_share, v.consent_absent_reason) {
-            (ConsentToShare::Given, _) => format!("{}: given", v.reference),
-            (c, Some(r)) => format!("{}: {c} ({r})", v.reference),
-            (c, None) => format!("{}: {c}", v.reference),
-        })
-        .collect();
-    parts.join("; ")
-}
-
-/// The thin webhook data for one recipient: ids, and only those facets its agreement allows.
-fn thin_data(
-    incident: &Incident,
-    record: &Value,
-    notification: NotificationId,
-    fields: &[String],
-) -> Value {
-    let mut data = Map::new();
-    data.insert("notification_id".into(), json!(notification.to_string()));
-    data.insert("incident_id".into(), json!(incident.id));
-    data.insert("classification".into(), json!(incident.classification));
-    let thin: Vec<String> = ["area", "exploitation_types", "victims[].age_band"]
-        .into_iter()
-        .filter(|f| fields.iter().any(|x| x == f))
-        .map(str::to_owned)
-        .collect();
-    if let Value::Object(p) = projection::project(record, &thin) {
-        data.extend(p);
-    }
-    Value::Object(data)
-}
-
-/// One routing write: the incident as recorded, its version and what it was routed to before.
-struct Route<'a> {
-    incident: &'a Incident,
-    record: &'a Value,
-    version: i32,
-    previous: &'a [Decision],
-    deadlines: Deadlines,
-    now: DateTime<Utc>,
-}
-
-impl Route<'_> {
-    /// Writes every planned outcome: a permitted candidate's notification, outbox rows and
-    /// `shared` entry, a refused one's `withheld` entry, and each routing decision.
-    fn write(
-        &self,
-        conn: &mut DbConn,
-        actor: &Actor,
-        planned: &Planned,
-        entries: &mut Vec<NewEntry>,
-    ) -> Result<Vec<Decision>, AppError> {
-        let (incident, now) = (self.incident, self.now);
-        let any_child = incident.any_child(now);
-        let consent = consent_summary(incident);
-        let subjects = incident.subject_refs();
-        let mut told = Told::default();
-        let mut out = Vec::with_capacity(planned.outcomes.len());
-        for o in &planned.outcomes {
-            let candidate = &o.candidate;
-            let base = NewEntry {
-                subject_refs: subjects.clone(),
-                classification: Some(incident.classification.as_str().to_owned()),
-                consent: Some(consent.clone()),
-                ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
-                    .record(KIND, &incident.id)
-                    .purpose(o.purpose.as_str())
-                    .recipients(vec![candidate.agency_id])
-            };
-            let decision = match &o.decision {
-                PolicyDecision::Permit(p) => {
-                    let was_notified = self
-                        .previous
-                        .iter()
-                        .any(|d| d.agency_id == candidate.agency_id && d.notified);
-                    let event = if was_notified {
-                        EventType::IncidentUpdated
-                    } else {
-                        EventType::IncidentNotified
-                    };
-                    let n = Notification {
-                        id: NotificationId::new(),
-                        agency_id: candidate.agency_id,
-                        discloser: incident.reporting_agency,
-                        record_kind: KIND.to_owned(),
-                        record_id: incident.id.clone(),
-                        event,
-                        purpose: o.purpose.as_str().to_owned(),
-                        classification: incident.classification.as_str().to_owned(),
-                        child_at_risk: any_child,
-                        created_at: now,
-                        due_at: self.deadlines.due(now, any_child),
-                        acknowledged_at: None,
-                        acknowledged_by: None,
-                        escalated_at: None,
-                    };
-                    let subs = planned
-                        .channels
-                        .get(&candidate.agency_id)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    let data = thin_data(incident, self.record, n.id, &p.fields);
-                    let id = n.id;
-                    told.notify(n, subs, data, now);
-                    entries.push(NewEntry {
-                        data_items: p.fields.clone(),
-                        agreement: Some(p.agreement.clone()),
-                        lawful_basis: Some(p.lawful_basis.clone()),
-                        retention_days: Some(p.retention_days),
-                        ..base
-                            .decision(AuditDecision::Shared, Vec::new())
-                            .justification(format!(
-                                "{} to the {} route under agreement {} v{}",
-                                event.as_str(),
-                                candidate.route.as_str(),
-                                p.agreement.id,
-                                p.agreement.version
-                            ))
-                    });
-                    Decision {
-                        agency_id: candidate.agency_id,
-                        route: candidate.route,
-                        purpose: o.purpose.as_str().to_owned(),
-                        notified: true,
-                        reasons: Vec::new(),
-                        agreement: Some(p.agreement.clone()),
-                        fields: p.fields.clone(),
-                        record_version: Some(self.version),
-                        notification_id: Some(id),
-                        decided_at: now,
-                    }
-                }
-                PolicyDecision::Deny(reasons) => {
-                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                    entries.push(
-                        base.decision(AuditDecision::Withheld, reasons.clone())
-                            .justification(format!(
-                                "withheld from the {} route",
-                                candidate.route.as_str()
-                            )),
-                    );
-                    Decision {
-                        agency_id: candidate.agency_id,
-                        route: candidate.route,
-                        purpose: o.purpose.as_str().to_owned(),
-                        notified: false,
-                        reasons,
-                        agreement: None,
-                        fields: Vec::new(),
-                        record_version: Some(self.version),
-                        notification_id: None,
-                        decided_at: now,
-                    }
-                }
-            };
-            out.push(decision);
-        }
-        told.write(conn)?;
-        if self.previous.is_empty() {
-            incidents::insert_decisions(conn, &incident.id, &out)?;
-        } else {
-            for d in &out {
-                incidents::put_decision(conn, &incident.id, d)?;
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// The reporting agency reads its own incident; the read is a `consultation`, committed

@@ -21,7 +21,7 @@ use crate::domain::sharing::{Classification, Purpose};
 use crate::error::AppError;
 use crate::service::store::{incidents, notifications, referrals, DbConn};
 use crate::usecase::hub::Hub;
-use crate::usecase::routing::{check_epoch, views_between, PlanCache, PLAN_ATTEMPTS};
+use crate::usecase::routing::{check_epoch, until_fresh, views_between, PlanCache};
 
 /// A projected read.
 #[derive(Debug, Clone)]
@@ -56,25 +56,23 @@ pub async fn read(
     agency: AgencyId,
     id: NotificationId,
 ) -> Result<Projected, AppError> {
-    for _ in 0..PLAN_ATTEMPTS {
-        let now = hub.now();
+    until_fresh(|| {
         let (cache, who) = (hub.plans().clone(), actor.clone());
-        let (epoch, read, entry) = hub
-            .snapshot(move |c| decide_read(c, &cache, &who, agency, id, now))
-            .await?;
-        let r = hub
-            .write(move |c| {
-                check_epoch(c, epoch)?;
-                audit::append(c, &entry)
-            })
-            .await;
-        match r {
-            Err(AppError::StalePlan) => continue,
-            Err(e) => return Err(e),
-            Ok(receipt) => return Ok(Projected { receipt, ..read }),
+        async move {
+            let now = hub.now();
+            let (epoch, read, entry) = hub
+                .snapshot(move |c| decide_read(c, &cache, &who, agency, id, now))
+                .await?;
+            let receipt = hub
+                .write(move |c| {
+                    check_epoch(c, epoch)?;
+                    audit::append(c, &entry)
+                })
+                .await?;
+            Ok(Projected { receipt, ..read })
         }
-    }
-    Err(AppError::StalePlan)
+    })
+    .await
 }
 
 /// The read decided in a snapshot: the epoch it was decided at, the projection (its receipt

@@ -9,6 +9,7 @@
 //! again. Gathering the notifications and outbox rows a plan leads to ([`Told`]) is shared
 //! here.
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,23 @@ use crate::service::store::{
 };
 
 /// How often a use case plans again when governance changed under it.
-pub const PLAN_ATTEMPTS: usize = 4;
+const PLAN_ATTEMPTS: usize = 4;
+
+/// Runs `attempt` (plan on a reader, then apply in a write that checks the epoch) until it is
+/// not refused as stale, at most [`PLAN_ATTEMPTS`] times; then the caller gets a 503.
+pub async fn until_fresh<T, F, Fut>(mut attempt: F) -> Result<T, AppError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    for _ in 0..PLAN_ATTEMPTS {
+        match attempt().await {
+            Err(AppError::StalePlan) => continue,
+            done => return done,
+        }
+    }
+    Err(AppError::StalePlan)
+}
 
 /// What the cache holds for one epoch.
 #[derive(Default)]

@@ -30,7 +30,7 @@ use crate::service::store::referrals;
 use crate::service::store::{agencies, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::idempotency::{self, Keyed, Response};
-use crate::usecase::routing::{check_epoch, planned, Planned, Told, Wanted, PLAN_ATTEMPTS};
+use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Told, Wanted};
 
 /// Plans the routing of `referral` on a reader.
 async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<Planned, AppError> {
@@ -73,12 +73,12 @@ pub async fn create(
     let referral = Arc::new(input.parse(ReferralId::new().to_string(), referrer, now)?);
     let timing = hub.referral_timing();
     let request = Arc::new(request);
-    for _ in 0..PLAN_ATTEMPTS {
-        let planned = plan(hub, referral.clone(), now).await?;
+    until_fresh(|| {
         let (actor, referral, timing) = (actor.clone(), referral.clone(), timing.clone());
         let request = request.clone();
-        let r = hub
-            .write(move |c| {
+        async move {
+            let planned = plan(hub, referral.clone(), now).await?;
+            hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
                 let scope = "POST /referrals";
                 let (key, raw) = (request.key.as_deref(), &request.body);
@@ -87,12 +87,10 @@ pub async fn create(
                     Ok((201, shape(&created)))
                 })
             })
-            .await;
-        if !matches!(r, Err(AppError::StalePlan)) {
-            return r;
+            .await
         }
-    }
-    Err(AppError::StalePlan)
+    })
+    .await
 }
 
 /// Passes if `agency` may make referrals (an NGO); otherwise a logged 403.
@@ -251,18 +249,11 @@ fn create_in(
                             p.agreement.version
                         ))
                 });
-                Decision {
-                    agency_id: candidate.agency_id,
-                    route: candidate.route,
-                    purpose: purpose.as_str().to_owned(),
-                    notified: true,
-                    reasons: Vec::new(),
-                    agreement: Some(p.agreement.clone()),
+                Decision::withheld(candidate, purpose, None, Vec::new(), now).notified(
+                    p.agreement.clone(),
                     fields,
-                    record_version: None,
-                    notification_id: Some(id),
-                    decided_at: now,
-                }
+                    id,
+                )
             }
             PolicyDecision::Deny(reasons) => {
                 let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
@@ -273,18 +264,7 @@ fn create_in(
                             candidate.route.as_str()
                         )),
                 );
-                Decision {
-                    agency_id: candidate.agency_id,
-                    route: candidate.route,
-                    purpose: purpose.as_str().to_owned(),
-                    notified: false,
-                    reasons,
-                    agreement: None,
-                    fields: Vec::new(),
-                    record_version: None,
-                    notification_id: None,
-                    decided_at: now,
-                }
+                Decision::withheld(candidate, purpose, None, reasons, now)
             }
         };
         referrals::insert_decision(conn, &referral.id, &decision)?;

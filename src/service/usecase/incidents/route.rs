@@ -1,0 +1,173 @@
+//! Writing an incident's planned routing: for each candidate, a permitted one's notification,
+//! outbox rows (thin webhook data: ids and only the facets its agreement allows) and `shared`
+//! disclosure entry, a refused one's `withheld` entry, and every routing decision.
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::KIND;
+use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
+use crate::domain::ids::NotificationId;
+use crate::domain::incident::{ConsentToShare, Incident};
+use crate::domain::msht::EventType;
+use crate::domain::notification::{Deadlines, Notification};
+use crate::domain::policy::PolicyDecision;
+use crate::domain::projection;
+use crate::domain::records::Decision;
+use crate::error::AppError;
+use crate::service::store::{incidents, DbConn};
+use crate::usecase::routing::{Planned, Told};
+
+fn consent_summary(incident: &Incident) -> String {
+    let parts: Vec<String> = incident
+        .victims
+        .iter()
+        .map(|v| match (v.consent_to_share, v.consent_absent_reason) {
+            (ConsentToShare::Given, _) => format!("{}: given", v.reference),
+            (c, Some(r)) => format!("{}: {c} ({r})", v.reference),
+            (c, None) => format!("{}: {c}", v.reference),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// The thin webhook data for one recipient: ids, and only those facets its agreement allows.
+fn thin_data(
+    incident: &Incident,
+    record: &Value,
+    notification: NotificationId,
+    fields: &[String],
+) -> Value {
+    let mut data = Map::new();
+    data.insert("notification_id".into(), json!(notification.to_string()));
+    data.insert("incident_id".into(), json!(incident.id));
+    data.insert("classification".into(), json!(incident.classification));
+    let thin: Vec<String> = ["area", "exploitation_types", "victims[].age_band"]
+        .into_iter()
+        .filter(|f| fields.iter().any(|x| x == f))
+        .map(str::to_owned)
+        .collect();
+    if let Value::Object(p) = projection::project(record, &thin) {
+        data.extend(p);
+    }
+    Value::Object(data)
+}
+
+/// One routing write: the incident as recorded, its version and what it was routed to before.
+pub(super) struct Route<'a> {
+    pub incident: &'a Incident,
+    pub record: &'a Value,
+    pub version: i32,
+    pub previous: &'a [Decision],
+    pub deadlines: Deadlines,
+    pub now: DateTime<Utc>,
+}
+
+impl Route<'_> {
+    /// Writes every planned outcome: a permitted candidate's notification, outbox rows and
+    /// `shared` entry, a refused one's `withheld` entry, and each routing decision.
+    pub fn write(
+        &self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        planned: &Planned,
+        entries: &mut Vec<NewEntry>,
+    ) -> Result<Vec<Decision>, AppError> {
+        let (incident, now) = (self.incident, self.now);
+        let any_child = incident.any_child(now);
+        let consent = consent_summary(incident);
+        let subjects = incident.subject_refs();
+        let mut told = Told::default();
+        let version = Some(self.version);
+        let mut out = Vec::with_capacity(planned.outcomes.len());
+        for o in &planned.outcomes {
+            let candidate = &o.candidate;
+            let base = NewEntry {
+                subject_refs: subjects.clone(),
+                classification: Some(incident.classification.as_str().to_owned()),
+                consent: Some(consent.clone()),
+                ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
+                    .record(KIND, &incident.id)
+                    .purpose(o.purpose.as_str())
+                    .recipients(vec![candidate.agency_id])
+            };
+            let decision = match &o.decision {
+                PolicyDecision::Permit(p) => {
+                    let was_notified = self
+                        .previous
+                        .iter()
+                        .any(|d| d.agency_id == candidate.agency_id && d.notified);
+                    let event = if was_notified {
+                        EventType::IncidentUpdated
+                    } else {
+                        EventType::IncidentNotified
+                    };
+                    let n = Notification {
+                        id: NotificationId::new(),
+                        agency_id: candidate.agency_id,
+                        discloser: incident.reporting_agency,
+                        record_kind: KIND.to_owned(),
+                        record_id: incident.id.clone(),
+                        event,
+                        purpose: o.purpose.as_str().to_owned(),
+                        classification: incident.classification.as_str().to_owned(),
+                        child_at_risk: any_child,
+                        created_at: now,
+                        due_at: self.deadlines.due(now, any_child),
+                        acknowledged_at: None,
+                        acknowledged_by: None,
+                        escalated_at: None,
+                    };
+                    let subs = planned
+                        .channels
+                        .get(&candidate.agency_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    let data = thin_data(incident, self.record, n.id, &p.fields);
+                    let id = n.id;
+                    told.notify(n, subs, data, now);
+                    entries.push(NewEntry {
+                        data_items: p.fields.clone(),
+                        agreement: Some(p.agreement.clone()),
+                        lawful_basis: Some(p.lawful_basis.clone()),
+                        retention_days: Some(p.retention_days),
+                        ..base
+                            .decision(AuditDecision::Shared, Vec::new())
+                            .justification(format!(
+                                "{} to the {} route under agreement {} v{}",
+                                event.as_str(),
+                                candidate.route.as_str(),
+                                p.agreement.id,
+                                p.agreement.version
+                            ))
+                    });
+                    Decision::withheld(candidate, o.purpose, version, Vec::new(), now).notified(
+                        p.agreement.clone(),
+                        p.fields.clone(),
+                        id,
+                    )
+                }
+                PolicyDecision::Deny(reasons) => {
+                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    entries.push(
+                        base.decision(AuditDecision::Withheld, reasons.clone())
+                            .justification(format!(
+                                "withheld from the {} route",
+                                candidate.route.as_str()
+                            )),
+                    );
+                    Decision::withheld(candidate, o.purpose, version, reasons, now)
+                }
+            };
+            out.push(decision);
+        }
+        told.write(conn)?;
+        if self.previous.is_empty() {
+            incidents::insert_decisions(conn, &incident.id, &out)?;
+        } else {
+            for d in &out {
+                incidents::put_decision(conn, &incident.id, d)?;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -13,22 +13,24 @@
 //! verification logs itself, then checks the whole log in a snapshot of its own so the
 //! writer is not held up; an export logs itself and fixes its last seq, then streams pages,
 //! each one read.
+mod tree;
+
+pub use tree::{consistency, inclusion, tree_head};
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::hub::Hub;
-use crate::audit::heads::{self, SignedTreeHead, TreeHeadSigner};
 use crate::audit::merkle::Hash;
-use crate::audit::proofs::{self, Consistency, Inclusion};
 use crate::audit::runtime::AuditRuntime;
 use crate::audit::verify::{verify_log, Report};
 use crate::audit::{self, LoggedEntry};
 use crate::domain::audit::{Actor, Decision, NewEntry, Operation};
 use crate::domain::audit_query::{AuditPurpose, AuditScope, EventFilter};
 use crate::domain::role::Role;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::audit as rows;
 use crate::service::store::DbConn;
@@ -270,67 +272,6 @@ fn log_verification_in(
     Ok(())
 }
 
-/// `GET /audit/tree-head`: the signed head of the log as it is now.
-fn tree_head_in(
-    conn: &mut DbConn,
-    signer: &TreeHeadSigner,
-    now: DateTime<Utc>,
-) -> Result<SignedTreeHead, AppError> {
-    heads::current(conn, signer, now)
-}
-
-fn out_of_range(pointer: &str, detail: String) -> AppError {
-    AppError::Validation(vec![FieldError::new(pointer, detail)])
-}
-
-/// `GET /audit/proofs/inclusion`: entry `seq` in the tree of `tree_size` leaves (default:
-/// the current size).
-fn inclusion_in(
-    conn: &mut DbConn,
-    seq: i64,
-    tree_size: Option<u64>,
-) -> Result<Inclusion, AppError> {
-    let current = proofs::current_size(conn)?;
-    let size = tree_size.unwrap_or(current);
-    if size > current {
-        return Err(out_of_range(
-            "/tree_size",
-            format!("must not exceed the current tree size {current}"),
-        ));
-    }
-    if seq < 1 || seq as u64 > size {
-        return Err(out_of_range(
-            "/seq",
-            format!("must be from 1 to the tree size {size}"),
-        ));
-    }
-    proofs::inclusion(conn, seq, size)
-}
-
-/// `GET /audit/proofs/consistency`: from `first` to `second` leaves (default: the current
-/// size).
-fn consistency_in(
-    conn: &mut DbConn,
-    first: u64,
-    second: Option<u64>,
-) -> Result<Consistency, AppError> {
-    let current = proofs::current_size(conn)?;
-    let second = second.unwrap_or(current);
-    if second > current {
-        return Err(out_of_range(
-            "/second",
-            format!("must not exceed the current tree size {current}"),
-        ));
-    }
-    if first == 0 || first > second {
-        return Err(out_of_range(
-            "/first",
-            format!("must be from 1 to second ({second})"),
-        ));
-    }
-    proofs::consistency(conn, first, second)
-}
-
 /// `GET /audit/events`: a page of the entries the caller may see that match `filter`
 /// (`limit` rows after seq `after`), logged as a consultation.
 pub async fn events(
@@ -370,30 +311,6 @@ pub async fn disclosures(
 ) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
     let now = hub.now();
     hub.write(move |c| disclosure_report_in(c, &p, &consult, &subject_ref, after, limit, now))
-        .await
-}
-
-/// `GET /audit/tree-head`: the current head, signed with the hub's key (a new head is
-/// stored when the log has grown).
-pub async fn tree_head(hub: &Hub, runtime: &Arc<AuditRuntime>) -> Result<SignedTreeHead, AppError> {
-    let now = hub.now();
-    let runtime = runtime.clone();
-    hub.write(move |c| tree_head_in(c, &runtime.signer, now))
-        .await
-}
-
-/// `GET /audit/proofs/inclusion`, in one snapshot.
-pub async fn inclusion(hub: &Hub, seq: i64, tree_size: Option<u64>) -> Result<Inclusion, AppError> {
-    hub.snapshot(move |c| inclusion_in(c, seq, tree_size)).await
-}
-
-/// `GET /audit/proofs/consistency`, in one snapshot.
-pub async fn consistency(
-    hub: &Hub,
-    first: u64,
-    second: Option<u64>,
-) -> Result<Consistency, AppError> {
-    hub.snapshot(move |c| consistency_in(c, first, second))
         .await
 }
 

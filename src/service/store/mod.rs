@@ -248,16 +248,9 @@ impl Db {
             return r;
         };
         let refusals = self.refusals;
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let job: Job = Box::new(move |c: &mut DbConn| {
+        let logged = self.write_blocking(move |c| {
             log_refusal(c, refusals, &entry);
-            Box::new(move |committed: Result<(), AppError>| {
-                let _ = tx.send(committed);
-            })
-        });
-        let logged = self.writer.submit(job).and_then(|()| {
-            rx.recv()
-                .map_err(|_| AppError::Unavailable("the database writer went away".into()))?
+            Ok(())
         });
         if let Err(e) = logged {
             tracing::error!(error = %e, "could not log a refusal in the audit trail");

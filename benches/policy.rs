@@ -26,7 +26,7 @@ use msht_hub::domain::agreement::{
 use msht_hub::domain::fields::{self, RecordKind};
 use msht_hub::domain::ids::{AgencyId, AgreementId, PartnershipId};
 use msht_hub::domain::partnership::{
-    Acceptance, Member, Partnership, Signer, Terms, TermsContent, TermsHistory,
+    Acceptance, Member, MemberStatus, Partnership, Signer, Terms, TermsContent, TermsHistory,
 };
 use msht_hub::domain::policy::{
     decide, evaluate, AgreementView, DisclosureRequest, PolicyDecision,
@@ -281,6 +281,7 @@ fn main() {
                     .map(|g| Member {
                         agency_id: *g,
                         joined_at: now,
+                        status: MemberStatus::Member,
                     })
                     .collect(),
                 created_at: now,

@@ -128,6 +128,14 @@ pub struct NewEntry {
     /// Field paths of the record that were processed.
     pub data_items: Vec<String>,
     pub recipients: Vec<AgencyId>,
+    /// Agencies a governance change concerns (an agency's identity provider, areas or kind,
+    /// its membership of a partnership, an agreement naming it): their IG officers see it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concerns: Vec<AgencyId>,
+    /// Candidates a disclosure was withheld from. Never recipients: the entry is seen by the
+    /// discloser's IG officer and the hub auditor, never by the agency named here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld_from: Vec<AgencyId>,
     pub purpose: Option<String>,
     pub justification: Option<String>,
     pub agreement: Option<AgreementRef>,
@@ -153,6 +161,8 @@ impl NewEntry {
             subject_refs: Vec::new(),
             data_items: Vec::new(),
             recipients: Vec::new(),
+            concerns: Vec::new(),
+            withheld_from: Vec::new(),
             purpose: None,
             justification: None,
             agreement: None,
@@ -189,6 +199,12 @@ impl NewEntry {
 
     pub fn recipients(mut self, r: Vec<AgencyId>) -> Self {
         self.recipients = r;
+        self
+    }
+
+    /// The agencies a governance change concerns.
+    pub fn concerns(mut self, agencies: Vec<AgencyId>) -> Self {
+        self.concerns = agencies;
         self
     }
 

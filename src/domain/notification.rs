@@ -21,9 +21,20 @@ pub struct Notification {
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub acknowledged_by: Option<String>,
     pub escalated_at: Option<DateTime<Utc>>,
+    /// On an escalation (`notification.overdue` to a partnership's lead): the partner that
+    /// is late. An escalation tells the lead who is late on what; it never carries a read of
+    /// the record.
+    pub overdue_agency_id: Option<AgencyId>,
+    /// On an escalation: the notification the partner did not acknowledge in time.
+    pub overdue_notification_id: Option<NotificationId>,
 }
 
 impl Notification {
+    /// Whether this is an escalation to a lead (which carries no read of the record).
+    pub fn is_escalation(&self) -> bool {
+        self.event == EventType::NotificationOverdue
+    }
+
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.acknowledged_at.is_none() && now > self.due_at
     }

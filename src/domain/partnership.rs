@@ -1,5 +1,8 @@
 //! Modern slavery partnerships (strategic forums): member agencies, an optional lead agency,
 //! and versioned terms of reference that each member accepts through its `agency_admin`.
+//! An agency joins only by its own act: an added agency is `invited` until its
+//! `agency_admin` accepts, and an invited agency is not a member (it has no lead's rights,
+//! takes no part in agreements and is not escalated to or about).
 //! Publishing a new version makes it current at once; acceptances of older versions no
 //! longer count, so every member must accept again.
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,8 +18,8 @@ pub struct Partnership {
     pub id: PartnershipId,
     pub name: String,
     pub areas: Vec<GssCode>,
-    /// The agency that chairs the partnership: its `agency_admin` manages members and terms,
-    /// and escalations go to it.
+    /// The agency that chairs the partnership: once it is a member, its `agency_admin`
+    /// manages members and terms, and escalations go to it.
     pub lead_agency_id: Option<AgencyId>,
     pub members: Vec<Member>,
     pub created_at: DateTime<Utc>,
@@ -24,16 +27,63 @@ pub struct Partnership {
 }
 
 impl Partnership {
+    /// Whether `agency` has joined (an invited agency has not).
     pub fn is_member(&self, agency: AgencyId) -> bool {
-        self.members.iter().any(|m| m.agency_id == agency)
+        self.status_of(agency) == Some(MemberStatus::Member)
+    }
+
+    /// Whether `agency` is invited and has not answered yet.
+    pub fn is_invited(&self, agency: AgencyId) -> bool {
+        self.status_of(agency) == Some(MemberStatus::Invited)
+    }
+
+    /// `agency`'s standing in the partnership, if it was ever added.
+    pub fn status_of(&self, agency: AgencyId) -> Option<MemberStatus> {
+        self.members
+            .iter()
+            .find(|m| m.agency_id == agency)
+            .map(|m| m.status)
+    }
+
+    /// The lead agency, once it has joined: only then does it have a lead's rights.
+    pub fn acting_lead(&self) -> Option<AgencyId> {
+        self.lead_agency_id.filter(|l| self.is_member(*l))
     }
 }
 
-/// A member agency and when it joined.
+/// Whether an added agency has joined yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// Added by the partnership's manager; not a member until its `agency_admin` accepts.
+    Invited,
+    /// Joined by its own act.
+    Member,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Invited => "invited",
+            MemberStatus::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "invited" => Some(MemberStatus::Invited),
+            "member" => Some(MemberStatus::Member),
+            _ => None,
+        }
+    }
+}
+
+/// An agency added to the partnership: when it was added (or, once it accepted, when it
+/// joined) and whether it has joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub agency_id: AgencyId,
     pub joined_at: DateTime<Utc>,
+    pub status: MemberStatus,
 }
 
 /// A validated request to create a partnership.

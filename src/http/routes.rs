@@ -70,6 +70,16 @@ fn api() -> Vec<Endpoint> {
         ),
         ep(
             Method::POST,
+            "/partnerships/{id}/members/{agency_id}/acceptance",
+            partnerships::accept_membership,
+        ),
+        ep(
+            Method::POST,
+            "/partnerships/{id}/members/{agency_id}/decline",
+            partnerships::decline_membership,
+        ),
+        ep(
+            Method::POST,
             "/partnerships/{id}/terms",
             partnerships::publish_terms,
         ),

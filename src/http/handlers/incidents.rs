@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, IncidentRecorder};
 use crate::http::extract::{parse_id, Authorized, JsonBody};
-use crate::http::wire::incidents::{incident_body, NotificationOut, RoutingItem};
+use crate::http::wire::incidents::{incident_body, EscalationOut, NotificationOut, RoutingItem};
 use crate::http::wire::page::{page, PageQuery};
 use crate::usecase::{incidents, notifications};
 
@@ -146,7 +146,12 @@ pub async fn notification_get(
     let agency = auth.principal.agency()?;
     let id: NotificationId = parse_id(&id)?;
     let actor = Actor::from(&auth.principal);
-    let p = notifications::read(&state.hub, actor, agency, id).await?;
+    let p = match notifications::read(&state.hub, actor, agency, id).await? {
+        notifications::Read::Record(p) => p,
+        notifications::Read::Escalation(n) => {
+            return Ok(HttpResponse::Ok().json(EscalationOut::new(&n, state.hub.now())))
+        }
+    };
     Ok(HttpResponse::Ok().json(json!({
         "id": p.notification.id.to_string(),
         "event": p.notification.event.as_str(),

@@ -6,14 +6,16 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::ids::{AgencyId, PartnershipId};
+use crate::domain::partnership::MemberStatus;
 use crate::error::AppError;
 use crate::http::extract::roles::{AgencyAdmin, AnyAdmin, AnyRole};
 use crate::http::extract::{parse_id, Authorized, JsonBody};
 use crate::http::wire::page::{page, PageQuery};
 use crate::http::wire::partnerships::{
-    AcceptanceOut, AddMember, CreatePartnership, CreateTerms, PartnershipOut, TermsOut,
+    membership_body, AcceptanceOut, AddMember, CreatePartnership, CreateTerms, PartnershipOut,
+    TermsOut,
 };
-use crate::usecase::partnerships::{self, ListFilter};
+use crate::usecase::partnerships::{self, Answer, ListFilter};
 
 pub async fn create(
     state: web::Data<AppState>,
@@ -82,7 +84,49 @@ pub async fn add_member(
     let id: PartnershipId = parse_id(&id)?;
     let agency = body.parse()?;
     let d = partnerships::add_member(&state.hub, auth.principal, id, agency).await?;
-    Ok(HttpResponse::Created().json(PartnershipOut::from(&d)))
+    let status = d
+        .partnership
+        .status_of(agency)
+        .map_or("invited", MemberStatus::as_str);
+    Ok(HttpResponse::Created().json(membership_body(PartnershipOut::from(&d), agency, status)))
+}
+
+/// `POST /partnerships/{id}/members/{agency_id}/acceptance`: the invited agency's own
+/// `agency_admin` accepts; 200 with `status: member` (again: the same answer).
+pub async fn accept_membership(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyAdmin>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, agency) = path.into_inner();
+    let id: PartnershipId = parse_id(&id)?;
+    let agency: AgencyId = parse_id(&agency)?;
+    let (d, _) =
+        partnerships::answer(&state.hub, auth.principal, id, agency, Answer::Accept).await?;
+    Ok(HttpResponse::Ok().json(membership_body(
+        PartnershipOut::from(&d),
+        agency,
+        MemberStatus::Member.as_str(),
+    )))
+}
+
+/// `POST /partnerships/{id}/members/{agency_id}/decline`: the invited agency's own
+/// `agency_admin` declines; the invitation is removed (200 with `status: declined`).
+pub async fn decline_membership(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyAdmin>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, agency) = path.into_inner();
+    let id: PartnershipId = parse_id(&id)?;
+    let agency: AgencyId = parse_id(&agency)?;
+    let (d, _) =
+        partnerships::answer(&state.hub, auth.principal, id, agency, Answer::Decline).await?;
+    Ok(HttpResponse::Ok().json(membership_body(
+        PartnershipOut::from(&d),
+        agency,
+        "declined",
+    )))
 }
 
 pub async fn publish_terms(

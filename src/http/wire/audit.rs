@@ -34,6 +34,11 @@ pub struct EventOut {
     pub occurred_at: String,
     pub actor: ActorOut,
     pub recipients: Vec<String>,
+    /// Agencies a governance change concerns.
+    pub concerns: Vec<String>,
+    /// Candidates a disclosure was withheld from (shown to the discloser's IG officer and
+    /// the hub auditor; the entry is never in the withheld agency's scope).
+    pub withheld_from: Vec<String>,
     pub record_kind: Option<String>,
     pub record_id: Option<String>,
     pub subject_refs: Vec<String>,
@@ -71,6 +76,8 @@ impl From<&LoggedEntry> for EventOut {
                 roles: e.actor.roles.clone(),
             },
             recipients: e.recipients.iter().map(|r| r.to_string()).collect(),
+            concerns: e.concerns.iter().map(|r| r.to_string()).collect(),
+            withheld_from: e.withheld_from.iter().map(|r| r.to_string()).collect(),
             record_kind: e.record_kind.clone(),
             record_id: e.record_id.clone(),
             subject_refs: e.subject_refs.clone(),
@@ -97,7 +104,7 @@ pub const CSV_HEADER: &str = "seq,leaf_index,operation,occurred_at,actor_agency_
 actor_subject,actor_roles,recipients,record_kind,record_id,subject_refs,data_items,purpose,\
 justification,agreement_id,agreement_version,lawful_basis_regime,lawful_basis_condition,\
 lawful_basis_special_category,consent,classification,decision,reasons,retention_days,\
-leaf_hash,receipt_tree_size,receipt_root_hash\r\n";
+leaf_hash,receipt_tree_size,receipt_root_hash,concerns,withheld_from\r\n";
 
 /// One CSV cell (RFC 4180). Text that a spreadsheet would run as a formula is prefixed
 /// with `'` (OWASP CSV injection advice); lists are JSON arrays.
@@ -165,6 +172,8 @@ pub fn csv_record(e: &EventOut) -> String {
         e.leaf_hash.clone(),
         e.receipt.tree_size.to_string(),
         e.receipt.root_hash.clone(),
+        list(&e.concerns),
+        list(&e.withheld_from),
     ];
     let mut out = String::with_capacity(512);
     for (i, c) in cells.iter().enumerate() {

@@ -35,6 +35,12 @@ pub struct NotificationOut {
     pub due_at: DateTime<Utc>,
     pub overdue: bool,
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// On an escalation: the partner that is late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue_agency_id: Option<String>,
+    /// On an escalation: the notification it did not acknowledge in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue_notification_id: Option<String>,
 }
 
 impl NotificationOut {
@@ -56,6 +62,33 @@ impl NotificationOut {
             due_at: n.due_at,
             overdue: n.is_overdue(now),
             acknowledged_at: n.acknowledged_at,
+            overdue_agency_id: n.overdue_agency_id.map(|a| a.to_string()),
+            overdue_notification_id: n.overdue_notification_id.map(|a| a.to_string()),
+        }
+    }
+}
+
+/// `GET /notifications/{id}` of an escalation: the notification as listed, with `record`,
+/// `agreement_id`, `agreement_version` and `receipt` null (an escalation is not a read of
+/// the record).
+#[derive(Debug, Serialize)]
+pub struct EscalationOut {
+    #[serde(flatten)]
+    pub notification: NotificationOut,
+    pub record: Option<Value>,
+    pub agreement_id: Option<String>,
+    pub agreement_version: Option<i32>,
+    pub receipt: Option<Value>,
+}
+
+impl EscalationOut {
+    pub fn new(n: &Notification, now: DateTime<Utc>) -> Self {
+        EscalationOut {
+            notification: NotificationOut::new(n, now),
+            record: None,
+            agreement_id: None,
+            agreement_version: None,
+            receipt: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Partnership, membership and terms-of-reference request and response bodies.
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::ids::AgencyId;
 use crate::domain::partnership::{
@@ -88,7 +89,10 @@ impl CreateTerms {
 #[derive(Debug, Serialize)]
 pub struct MemberOut {
     pub agency_id: String,
+    /// When it was invited, or once it accepted, when it joined.
     pub joined_at: DateTime<Utc>,
+    /// `invited` until its own agency_admin accepts, then `member`.
+    pub status: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,6 +131,7 @@ impl PartnershipOut {
                 .map(|m| MemberOut {
                     agency_id: m.agency_id.to_string(),
                     joined_at: m.joined_at,
+                    status: m.status.as_str(),
                 })
                 .collect(),
             current_terms: terms.map(|t| TermsSummary {
@@ -230,4 +235,15 @@ impl TermsOut {
             acceptances: acceptances.iter().map(AcceptanceOut::from).collect(),
         }
     }
+}
+
+/// The answer to inviting, accepting or declining: the partnership as it now stands, with
+/// the `agency_id` concerned and its `status` (`invited`, `member` or `declined`).
+pub fn membership_body(partnership: PartnershipOut, agency: AgencyId, status: &str) -> Value {
+    let mut v = serde_json::to_value(partnership).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("agency_id".into(), Value::from(agency.to_string()));
+        o.insert("status".into(), Value::from(status));
+    }
+    v
 }

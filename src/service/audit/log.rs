@@ -32,6 +32,11 @@ pub struct Receipt {
 /// Relation names in `audit_entry_agencies`.
 pub const ACTOR: &str = "actor";
 pub const RECIPIENT: &str = "recipient";
+/// An agency a governance change concerns: in its IG officer's scope.
+pub const CONCERNED: &str = "concerned";
+/// A candidate a disclosure was withheld from: found by an `agency_id` filter within the
+/// reader's scope, but never itself what puts an entry in an agency's scope.
+pub const WITHHELD: &str = "withheld";
 
 /// Appends one entry in the caller's transaction.
 pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<Receipt, AppError> {
@@ -158,6 +163,12 @@ pub(crate) fn links(seq: i64, entry: &NewEntry) -> (Vec<AgencyLink>, Vec<Subject
     }
     for r in &entry.recipients {
         agencies.insert((r.to_string(), RECIPIENT));
+    }
+    for c in &entry.concerns {
+        agencies.insert((c.to_string(), CONCERNED));
+    }
+    for w in &entry.withheld_from {
+        agencies.insert((w.to_string(), WITHHELD));
     }
     let agencies = agencies
         .into_iter()

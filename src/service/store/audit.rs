@@ -1,6 +1,8 @@
 //! The audit tables: rows and queries. Only `crate::audit` calls the writing functions here;
 //! the reading ones take the reader's [`AuditScope`], so an agency's IG officer can only ever
-//! be shown entries where that agency is the actor or a recipient.
+//! be shown entries where that agency is the actor, a recipient or an agency a governance
+//! change concerns; a candidate a disclosure was withheld from is linked to the entry (so a
+//! scoped `agency_id` filter finds it) but never in scope through that link.
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,6 +12,7 @@ use super::schema::{
 };
 use super::time::to_db;
 use super::DbConn;
+use crate::audit::log::WITHHELD;
 use crate::domain::audit_query::{AuditScope, EventFilter};
 use crate::error::AppError;
 
@@ -178,6 +181,7 @@ pub fn list(
             ae::seq.eq_any(
                 aa::table
                     .filter(aa::agency_id.eq(agency.to_string()))
+                    .filter(aa::relation.ne(WITHHELD))
                     .select(aa::seq),
             ),
         );
@@ -223,11 +227,13 @@ pub fn get(conn: &mut DbConn, seq: i64) -> Result<Option<ShownRow>, AppError> {
     Ok(ae::table.find(seq).select(SHOWN).first(conn).optional()?)
 }
 
-/// Whether `agency` is the actor or a recipient of entry `seq`.
+/// Whether entry `seq` is in `agency`'s scope: the agency is its actor, a recipient or an
+/// agency it concerns (a candidate it was withheld from is not).
 pub fn involves(conn: &mut DbConn, seq: i64, agency: &str) -> Result<bool, AppError> {
     let n: i64 = aa::table
         .filter(aa::seq.eq(seq))
         .filter(aa::agency_id.eq(agency))
+        .filter(aa::relation.ne(WITHHELD))
         .count()
         .get_result(conn)?;
     Ok(n > 0)

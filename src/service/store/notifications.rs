@@ -27,6 +27,8 @@ struct Row {
     acknowledged_at: Option<NaiveDateTime>,
     acknowledged_by: Option<String>,
     escalated_at: Option<NaiveDateTime>,
+    overdue_agency_id: Option<String>,
+    overdue_notification_id: Option<String>,
 }
 
 impl Row {
@@ -49,6 +51,16 @@ impl Row {
             acknowledged_at: self.acknowledged_at.map(from_db),
             acknowledged_by: self.acknowledged_by,
             escalated_at: self.escalated_at.map(from_db),
+            overdue_agency_id: self
+                .overdue_agency_id
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(AppError::internal)?,
+            overdue_notification_id: self
+                .overdue_notification_id
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(AppError::internal)?,
         })
     }
 }
@@ -57,7 +69,7 @@ pub fn insert(conn: &mut DbConn, x: &Notification) -> Result<(), AppError> {
     insert_all(conn, std::slice::from_ref(x))
 }
 
-/// Rows per multi-row insert (14 columns each, well under both backends' bind limits).
+/// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
 const CHUNK: usize = 512;
 
 /// Inserts several notifications with one statement per [`CHUNK`].
@@ -89,6 +101,8 @@ fn row_of(x: &Notification) -> Row {
         acknowledged_at: None,
         acknowledged_by: None,
         escalated_at: None,
+        overdue_agency_id: x.overdue_agency_id.map(|a| a.to_string()),
+        overdue_notification_id: x.overdue_notification_id.map(|a| a.to_string()),
     }
 }
 

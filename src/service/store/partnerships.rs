@@ -14,7 +14,8 @@ use super::DbConn;
 use crate::domain::agency::GssCode;
 use crate::domain::ids::{AgencyId, PartnershipId};
 use crate::domain::partnership::{
-    Acceptance, Member, Partnership, Responsibility, Signer, Terms, TermsContent, TermsHistory,
+    Acceptance, Member, MemberStatus, Partnership, Responsibility, Signer, Terms, TermsContent,
+    TermsHistory,
 };
 use crate::error::AppError;
 
@@ -74,9 +75,47 @@ pub fn add_member(conn: &mut DbConn, id: PartnershipId, m: &Member) -> Result<()
             pm::partnership_id.eq(id.to_string()),
             pm::agency_id.eq(m.agency_id.to_string()),
             pm::joined_at.eq(to_db(m.joined_at)),
+            pm::status.eq(m.status.as_str()),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// An invited agency joins: it is a member from `at`. False if it was not invited.
+pub fn join(
+    conn: &mut DbConn,
+    id: PartnershipId,
+    agency: AgencyId,
+    at: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let n = diesel::update(
+        pm::table
+            .filter(pm::partnership_id.eq(id.to_string()))
+            .filter(pm::agency_id.eq(agency.to_string()))
+            .filter(pm::status.eq(MemberStatus::Invited.as_str())),
+    )
+    .set((
+        pm::status.eq(MemberStatus::Member.as_str()),
+        pm::joined_at.eq(to_db(at)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An invited agency declines: the invitation is gone. False if it was not invited.
+pub fn remove_invitation(
+    conn: &mut DbConn,
+    id: PartnershipId,
+    agency: AgencyId,
+) -> Result<bool, AppError> {
+    let n = diesel::delete(
+        pm::table
+            .filter(pm::partnership_id.eq(id.to_string()))
+            .filter(pm::agency_id.eq(agency.to_string()))
+            .filter(pm::status.eq(MemberStatus::Invited.as_str())),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 fn assemble(conn: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Partnership>, AppError> {
@@ -86,9 +125,9 @@ fn assemble(conn: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Partnership>, AppEr
         .select((pa::partnership_id, pa::area))
         .order((pa::partnership_id, pa::area))
         .load(conn)?;
-    let members: Vec<(String, String, NaiveDateTime)> = pm::table
+    let members: Vec<(String, String, NaiveDateTime, String)> = pm::table
         .filter(pm::partnership_id.eq_any(&ids))
-        .select((pm::partnership_id, pm::agency_id, pm::joined_at))
+        .select((pm::partnership_id, pm::agency_id, pm::joined_at, pm::status))
         .order((pm::partnership_id, pm::joined_at, pm::agency_id))
         .load(conn)?;
     rows.into_iter()
@@ -102,11 +141,14 @@ fn assemble(conn: &mut DbConn, rows: Vec<Row>) -> Result<Vec<Partnership>, AppEr
                     .collect::<Result<_, _>>()?,
                 members: members
                     .iter()
-                    .filter(|(pid, _, _)| *pid == r.id)
-                    .map(|(_, a, at)| {
+                    .filter(|(pid, _, _, _)| *pid == r.id)
+                    .map(|(_, a, at, status)| {
                         Ok(Member {
                             agency_id: parse_id(a)?,
                             joined_at: from_db(*at),
+                            status: MemberStatus::parse(status).ok_or_else(|| {
+                                AppError::internal(format!("stored member status `{status}`"))
+                            })?,
                         })
                     })
                     .collect::<Result<_, AppError>>()?,
@@ -134,7 +176,7 @@ pub fn name_taken(conn: &mut DbConn, name: &str) -> Result<bool, AppError> {
 }
 
 /// A page of partnerships in id order after the cursor, optionally only those `member`
-/// belongs to.
+/// belongs to (has joined or is invited to).
 pub fn list(
     conn: &mut DbConn,
     after: Option<PartnershipId>,

@@ -183,6 +183,9 @@ diesel::table! {
         acknowledged_at -> Nullable<Timestamp>,
         acknowledged_by -> Nullable<Text>,
         escalated_at -> Nullable<Timestamp>,
+        // migration 2026-12-01-000009_escalation_notifications
+        overdue_agency_id -> Nullable<Text>,
+        overdue_notification_id -> Nullable<Text>,
     }
 }
 
@@ -210,6 +213,8 @@ diesel::table! {
         partnership_id -> Text,
         agency_id -> Text,
         joined_at -> Timestamp,
+        // migration 2026-12-01-000008_partnership_invitations: `invited` or `member`
+        status -> Text,
     }
 }
 

@@ -1,6 +1,11 @@
 //! The hub's own deadline check: a notification not acknowledged by its deadline raises a
 //! `notification.overdue` notification to the lead agency of each partnership the recipient
-//! belongs to, once, and the escalation is a governance entry in the audit log. For a
+//! has joined (the lead a member too), once, and the escalation is a governance entry in the
+//! audit log. An escalation tells the lead who is late on which notification; it is never a
+//! read of the record (`usecase::notifications` refuses one), and the only fact about the
+//! record's people it carries, whether a child is at risk (which sets the lead's shorter
+//! deadline), it carries only when the discloser's agreement with the lead would disclose
+//! the victim's age to it. For a
 //! referral the referring agency is told as well, and referrals whose reasonable grounds
 //! decision is past its target are escalated the same way
 //! (`usecase::referral_deadlines`).
@@ -9,11 +14,14 @@ use serde_json::json;
 
 use crate::audit;
 use crate::domain::audit::{Actor, NewEntry, Operation};
-use crate::domain::ids::NotificationId;
+use crate::domain::fields::RecordKind;
+use crate::domain::ids::{AgencyId, NotificationId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::{Deadlines, Notification};
+use crate::domain::policy::{self, DisclosureRequest, PolicyDecision};
+use crate::domain::sharing::{Classification, Purpose};
 use crate::error::AppError;
-use crate::service::store::{escalation, notifications, DbConn};
+use crate::service::store::{agreements, escalation, notifications, DbConn};
 use crate::usecase::notify;
 
 /// Escalates what is overdue at `now`; returns how many notifications (and referrals awaiting
@@ -28,15 +36,19 @@ pub fn escalate_overdue(
     for n in &overdue {
         let leads = escalation::lead_agencies_of(conn, n.agency_id)?;
         for lead in &leads {
+            let child = n.child_at_risk && lead_sees_child(conn, n.discloser, *lead, n, &[], now)?;
             let e = Notification {
                 id: NotificationId::new(),
                 agency_id: *lead,
                 event: EventType::NotificationOverdue,
+                child_at_risk: child,
                 created_at: now,
-                due_at: deadlines.due(now, n.child_at_risk),
+                due_at: deadlines.due(now, child),
                 acknowledged_at: None,
                 acknowledged_by: None,
                 escalated_at: None,
+                overdue_agency_id: Some(n.agency_id),
+                overdue_notification_id: Some(n.id),
                 ..n.clone()
             };
             notifications::insert(conn, &e)?;
@@ -75,4 +87,49 @@ pub fn escalate_overdue(
     }
     let decisions = super::referral_deadlines::escalate_overdue_decisions(conn, deadlines, now)?;
     Ok(overdue.len() + decisions)
+}
+
+/// Whether `discloser`'s agreements would disclose a victim's age (`is_child` or `age_band`)
+/// of the record `about` names (its kind, purpose and marking) to `lead` now: only then may
+/// an escalation to the lead say that a child is at risk. `withheld` names fields that never
+/// leave the hub for the record.
+pub(super) fn lead_sees_child(
+    conn: &mut DbConn,
+    discloser: AgencyId,
+    lead: AgencyId,
+    about: &Notification,
+    withheld: &[&str],
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let parsed = (
+        about.record_kind.parse::<RecordKind>(),
+        about.purpose.parse::<Purpose>(),
+        about.classification.parse::<Classification>(),
+    );
+    let (Ok(kind), Ok(purpose), Ok(classification)) = parsed else {
+        return Ok(false);
+    };
+    let child_fields: &[&str] = match kind {
+        RecordKind::Incident => &["victims[].is_child", "victims[].age_band"],
+        RecordKind::Referral => &["potential_victim.is_child", "potential_victim.age_band"],
+    };
+    let views: Vec<_> = agreements::views_of(conn, discloser)?
+        .into_iter()
+        .filter(|v| v.agreement.involves(lead))
+        .collect();
+    let req = DisclosureRequest {
+        discloser,
+        recipient: lead,
+        record_kind: kind,
+        purpose,
+        classification,
+        requested_fields: None,
+        at: now,
+        consent_withdrawn: false,
+        withheld,
+    };
+    Ok(match policy::decide(&req, &views) {
+        PolicyDecision::Permit(p) => p.fields.iter().any(|f| child_fields.contains(&f.as_str())),
+        PolicyDecision::Deny(_) => false,
+    })
 }

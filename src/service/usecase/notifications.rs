@@ -3,7 +3,9 @@
 //! consultation, with the audit receipt), and acknowledges it. A referral is read with its
 //! consent state (withdrawn consent makes the policy function refuse) and, on the Duty to
 //! Notify pathway, without its identifying fields; acknowledging a `referral.received`
-//! notification also records the agency's `acknowledged` event on the referral.
+//! notification also records the agency's `acknowledged` event on the referral. An
+//! escalation (`notification.overdue` to a partnership's lead) is never a read of the record
+//! it is about: reading one answers who is late on which notification, and nothing else.
 use super::refusal;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -46,11 +48,46 @@ fn refuse(actor: &Actor, n: &Notification, reasons: Vec<String>, now: DateTime<U
     AppError::denied(AppError::Forbidden(detail), entry)
 }
 
+/// What reading a notification gives.
+#[derive(Debug, Clone)]
+pub enum Read {
+    /// A notification of a disclosure: the record as the agreement allows it now.
+    Record(Box<Projected>),
+    /// An escalation: who is late on which notification, without the record.
+    Escalation(Notification),
+}
+
 /// Reads notification `id` of `agency`. The record is projected onto what the policy function
 /// permits now (decided on a reader, through the epoch cache); the read is logged as a
 /// consultation, committed before the answer, whose receipt comes back with it. Another
 /// agency's notification is a logged 404; a read the policy function refuses a logged 403.
+/// An escalation answers with itself alone (ids and times, nothing of the record, so nothing
+/// to log as a consultation).
 pub async fn read(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: NotificationId,
+) -> Result<Read, AppError> {
+    let now = hub.now();
+    let who = actor.clone();
+    let n = hub
+        .read(move |c| {
+            notifications::get(c, agency, id)?
+                .ok_or_else(|| refusal::not_found(&who, "notification", id, now))
+        })
+        .await?;
+    if n.is_escalation() {
+        return Ok(Read::Escalation(n));
+    }
+    read_record(hub, actor, agency, id)
+        .await
+        .map(Box::new)
+        .map(Read::Record)
+}
+
+/// Reads the record of notification `id` of `agency` (not an escalation).
+async fn read_record(
     hub: &Hub,
     actor: Actor,
     agency: AgencyId,
@@ -87,6 +124,16 @@ fn decide_read(
 ) -> Result<(i64, Projected, NewEntry), AppError> {
     let n = notifications::get(conn, agency, id)?
         .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
+    if n.is_escalation() {
+        // Never a read capability, whatever the caller raced with.
+        return Err(refusal::forbidden(
+            actor,
+            "notification",
+            id,
+            now,
+            "an escalation tells the lead who is late; it is not a read of the record",
+        ));
+    }
     let kind: RecordKind = n.record_kind.parse().map_err(AppError::internal)?;
     let source = match kind {
         RecordKind::Incident => {

@@ -1,7 +1,9 @@
 //! Creating partnerships, adding members, publishing terms of reference and accepting them.
 //!
-//! The hub operator or the lead agency's `agency_admin` manages a partnership; each member
-//! accepts the current terms through its own `agency_admin`. Every change is a `governance`
+//! The hub operator or the lead agency's `agency_admin` (once the lead has joined) manages a
+//! partnership. Adding an agency invites it; it joins only when its own `agency_admin`
+//! accepts the invitation (or the current terms, which accepts it too), and it may decline.
+//! Each member accepts the current terms through its own `agency_admin`. Every change is a `governance`
 //! audit entry in the same transaction. Every hub member reads every partnership and its
 //! terms; an unknown one is a logged 404. The async functions are the use cases, one write
 //! intent or one read each; the synchronous `_in` bodies compose inside a caller's
@@ -14,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::governance::{partnership_entry, record, signer};
 use crate::domain::ids::{AgencyId, PartnershipId};
 use crate::domain::partnership::{
-    Acceptance, Member, NewPartnership, Partnership, Terms, TermsContent,
+    Acceptance, Member, MemberStatus, NewPartnership, Partnership, Terms, TermsContent,
 };
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -24,6 +26,7 @@ use crate::service::store::{agencies, partnerships, DbConn};
 /// Record kinds in the audit trail.
 const KIND: &str = "partnership";
 const TERMS: &str = "terms_of_reference";
+const MEMBERSHIP: &str = "partnership_membership";
 
 /// A partnership with its current terms and who accepted them.
 #[derive(Debug, Clone)]
@@ -34,14 +37,16 @@ pub struct PartnershipDetail {
 }
 
 /// Creates a partnership. An agency's administrator creates it with their agency as lead
-/// (and first member); the hub operator may name any registered lead, or none.
+/// (and first member); the hub operator may name any registered lead, or none, and a lead
+/// it names is invited: it leads once its own `agency_admin` accepts.
 pub(crate) fn create_in(
     conn: &mut DbConn,
     actor: &Principal,
     new: NewPartnership,
     now: DateTime<Utc>,
 ) -> Result<Partnership, AppError> {
-    let lead = if actor.has_any(&[Role::HubAdmin]) {
+    let by_operator = actor.has_any(&[Role::HubAdmin]);
+    let lead = if by_operator {
         new.lead_agency_id
     } else {
         let refuse = |why: &str| refusal::forbidden(&actor_of(actor), KIND, &new.name, now, why);
@@ -75,6 +80,11 @@ pub(crate) fn create_in(
             .map(|agency_id| Member {
                 agency_id,
                 joined_at: now,
+                status: if by_operator {
+                    MemberStatus::Invited
+                } else {
+                    MemberStatus::Member
+                },
             })
             .into_iter()
             .collect(),
@@ -83,10 +93,15 @@ pub(crate) fn create_in(
     };
     partnerships::insert(conn, &p)?;
     let what = match lead {
+        Some(l) if by_operator => format!(
+            "partnership `{}` created with agency {l} invited to lead it",
+            p.name
+        ),
         Some(l) => format!("partnership `{}` created, led by agency {l}", p.name),
         None => format!("partnership `{}` created", p.name),
     };
-    record(conn, &partnership_entry(actor, p.id, now, what))?;
+    let entry = partnership_entry(actor, p.id, now, what).concerns(lead.into_iter().collect());
+    record(conn, &entry)?;
     Ok(p)
 }
 
@@ -103,7 +118,7 @@ fn managed(
     }
     let p = partnerships::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, KIND, id, now))?;
     let lead_admin =
-        p.lead_agency_id.is_some_and(|l| actor.acts_for(l)) && actor.has_any(&[Role::AgencyAdmin]);
+        p.acting_lead().is_some_and(|l| actor.acts_for(l)) && actor.has_any(&[Role::AgencyAdmin]);
     if actor.has_any(&[Role::HubAdmin]) || lead_admin {
         Ok(p)
     } else {
@@ -117,7 +132,7 @@ fn managed(
     }
 }
 
-/// Adds a member agency.
+/// Invites an agency: it is `invited`, not a member, until its own `agency_admin` accepts.
 pub(crate) fn add_member_in(
     conn: &mut DbConn,
     actor: &Principal,
@@ -129,19 +144,112 @@ pub(crate) fn add_member_in(
     if agencies::get(conn, agency)?.is_none() {
         return Err(AppError::validation("/agency_id", "no such agency"));
     }
-    if p.is_member(agency) {
-        return Err(AppError::conflict("the agency is already a member"));
+    match p.status_of(agency) {
+        Some(MemberStatus::Member) => {
+            return Err(AppError::conflict("the agency is already a member"))
+        }
+        Some(MemberStatus::Invited) => {
+            return Err(AppError::conflict("the agency is already invited"))
+        }
+        None => {}
     }
     let m = Member {
         agency_id: agency,
         joined_at: now,
+        status: MemberStatus::Invited,
     };
     partnerships::add_member(conn, id, &m)?;
     p.members.push(m);
     p.updated_at = now;
-    let what = format!("agency {agency} joined partnership `{}`", p.name);
-    record(conn, &partnership_entry(actor, id, now, what))?;
+    let what = format!(
+        "agency {agency} invited to partnership `{}`; it joins when its agency_admin accepts",
+        p.name
+    );
+    record(
+        conn,
+        &partnership_entry(actor, id, now, what).concerns(vec![agency]),
+    )?;
     Ok(p)
+}
+
+/// How an invited agency answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Accept,
+    Decline,
+}
+
+/// `agency` answers its invitation to partnership `id`; only that agency's `agency_admin`
+/// answers for it. Accepting makes it a member (accepting again changes nothing); declining
+/// removes the invitation (a member cannot decline: 409). An agency neither invited nor a
+/// member is a logged 404. Returns the partnership as it now stands and whether it changed.
+pub(crate) fn answer_in(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: PartnershipId,
+    agency: AgencyId,
+    answer: Answer,
+    now: DateTime<Utc>,
+) -> Result<(Partnership, bool), AppError> {
+    let who = actor_of(actor);
+    let what = format!("{id}/members/{agency}");
+    if !partnerships::touch(conn, id, now)? {
+        return Err(refusal::not_found(&who, KIND, id, now));
+    }
+    let p = partnerships::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, KIND, id, now))?;
+    if !(actor.acts_for(agency) && actor.has_any(&[Role::AgencyAdmin])) {
+        return Err(refusal::forbidden(
+            &who,
+            MEMBERSHIP,
+            &what,
+            now,
+            "only the invited agency's own agency_admin answers its invitation",
+        ));
+    }
+    let changed = match (answer, p.status_of(agency)) {
+        (_, None) => return Err(refusal::not_found(&who, MEMBERSHIP, &what, now)),
+        (Answer::Accept, Some(MemberStatus::Member)) => false,
+        (Answer::Decline, Some(MemberStatus::Member)) => {
+            return Err(AppError::conflict(
+                "the agency is a member; an invitation is declined only before it is accepted",
+            ))
+        }
+        (Answer::Accept, Some(MemberStatus::Invited)) => {
+            join_in(conn, actor, &p, agency, "accepted its invitation", now)?;
+            true
+        }
+        (Answer::Decline, Some(MemberStatus::Invited)) => {
+            partnerships::remove_invitation(conn, id, agency)?;
+            let what = format!(
+                "agency {agency} declined its invitation to partnership `{}`",
+                p.name
+            );
+            record(
+                conn,
+                &partnership_entry(actor, id, now, what).concerns(vec![agency]),
+            )?;
+            true
+        }
+    };
+    let p = partnerships::get(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok((p, changed))
+}
+
+/// An invited agency joins `p`, by `how` (its own act), with the governance entry.
+fn join_in(
+    conn: &mut DbConn,
+    actor: &Principal,
+    p: &Partnership,
+    agency: AgencyId,
+    how: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    partnerships::join(conn, p.id, agency, now)?;
+    let what = format!("agency {agency} {how} and joined partnership `{}`", p.name);
+    record(
+        conn,
+        &partnership_entry(actor, p.id, now, what).concerns(vec![agency]),
+    )
 }
 
 /// Publishes a new version of the terms of reference. It is current at once: every member
@@ -156,7 +264,7 @@ pub(crate) fn publish_terms_in(
     let p = managed(conn, actor, id, now)?;
     let mut errors = crate::domain::validate::Errors::new();
     for (i, r) in content.responsibilities.iter().enumerate() {
-        if !p.is_member(r.agency_id) {
+        if p.status_of(r.agency_id).is_none() {
             errors.add(
                 format!("/responsibilities/{i}/agency_id"),
                 "is not a member of the partnership",
@@ -181,8 +289,9 @@ pub(crate) fn publish_terms_in(
     Ok(terms)
 }
 
-/// Records the caller's agency's acceptance of `version`, which must be the current one.
-/// Returns the acceptance and whether it is new (accepting twice changes nothing).
+/// Records the caller's agency's acceptance of `version`, which must be the current one; an
+/// invited agency accepting the current terms accepts its invitation too. Returns the
+/// acceptance and whether it is new (accepting twice changes nothing).
 pub(crate) fn accept_terms_in(
     conn: &mut DbConn,
     actor: &Principal,
@@ -195,15 +304,18 @@ pub(crate) fn accept_terms_in(
         return Err(refusal::not_found(&who, KIND, id, now));
     }
     let p = partnerships::get(conn, id)?.ok_or_else(|| refusal::not_found(&who, KIND, id, now))?;
-    let agency = actor.agency_id.filter(|a| p.is_member(*a)).ok_or_else(|| {
-        refusal::forbidden(
-            &who,
-            TERMS,
-            format!("{id}/terms/{version}"),
-            now,
-            "only an agency_admin of a member agency accepts the terms",
-        )
-    })?;
+    let agency = actor
+        .agency_id
+        .filter(|a| p.status_of(*a).is_some())
+        .ok_or_else(|| {
+            refusal::forbidden(
+                &who,
+                TERMS,
+                format!("{id}/terms/{version}"),
+                now,
+                "only an agency_admin of a member or invited agency accepts the terms",
+            )
+        })?;
     let terms = partnerships::terms(conn, id, version)?
         .ok_or_else(|| refusal::not_found(&who, TERMS, format!("{id}/terms/{version}"), now))?;
     let latest = partnerships::latest_terms(conn, id)?.map_or(version, |t| t.version);
@@ -211,6 +323,10 @@ pub(crate) fn accept_terms_in(
         return Err(AppError::conflict(format!(
             "version {version} has been replaced by version {latest}; accept the current version"
         )));
+    }
+    if p.is_invited(agency) {
+        let how = format!("accepted terms of reference version {version}");
+        join_in(conn, actor, &p, agency, &how, now)?;
     }
     let existing = partnerships::acceptances(conn, id, version)?;
     if let Some(a) = existing.into_iter().find(|a| a.agency_id == agency) {
@@ -227,7 +343,10 @@ pub(crate) fn accept_terms_in(
         "terms of reference version {version} of partnership `{}` accepted by agency {agency}",
         p.name
     );
-    record(conn, &partnership_entry(actor, id, now, what))?;
+    record(
+        conn,
+        &partnership_entry(actor, id, now, what).concerns(vec![agency]),
+    )?;
     Ok((a, true))
 }
 
@@ -378,4 +497,21 @@ pub async fn accept_terms(
     let now = hub.now();
     hub.write(move |c| accept_terms_in(c, &actor, id, version, now))
         .await
+}
+
+/// `agency` answers its invitation to partnership `id`; the partnership as it now stands
+/// and whether the answer changed it.
+pub async fn answer(
+    hub: &Hub,
+    actor: Principal,
+    id: PartnershipId,
+    agency: AgencyId,
+    answer: Answer,
+) -> Result<(PartnershipDetail, bool), AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        let (p, changed) = answer_in(c, &actor, id, agency, answer, now)?;
+        Ok((detail_of(c, p)?, changed))
+    })
+    .await
 }

@@ -42,7 +42,7 @@ pub fn escalate_overdue_decisions(
         };
         leads.retain(|l| *l != r.referring_agency);
         for lead in &leads {
-            let n = Notification {
+            let mut n = Notification {
                 id: NotificationId::new(),
                 agency_id: *lead,
                 discloser: r.referring_agency,
@@ -51,13 +51,28 @@ pub fn escalate_overdue_decisions(
                 event: EventType::NotificationOverdue,
                 purpose: Purpose::NrmReferral.as_str().to_owned(),
                 classification: classification.clone(),
-                child_at_risk: r.child,
+                child_at_risk: false,
                 created_at: now,
-                due_at: deadlines.due(now, r.child),
+                due_at: deadlines.due(now, false),
                 acknowledged_at: None,
                 acknowledged_by: None,
                 escalated_at: None,
+                overdue_agency_id: submitter,
+                overdue_notification_id: None,
             };
+            if r.child
+                && super::escalation::lead_sees_child(
+                    conn,
+                    r.referring_agency,
+                    *lead,
+                    &n,
+                    r.withheld(),
+                    now,
+                )?
+            {
+                n.child_at_risk = true;
+                n.due_at = deadlines.due(now, true);
+            }
             notifications::insert(conn, &n)?;
             notify::enqueue(
                 conn,

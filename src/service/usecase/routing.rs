@@ -1,7 +1,8 @@
 //! Planning a record's routing before its write, and the writes every plan leads to.
 //!
 //! Load: in one read snapshot on a reader connection, the policy epoch, the statutory
-//! recipients for the area, the active subscriptions and the discloser's agreement views.
+//! recipients for the area, the active subscriptions and the discloser's agreement views. A
+//! subscriber is a candidate only where it is a party to an agreement with the discloser.
 //! They come from a cache kept per epoch (every governance change moves the epoch, so a
 //! cached answer is never older than the epoch it is filed under). Then the pure
 //! `domain::routing::plan` decides each candidate. The apply step, inside the write, holds the
@@ -159,11 +160,16 @@ pub fn load(
         }
     }
     let subs = cache.subscriptions(conn, epoch)?;
+    let own = cache.views(conn, epoch, wanted.discloser)?;
+    // A subscription asks for records from the discloser's partners only: a subscriber is a
+    // candidate where it and the discloser are parties to an agreement (of any status, so a
+    // suspended or expired one is a reasoned `withheld`), never for every record in the hub.
     let subscribers = match &wanted.subscribers {
         Some((event, facets)) => subs
             .iter()
             .filter(|s| s.wants(*event) && s.filters.matches(facets))
             .map(|s| s.agency_id)
+            .filter(|a| own.iter().any(|v| v.agreement.involves(*a)))
             .collect(),
         None => Vec::new(),
     };
@@ -173,7 +179,6 @@ pub fn load(
         subscribers,
         views: HashMap::new(),
     };
-    let own = cache.views(conn, epoch, wanted.discloser)?;
     let mut channels: HashMap<AgencyId, Vec<Subscription>> = HashMap::new();
     for c in inputs.candidates(wanted.discloser) {
         let between: Vec<AgreementView> = own

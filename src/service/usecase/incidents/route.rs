@@ -88,7 +88,6 @@ impl Route<'_> {
                 ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
                     .record(KIND, &incident.id)
                     .purpose(o.purpose.as_str())
-                    .recipients(vec![candidate.agency_id])
             };
             let decision = match &o.decision {
                 PolicyDecision::Permit(p) => {
@@ -116,6 +115,8 @@ impl Route<'_> {
                         acknowledged_at: None,
                         acknowledged_by: None,
                         escalated_at: None,
+                        overdue_agency_id: None,
+                        overdue_notification_id: None,
                     };
                     let subs = planned
                         .channels
@@ -131,6 +132,7 @@ impl Route<'_> {
                         lawful_basis: Some(p.lawful_basis.clone()),
                         retention_days: Some(p.retention_days),
                         ..base
+                            .recipients(vec![candidate.agency_id])
                             .decision(AuditDecision::Shared, Vec::new())
                             .justification(format!(
                                 "{} to the {} route under agreement {} v{}",
@@ -148,12 +150,18 @@ impl Route<'_> {
                 }
                 PolicyDecision::Deny(reasons) => {
                     let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    // A withheld candidate is never a recipient: the entry is the discloser's
+                    // and the hub auditor's to see, never the withheld agency's.
                     entries.push(
-                        base.decision(AuditDecision::Withheld, reasons.clone())
-                            .justification(format!(
-                                "withheld from the {} route",
-                                candidate.route.as_str()
-                            )),
+                        NewEntry {
+                            withheld_from: vec![candidate.agency_id],
+                            ..base
+                        }
+                        .decision(AuditDecision::Withheld, reasons.clone())
+                        .justification(format!(
+                            "withheld from the {} route",
+                            candidate.route.as_str()
+                        )),
                     );
                     Decision::withheld(candidate, o.purpose, version, reasons, now)
                 }

@@ -204,7 +204,6 @@ fn create_in(
             ..NewEntry::new(Operation::Disclosure, actor.clone(), now)
                 .record(KIND, &referral.id)
                 .purpose(purpose.as_str())
-                .recipients(vec![candidate.agency_id])
         };
         let decision = match &o.decision {
             PolicyDecision::Permit(p) => {
@@ -225,6 +224,8 @@ fn create_in(
                     acknowledged_at: None,
                     acknowledged_by: None,
                     escalated_at: None,
+                    overdue_agency_id: None,
+                    overdue_notification_id: None,
                 };
                 let subs = planned
                     .channels
@@ -240,6 +241,7 @@ fn create_in(
                     lawful_basis: Some(p.lawful_basis.clone()),
                     retention_days: Some(p.retention_days),
                     ..base
+                        .recipients(vec![candidate.agency_id])
                         .decision(AuditDecision::Shared, Vec::new())
                         .justification(format!(
                             "referral ({} pathway) to the {} route under agreement {} v{}",
@@ -257,12 +259,18 @@ fn create_in(
             }
             PolicyDecision::Deny(reasons) => {
                 let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                // A withheld candidate is never a recipient: the entry is the discloser's
+                // and the hub auditor's to see, never the withheld agency's.
                 entries.push(
-                    base.decision(AuditDecision::Withheld, reasons.clone())
-                        .justification(format!(
-                            "referral withheld from the {} route",
-                            candidate.route.as_str()
-                        )),
+                    NewEntry {
+                        withheld_from: vec![candidate.agency_id],
+                        ..base
+                    }
+                    .decision(AuditDecision::Withheld, reasons.clone())
+                    .justification(format!(
+                        "referral withheld from the {} route",
+                        candidate.route.as_str()
+                    )),
                 );
                 Decision::withheld(candidate, purpose, None, reasons, now)
             }

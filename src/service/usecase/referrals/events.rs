@@ -288,6 +288,8 @@ fn tell_recipients_of_withdrawal(
             acknowledged_at: None,
             acknowledged_by: None,
             escalated_at: None,
+            overdue_agency_id: None,
+            overdue_notification_id: None,
         };
         notifications::insert(conn, &n)?;
         notify::enqueue(

@@ -1,0 +1,2 @@
+ALTER TABLE notifications DROP COLUMN overdue_notification_id;
+ALTER TABLE notifications DROP COLUMN overdue_agency_id;

@@ -1,0 +1,1 @@
+ALTER TABLE partnership_members DROP COLUMN status;

@@ -319,6 +319,19 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.send(Method::POST, path, token, Some(body)).await
     }
+
+    /// `agency`'s own agency_admin accepts its invitation to partnership `id`.
+    pub async fn join(&self, id: &str, agency: &TestAgency) {
+        let r = self
+            .post(
+                &format!("/partnerships/{id}/members/{}/acceptance", agency.id),
+                &self.token(agency, &["agency_admin"]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        assert_eq!(r.1["status"], "member", "{}", r.1);
+    }
 }
 
 impl Drop for TestApp {

@@ -996,6 +996,10 @@ async fn deadlines_count_working_days_and_overdue_referrals_are_listed_and_escal
             .await;
         assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     }
+    // Each joins by its own act.
+    for m in [&lead, &w.police, &w.mash] {
+        app.join(forum.1["id"].as_str().unwrap(), m).await;
+    }
     // Friday 16:00 BST: acknowledgement is due on Monday at the same time.
     app.clock.set(at("2026-06-05T15:00:00Z"));
     let r = refer(&w, referral(ADULT_DOB, "given")).await;

@@ -2,7 +2,8 @@
 //! tree heads and proofs.
 //!
 //! Who sees what is decided here: the `hub_auditor` sees every entry, an agency's
-//! `ig_officer` only entries where its agency is the actor or a recipient. Every query that
+//! `ig_officer` only entries where its agency is the actor, a recipient or an agency a
+//! governance change concerns, never one only because a disclosure was withheld from it. Every query that
 //! returns entries (or verifies them) states its purpose and is itself logged as a
 //! `consultation` in the same transaction; asking for an entry outside one's scope answers
 //! "not found" and is logged as `access_denied`. Tree heads and proofs carry hashes only and
@@ -150,7 +151,7 @@ fn get_event_in(
                     Decision::Denied,
                     vec![
                         request,
-                        "the entry involves neither the caller's agency as actor nor as recipient"
+                        "the entry names the caller's agency neither as actor, recipient nor concerned"
                             .to_owned(),
                     ],
                 );

@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::identity::dev::{DevIssuer, DevStateAgency};
 use crate::identity::Principal;
 use crate::service::store::{partnerships, DbConn};
+use crate::usecase::partnerships::Answer;
 
 /// The demo partnership's name.
 pub const DEMO_PARTNERSHIP: &str = "Demo Birmingham Modern Slavery Partnership";
@@ -117,13 +118,11 @@ pub fn seed(
         now,
     )?;
     for a in agencies.iter().filter(|a| a.slug != "police") {
-        super::partnerships::add_member_in(
-            conn,
-            &lead,
-            p.id,
-            a.id.parse().map_err(AppError::internal)?,
-            now,
-        )?;
+        let agency: AgencyId = a.id.parse().map_err(AppError::internal)?;
+        super::partnerships::add_member_in(conn, &lead, p.id, agency, now)?;
+        // Each demo agency joins by its own agency_admin's act, as any agency does.
+        let admin = officer(base_url, a, Role::AgencyAdmin)?;
+        super::partnerships::answer_in(conn, &admin, p.id, agency, Answer::Accept, now)?;
     }
     let terms = super::partnerships::publish_terms_in(
         conn,

@@ -26,6 +26,7 @@ mod auth;
 mod contract;
 mod delivery;
 mod dev_mode;
+mod escalation;
 mod interop_oidc;
 mod ops;
 mod partnerships;

@@ -22,6 +22,7 @@ mod agencies;
 mod agreements;
 mod audit;
 mod audit_integrity;
+mod audit_scope;
 mod auth;
 mod contract;
 mod delivery;

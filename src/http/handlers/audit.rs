@@ -183,7 +183,12 @@ pub async fn disclosure_report(
         limit + 1,
     )
     .await?;
-    let shown = page(rows, limit, |e| e.seq.to_string(), |e| EventOut::from(&e));
+    let shown = page(
+        rows,
+        limit,
+        |e| e.seq.to_string(),
+        |e| EventOut::from(&e).for_subject(&subject_ref),
+    );
     Ok(HttpResponse::Ok().json(DisclosureReportOut {
         subject_ref,
         tree_size: as_of.tree_size,

@@ -57,8 +57,39 @@ pub struct EventOut {
     pub leaf_hash: String,
     /// The receipt the append returned.
     pub receipt: Receipt,
-    /// The RFC 8785 canonical JSON the leaf hash covers.
+    /// The RFC 8785 canonical JSON the leaf hash covers (empty when `redacted`).
     pub canonical: String,
+    /// In a per-person report: the entry also named other people, whose references and
+    /// consent states (and so the canonical body) are left out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+}
+
+impl EventOut {
+    /// The entry as a report about one person shows it: only that person's reference and
+    /// consent state. An entry that named others loses its canonical body too (the leaf hash
+    /// and receipt still identify it in the log).
+    pub fn for_subject(mut self, subject_ref: &str) -> Self {
+        if self.subject_refs.iter().all(|s| s == subject_ref) {
+            return self;
+        }
+        self.subject_refs.retain(|s| s == subject_ref);
+        // An incident's consent summary reads `REF: state; REF2: state`, REF the victim's
+        // reference that ends the subject reference (`incident:ID:victim:REF`).
+        let own = subject_ref
+            .rsplit_once(":victim:")
+            .map(|(_, r)| format!("{r}: "));
+        self.consent = match (self.consent.take(), own) {
+            (Some(c), Some(own)) => c
+                .split("; ")
+                .find(|part| part.starts_with(&own))
+                .map(str::to_owned),
+            _ => None,
+        };
+        self.canonical = String::new();
+        self.redacted = true;
+        self
+    }
 }
 
 impl From<&LoggedEntry> for EventOut {
@@ -95,6 +126,7 @@ impl From<&LoggedEntry> for EventOut {
             leaf_hash: hex::encode(l.leaf_hash),
             receipt: l.receipt.clone(),
             canonical: l.body.clone(),
+            redacted: false,
         }
     }
 }

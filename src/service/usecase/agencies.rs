@@ -15,7 +15,8 @@ use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, identity_providers, DbConn};
 
-/// The governance entry for a change to an agency's registration.
+/// The governance entry for a change to an agency's registration; it concerns the agency,
+/// so the agency's own IG officer sees it.
 fn governance(
     actor: &Actor,
     now: DateTime<Utc>,
@@ -26,6 +27,7 @@ fn governance(
 ) -> NewEntry {
     NewEntry::new(Operation::Governance, actor.clone(), now)
         .record(kind, id)
+        .concerns(vec![id])
         .data_items(fields.iter().map(|f| (*f).to_owned()).collect())
         .decision(Decision::Allowed, vec![what.to_owned()])
 }

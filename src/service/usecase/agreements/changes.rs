@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{for_change, viewed, KIND};
 use crate::domain::agreement::{Agreement, Lifted, Signature, Suspension, Termination};
-use crate::domain::ids::AgreementId;
+use crate::domain::ids::{AgencyId, AgreementId};
 use crate::domain::policy::AgreementView;
 use crate::error::AppError;
 use crate::identity::Principal;
@@ -109,7 +109,8 @@ pub(crate) fn sign_in(
     } else {
         format!("agreement version {n} signed by agency {agency}")
     };
-    record(conn, &agreement_entry(actor, id, n, now, what))?;
+    let entry = agreement_entry(actor, id, n, now, what).concerns(parties(&a));
+    record(conn, &entry)?;
     Ok(a)
 }
 
@@ -143,7 +144,8 @@ pub(crate) fn suspend_in(
         version,
         now,
         format!("agreement suspended: {reason}"),
-    );
+    )
+    .concerns(parties(&a));
     record(conn, &entry)?;
     Ok(a)
 }
@@ -181,7 +183,8 @@ pub(crate) fn resume_in(
         Some(n) => format!("agreement suspension lifted: {n}"),
         None => "agreement suspension lifted".to_owned(),
     };
-    record(conn, &agreement_entry(actor, id, version, now, what))?;
+    let entry = agreement_entry(actor, id, version, now, what).concerns(parties(&a));
+    record(conn, &entry)?;
     Ok(a)
 }
 
@@ -208,7 +211,21 @@ pub(crate) fn terminate_in(
         version,
         now,
         format!("agreement terminated: {reason}"),
-    );
+    )
+    .concerns(parties(&a));
     record(conn, &entry)?;
     Ok(a)
+}
+
+/// Every agency party to any version of `a`: the agencies a change to it concerns (their IG
+/// officers see the governance entry).
+fn parties(a: &Agreement) -> Vec<AgencyId> {
+    let mut out: Vec<AgencyId> = a
+        .versions
+        .iter()
+        .flat_map(|v| v.terms.parties.iter().map(|p| p.agency_id))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

@@ -79,7 +79,7 @@ async fn an_agreement_becomes_active_only_after_the_last_signature() {
         .post(
             &format!("/agreements/{id}/signatures"),
             &app.token(&mash, &["ig_officer"]),
-            json!({}),
+            json!({"version": 1}),
         )
         .await;
     assert_problem(&again, 409);
@@ -127,7 +127,7 @@ async fn moving_the_clock_past_expiry_turns_a_permit_into_a_deny() {
         .post(
             &format!("/agreements/{id}/signatures"),
             &app.token(&mash, &["ig_officer"]),
-            json!({}),
+            json!({"version": 1}),
         )
         .await;
     assert_problem(&late, 409);
@@ -200,7 +200,7 @@ async fn an_ig_officer_of_a_non_party_cannot_sign() {
         .post(
             &format!("/agreements/{id}/signatures"),
             &app.token(&other, &["ig_officer"]),
-            json!({}),
+            json!({"version": 1}),
         )
         .await;
     assert_problem(&r, 403);
@@ -209,7 +209,7 @@ async fn an_ig_officer_of_a_non_party_cannot_sign() {
         .post(
             &format!("/agreements/{id}/signatures"),
             &app.token(&mash, &["practitioner"]),
-            json!({}),
+            json!({"version": 1}),
         )
         .await;
     assert_problem(&r, 403);
@@ -515,8 +515,12 @@ async fn suspension_resumption_and_termination() {
         assert_problem(&r, 409);
     }
     assert_problem(
-        &app.post(&format!("/agreements/{id}/signatures"), &mash_ig, json!({}))
-            .await,
+        &app.post(
+            &format!("/agreements/{id}/signatures"),
+            &mash_ig,
+            json!({"version": 1}),
+        )
+        .await,
         409,
     );
 }
@@ -761,4 +765,28 @@ async fn dev_mode_seeds_a_partnership_and_an_active_agreement() {
         .as_array()
         .unwrap()
         .contains(&json!("victims[].safe_address")));
+}
+
+#[tokio::test]
+async fn a_signature_names_the_version_it_signs() {
+    let app = TestApp::spawn().await;
+    let (police, mash) = two(&app).await;
+    let p = partnership(&app, "Birmingham MSHT partnership", &[&police, &mash]).await;
+    let id = draft(&app, agreement_body(&p.id, &police, &mash, FIELDS), &police).await;
+    let ig = app.token(&police, &["ig_officer"]);
+    let path = format!("/agreements/{id}/signatures");
+    // No version, in an empty body or with none at all: a 422 pointing at `/version`.
+    let r = app.post(&path, &ig, json!({})).await;
+    assert_problem(&r, 422);
+    assert_eq!(pointers(&r), vec!["/version"]);
+    let r = app.request(reqwest::Method::POST, &path, &ig, None).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A version that is not the latest: 409.
+    assert_problem(&app.post(&path, &ig, json!({"version": 2})).await, 409);
+    // Nothing was signed.
+    let a = app.get(&format!("/agreements/{id}"), &ig).await;
+    assert_eq!(a.1["status"], "draft");
+    assert_eq!(a.1["signatures"], json!([]), "{}", a.1);
+    let r = app.post(&path, &ig, json!({"version": 1})).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
 }

@@ -209,7 +209,13 @@ async fn events_filter_and_page_with_a_cursor() {
 
     let about_p1 = all_events(&app, &token, &with("subject_ref=p-1&operation=disclosure")).await;
     assert_eq!(about_p1.len(), 2);
-    let involving_c = all_events(&app, &token, &with(&format!("agency_id={}", c.id))).await;
+    // The agency's own registration concerns it too; its disclosures are these two.
+    let involving_c = all_events(
+        &app,
+        &token,
+        &with(&format!("agency_id={}&operation=disclosure", c.id)),
+    )
+    .await;
     assert_eq!(seqs(&involving_c), vec![receipts[1].seq, receipts[2].seq]);
     let record = first["record_id"].as_str().unwrap();
     assert_eq!(

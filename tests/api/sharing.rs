@@ -125,13 +125,16 @@ pub async fn draft(app: &TestApp, body: Value, by: &TestAgency) -> String {
     r.1["id"].as_str().unwrap().to_owned()
 }
 
-/// Signs the latest version for `agency`; returns the agreement as answered.
+/// Signs the latest version for `agency` (naming it); returns the agreement as answered.
 pub async fn sign(app: &TestApp, id: &str, agency: &TestAgency) -> Value {
+    let token = app.token(agency, &["ig_officer"]);
+    let a = app.get(&format!("/agreements/{id}"), &token).await;
+    assert_eq!(a.0, StatusCode::OK, "{}", a.1);
     let r = app
         .post(
             &format!("/agreements/{id}/signatures"),
-            &app.token(agency, &["ig_officer"]),
-            json!({}),
+            &token,
+            json!({"version": a.1["version"]}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);

@@ -73,8 +73,11 @@ pub async fn sign(
     id: web::Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<SignIn>,
 ) -> Result<HttpResponse, AppError> {
-    let expected = body.and_then(|b| b.version);
-    change(&state, auth, &id, Change::Sign { expected }, true).await
+    // A signature names what it signs: without a version there is nothing to sign.
+    let version = body
+        .and_then(|b| b.version)
+        .ok_or_else(|| AppError::validation("/version", "is required: the version you sign"))?;
+    change(&state, auth, &id, Change::Sign { version }, true).await
 }
 
 pub async fn suspend(

@@ -225,7 +225,7 @@ pub fn seed(
     let a = super::agreements::create_in(conn, &drafter, p.id, terms, now)?;
     for ag in agencies {
         let ig = officer(base_url, ag, Role::IgOfficer)?;
-        super::agreements::sign_in(conn, &ig, a.id, Some(1), now)?;
+        super::agreements::sign_in(conn, &ig, a.id, 1, now)?;
     }
     Ok(())
 }

@@ -253,7 +253,7 @@ impl AgreementIn {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
-    /// The version being signed; when given it must be the latest.
+    /// The version being signed (required): it must be the latest.
     pub version: Option<i32>,
 }
 

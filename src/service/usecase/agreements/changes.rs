@@ -17,9 +17,9 @@ use crate::usecase::refusal;
 /// One change of an agreement's state by a party's IG officer.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// Sign the latest version (which must be `expected`, when given).
+    /// Sign version `version`, which must be the latest.
     Sign {
-        expected: Option<i32>,
+        version: i32,
     },
     Suspend {
         reason: String,
@@ -42,7 +42,7 @@ pub async fn change(
     let now = hub.now();
     hub.write(move |c| {
         let a = match change {
-            Change::Sign { expected } => sign_in(c, &actor, id, expected, now)?,
+            Change::Sign { version } => sign_in(c, &actor, id, version, now)?,
             Change::Suspend { reason } => suspend_in(c, &actor, id, reason, now)?,
             Change::Resume { note } => resume_in(c, &actor, id, note, now)?,
             Change::Terminate { reason } => terminate_in(c, &actor, id, reason, now)?,
@@ -57,19 +57,17 @@ pub(crate) fn sign_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
-    expected: Option<i32>,
+    expected: i32,
     now: DateTime<Utc>,
 ) -> Result<Agreement, AppError> {
     let mut a = for_change(conn, actor, id, now)?;
     let agency = actor.agency_id.ok_or(AppError::NotFound)?;
     let latest = a.latest().cloned().ok_or(AppError::NotFound)?;
-    if let Some(n) = expected {
-        if n != latest.version {
-            return Err(AppError::conflict(format!(
-                "version {n} is not the latest; only version {} can be signed",
-                latest.version
-            )));
-        }
+    if expected != latest.version {
+        return Err(AppError::conflict(format!(
+            "version {expected} is not the latest; only version {} can be signed",
+            latest.version
+        )));
     }
     if latest.terms.party(agency).is_none() {
         return Err(refusal::forbidden(

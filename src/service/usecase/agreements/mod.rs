@@ -192,7 +192,6 @@ pub(crate) fn amend_in(
     Ok(a)
 }
 
-/// Signs the latest version for the caller's agency. `expected` (if given) must be that
 /// One agreement with its partnership's terms history, if the caller may read it.
 pub(crate) fn get_in(
     conn: &mut DbConn,

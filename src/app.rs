@@ -212,6 +212,17 @@ impl Application {
             .map(IssuerEntry::for_operator)
             .collect::<Result<Vec<_>, _>>()?;
 
+        if !dev_mode {
+            let left = db.read(usecase::dev_seed::leftovers).await?;
+            if !left.is_empty() {
+                return Err(AppError::Config(format!(
+                    "this database was seeded by `serve --dev`: the demo agencies' dev issuers \
+                     ({}) and the signed demo agreement would keep working; serve it with \
+                     --dev, or start from a fresh database",
+                    left.join(", ")
+                )));
+            }
+        }
         let dev = if dev_mode {
             settings.identity.allow_http_issuers = true;
             let issuer = DevIssuer::load_or_create(&settings.data_dir)?;

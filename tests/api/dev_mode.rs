@@ -72,3 +72,29 @@ async fn dev_tokens_work_through_discovery() {
     let r = app.get("/me", &mash).await;
     assert_eq!(r.1["agency_name"], "Demo Birmingham MASH");
 }
+
+#[tokio::test]
+async fn a_dev_database_is_refused_without_dev() {
+    let app = TestApp::spawn_with(Options {
+        dev: true,
+        ..Options::default()
+    })
+    .await;
+    msht_hub::app::Application::stop(&app.handle, &app.state).await;
+    // Served without --dev, the demo agencies' dev issuers and the signed demo agreement
+    // would keep working: the hub refuses to start, naming the cause.
+    let plain =
+        msht_hub::app::Application::build(app.settings.clone(), app.clock.clone(), false).await;
+    match plain {
+        Ok(_) => panic!("a database seeded by serve --dev was served without --dev"),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains("serve --dev"), "{msg}");
+            assert!(msg.contains("/dev-issuer/police"), "{msg}");
+        }
+    }
+    // With --dev it still starts.
+    let dev =
+        msht_hub::app::Application::build(app.settings.clone(), app.clock.clone(), true).await;
+    assert!(dev.is_ok());
+}

@@ -79,3 +79,8 @@ pub fn of_agency(
     let row: Option<Row> = ip::table.find(agency.to_string()).first(conn).optional()?;
     row.map(Row::into_domain).transpose()
 }
+
+/// Every registered issuer, in order.
+pub fn issuers(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
+    Ok(ip::table.select(ip::issuer).order(ip::issuer).load(conn)?)
+}

@@ -74,3 +74,18 @@ pub fn seed(
     super::dev_sharing::seed(conn, &out, base_url, now)?;
     Ok(out)
 }
+
+/// The dev issuers still registered for demo agencies (issuers at `/dev-issuer/{slug}` for a
+/// demo slug): a database that `serve --dev` seeded. Served without `--dev`, the hub refuses
+/// to start on it, since its demo agencies' dev issuers and signed demo agreement would
+/// otherwise keep working outside development.
+pub fn leftovers(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
+    let tails: Vec<String> = DEMO_AGENCIES
+        .iter()
+        .map(|d| format!("/dev-issuer/{}", d.slug))
+        .collect();
+    Ok(identity_providers::issuers(conn)?
+        .into_iter()
+        .filter(|i| tails.iter().any(|t| i.ends_with(t.as_str())))
+        .collect())
+}

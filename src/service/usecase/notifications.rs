@@ -54,7 +54,7 @@ pub enum Read {
     /// A notification of a disclosure: the record as the agreement allows it now.
     Record(Box<Projected>),
     /// An escalation: who is late on which notification, without the record.
-    Escalation(Notification),
+    Escalation(Box<Notification>),
 }
 
 /// Reads notification `id` of `agency`. The record is projected onto what the policy function
@@ -78,7 +78,7 @@ pub async fn read(
         })
         .await?;
     if n.is_escalation() {
-        return Ok(Read::Escalation(n));
+        return Ok(Read::Escalation(Box::new(n)));
     }
     read_record(hub, actor, agency, id)
         .await

@@ -91,6 +91,24 @@ async fn withheld_agency_sees_nothing_in_the_audit_log() {
     let app = &w.app;
     let id = report_incident(&w).await;
 
+    // The children's partnership sees nothing of the incident anywhere.
+    let ig = app.token(&w.children, &["ig_officer"]);
+    let all = events(app, &ig, "").await;
+    assert!(!all.iter().any(|e| e.to_string().contains(&id)), "{all:?}");
+    // (Before any query of its own names the incident.)
+    let export = app
+        .request(
+            Method::GET,
+            &format!("/audit/export?format=jsonl&{PURPOSE}"),
+            &ig,
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!export.contains(&id), "{export}");
+
     // The hub auditor and the police's IG officer see the withheld decision, naming the
     // children's partnership as the agency it was withheld from, never as a recipient.
     let auditor = app.operator_token(&["hub_auditor"]);
@@ -126,23 +144,6 @@ async fn withheld_agency_sees_nothing_in_the_audit_log() {
         .as_i64()
         .unwrap();
 
-    // The children's partnership sees nothing of the incident anywhere.
-    let ig = app.token(&w.children, &["ig_officer"]);
-    let all = events(app, &ig, "").await;
-    assert!(!all.iter().any(|e| e.to_string().contains(&id)), "{all:?}");
-    // (Before any query of its own names the incident.)
-    let export = app
-        .request(
-            Method::GET,
-            &format!("/audit/export?format=jsonl&{PURPOSE}"),
-            &ig,
-            None,
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(!export.contains(&id), "{export}");
     assert!(events(app, &ig, &format!("&record_id={id}"))
         .await
         .is_empty());

@@ -69,51 +69,39 @@ pub async fn read(
     agency: AgencyId,
     id: NotificationId,
 ) -> Result<Read, AppError> {
-    let now = hub.now();
-    let who = actor.clone();
-    let n = hub
-        .read(move |c| {
-            notifications::get(c, agency, id)?
-                .ok_or_else(|| refusal::not_found(&who, "notification", id, now))
-        })
-        .await?;
-    if n.is_escalation() {
-        return Ok(Read::Escalation(Box::new(n)));
-    }
-    read_record(hub, actor, agency, id)
-        .await
-        .map(Box::new)
-        .map(Read::Record)
-}
-
-/// Reads the record of notification `id` of `agency` (not an escalation).
-async fn read_record(
-    hub: &Hub,
-    actor: Actor,
-    agency: AgencyId,
-    id: NotificationId,
-) -> Result<Projected, AppError> {
     until_fresh(|| {
         let (cache, who) = (hub.plans().clone(), actor.clone());
         async move {
             let now = hub.now();
-            let (epoch, read, entry) = hub
+            let decided = hub
                 .snapshot(move |c| decide_read(c, &cache, &who, agency, id, now))
                 .await?;
+            let (epoch, read, entry) = match decided {
+                Decided::Escalation(n) => return Ok(Read::Escalation(n)),
+                Decided::Record(epoch, decided) => (epoch, decided.0, decided.1),
+            };
             let receipt = hub
                 .write(move |c| {
                     check_epoch(c, epoch)?;
                     audit::append(c, &entry)
                 })
                 .await?;
-            Ok(Projected { receipt, ..read })
+            Ok(Read::Record(Box::new(Projected { receipt, ..read })))
         }
     })
     .await
 }
 
-/// The read decided in a snapshot: the epoch it was decided at, the projection (its receipt
-/// still to come) and the consultation entry to append.
+/// A read decided in a snapshot.
+enum Decided {
+    /// An escalation: answered as it is, nothing of the record read, nothing to log.
+    Escalation(Box<Notification>),
+    /// The epoch it was decided at, the projection (its receipt still to come) and the
+    /// consultation entry to append.
+    Record(i64, Box<(Projected, NewEntry)>),
+}
+
+/// The read decided in a snapshot.
 fn decide_read(
     conn: &mut DbConn,
     cache: &PlanCache,
@@ -121,18 +109,12 @@ fn decide_read(
     agency: AgencyId,
     id: NotificationId,
     now: DateTime<Utc>,
-) -> Result<(i64, Projected, NewEntry), AppError> {
+) -> Result<Decided, AppError> {
     let n = notifications::get(conn, agency, id)?
         .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
     if n.is_escalation() {
-        // Never a read capability, whatever the caller raced with.
-        return Err(refusal::forbidden(
-            actor,
-            "notification",
-            id,
-            now,
-            "an escalation tells the lead who is late; it is not a read of the record",
-        ));
+        // Never a read capability: the record is not loaded.
+        return Ok(Decided::Escalation(Box::new(n)));
     }
     let kind: RecordKind = n.record_kind.parse().map_err(AppError::internal)?;
     let source = match kind {
@@ -205,7 +187,7 @@ fn decide_read(
                 agreement: p.agreement,
                 receipt: Receipt::default(),
             };
-            Ok((epoch, read, entry))
+            Ok(Decided::Record(epoch, Box::new((read, entry))))
         }
     }
 }

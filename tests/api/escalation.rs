@@ -193,6 +193,22 @@ async fn escalation_never_grants_a_read() {
     assert!(read.1["receipt"].is_null(), "{}", read.1);
     assert_eq!(read.1["overdue_agency_id"], w.mash.id.as_str());
     assert!(!read.1.to_string().contains("age_band"), "{}", read.1);
+    // The MASH's IG officer sees that its lapse was escalated.
+    let mash_log = app
+        .get(
+            "/audit/events?purpose=self_monitoring&operation=governance&record_kind=notification",
+            &app.token(&w.mash, &["ig_officer"]),
+        )
+        .await;
+    assert!(
+        mash_log.1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["justification"].to_string().contains("escalated")),
+        "{}",
+        mash_log.1
+    );
     let consulted = audit(
         app,
         &format!("operation=consultation&record_id={incident_id}"),

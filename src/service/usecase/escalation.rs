@@ -73,6 +73,7 @@ pub fn escalate_overdue(
             NewEntry::new(Operation::Governance, Actor::system(), now)
                 .record("notification", n.id)
                 .recipients(leads.clone())
+                .concerns(vec![n.agency_id])
                 .justification(format!(
                     "not acknowledged by {} (due {}); escalated to {} lead agenc{}",
                     n.agency_id,

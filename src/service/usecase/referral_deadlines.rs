@@ -111,6 +111,7 @@ pub fn escalate_overdue_decisions(
             NewEntry::new(Operation::Governance, Actor::system(), now)
                 .record(KIND, &r.id)
                 .recipients(told)
+                .concerns(submitter.into_iter().collect())
                 .justification(format!(
                     "reasonable grounds decision overdue (due {}); escalated to {} lead \
                      agenc{} and the referrer told",

@@ -277,3 +277,39 @@ async fn person_report_shows_only_that_persons_reference_and_consent() {
         assert!(!e.to_string().contains("V1"), "another person leaked: {e}");
     }
 }
+
+#[tokio::test]
+async fn a_subscription_without_filters_makes_only_the_disclosers_partners_candidates() {
+    let w = world().await;
+    let app = &w.app;
+    // An NGO with no agreement with the police subscribes to everything.
+    let ngo = app.agency("Curious NGO", "ngo", &[BIRMINGHAM]).await;
+    let r = app
+        .post(
+            "/subscriptions",
+            &app.token(&ngo, &["practitioner"]),
+            json!({"events": ["incident.notified", "incident.updated"], "filters": {},
+                   "channel": {"type": "email", "addresses": ["duty@ngo.example.org"]}}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let id = report_incident(&w).await;
+    // It is no candidate: no routing decision, no entry naming it, nothing in its log.
+    let routing = app
+        .get(
+            &format!("/incidents/{id}/routing"),
+            &app.token(&w.police, &["practitioner"]),
+        )
+        .await;
+    assert_eq!(routing.0, StatusCode::OK, "{}", routing.1);
+    assert!(!routing.1.to_string().contains(&ngo.id), "{}", routing.1);
+    let entries = events(
+        app,
+        &app.operator_token(&["hub_auditor"]),
+        &format!("&record_id={id}&agency_id={}", ngo.id),
+    )
+    .await;
+    assert!(entries.is_empty(), "{entries:?}");
+    let own = events(app, &app.token(&ngo, &["ig_officer"]), "").await;
+    assert!(!own.iter().any(|e| e.to_string().contains(&id)), "{own:?}");
+}

@@ -72,6 +72,9 @@ struct Receiver {
     base: String,
     keys: Mutex<HashMap<String, Vec<u8>>>,
     tally: Mutex<Arc<Tally>>,
+    /// While set, requests hang (a receiver that stopped answering); once cleared, the hung
+    /// ones are answered 503 and not counted.
+    stalled: std::sync::atomic::AtomicBool,
 }
 
 impl Receiver {
@@ -99,6 +102,12 @@ async fn hook(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
+    if rx.stalled.load(Ordering::SeqCst) {
+        while rx.stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     let key = rx.keys.lock().unwrap().get(path.as_str()).cloned();
     let id = h("webhook-id");
     let ts: i64 = h("webhook-timestamp").parse().unwrap_or(0);
@@ -125,6 +134,7 @@ fn start_receiver() -> Arc<Receiver> {
         base: format!("http://127.0.0.1:{port}/hook"),
         keys: Mutex::new(HashMap::new()),
         tally: Mutex::new(Arc::new(Tally::default())),
+        stalled: std::sync::atomic::AtomicBool::new(false),
     });
     let data = rx.clone();
     let server = HttpServer::new(move || {
@@ -356,6 +366,26 @@ async fn incidents(
     (ok as f64 / started.elapsed().as_secs_f64(), ok, bad)
 }
 
+/// Posts one incident; returns the webhooks it queues.
+async fn incidents_once(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    run: &str,
+    seq: &Arc<AtomicU64>,
+) -> u64 {
+    let i = seq.fetch_add(1, Ordering::Relaxed);
+    let r = http
+        .post(format!("{api}/incidents"))
+        .bearer_auth(token)
+        .json(&incident(run, i))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    RECIPIENTS.len() as u64
+}
+
 /// Waits until the receiver has accepted `expected` deliveries (or the timeout).
 async fn wait_for(tally: &Tally, expected: u64, timeout: Duration) -> bool {
     let started = Instant::now();
@@ -508,6 +538,26 @@ async fn run(tmp: &Path) {
         "hub     POST /incidents, worker on:   {with:>9.1}/s  ({with_n} ok, {with_bad} non-2xx; {during} of {queued} webhooks delivered during the phase{})",
         if caught_up { ", all soon after" } else { ", NOT all delivered in time" }
     );
+
+    // 5. kill -9 while deliveries are being sent, then restart: how soon they arrive.
+    rx.stalled.store(true, Ordering::SeqCst);
+    let tally = rx.reset();
+    let one = incidents_once(&http, &hub.api, &police, &run_id, &seq).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let killed = Instant::now();
+    let _ = hub.child.kill();
+    let _ = hub.child.wait();
+    rx.stalled.store(false, Ordering::SeqCst);
+    let log = tmp.join("hub-3.log");
+    let mut hub = spawn_hub(&data_dir, &env, true, &log);
+    hub.wait_healthy(&http, &log).await;
+    let restarted = killed.elapsed().as_secs_f64();
+    let back = wait_for(&tally, one, Duration::from_secs(60)).await;
+    let resent = killed.elapsed().as_secs_f64();
+    println!(
+        "kill -9 with {one} webhooks in flight: restarted in {restarted:.1} s, all {one} delivered {resent:.1} s after the kill{}",
+        if back { "" } else { " (NOT within 60 s)" }
+    );
     hub.stop();
 
     println!();
@@ -516,6 +566,10 @@ async fn run(tmp: &Path) {
         "signed webhook deliveries/s   {rate:>15.1}/s  {limit:>12.1} receiver req/s  {:>6.2}   >= {DELIVERY_TARGET:.0}/s  {}",
         rate / limit,
         if rate >= DELIVERY_TARGET && dup == 0 && bad == 0 && drained { "PASS" } else { "MISS" }
+    );
+    println!(
+        "re-sent after kill -9         {resent:>15.1} s   (restart {restarted:.1} s)              <= 15 s   {}",
+        if back && resent <= 15.0 { "PASS" } else { "MISS" }
     );
     println!(
         "incidents/s with the worker   {with:>15.1}/s  {without:>12.1} without        {:>6.2}   >= 1.00   {}",

@@ -278,7 +278,7 @@ impl Application {
             tracing::info!(sealed, "webhook secrets stored in the clear were sealed");
         }
         if settings.delivery.worker_enabled {
-            tokio::spawn(delivery.clone().run());
+            delivery.clone().spawn_background()?;
         }
         let state = web::Data::new(AppState {
             hub,

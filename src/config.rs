@@ -161,6 +161,8 @@ pub struct DeliverySettings {
     pub depth_interval_secs: u64,
     /// How often overdue notifications are escalated.
     pub deadline_interval_secs: u64,
+    /// Nice value of the worker's threads (Linux); 0 keeps the hub's priority.
+    pub worker_nice: i32,
     /// Timeout of one DNS lookup of a webhook host.
     pub dns_timeout_ms: u64,
     /// Key file for webhook secrets at rest; empty means `data_dir/webhook-secret-key`.

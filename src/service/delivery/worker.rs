@@ -154,6 +154,30 @@ impl Worker {
         usize::try_from(self.settings.delivery.batch_size.max(1)).unwrap_or(1)
     }
 
+    /// Runs the pipeline ([`Worker::run`]) on threads of its own at a lower scheduling
+    /// priority (`delivery.worker_nice`): the worker takes the CPU the request path leaves,
+    /// so sending never slows the recording of incidents, and drains its backlog at full
+    /// speed whenever the hub is otherwise idle.
+    pub fn spawn_background(self: Arc<Self>) -> Result<(), AppError> {
+        let nice = self.settings.delivery.worker_nice;
+        std::thread::Builder::new()
+            .name("msht-hub-delivery".into())
+            .spawn(move || {
+                lower_priority(nice);
+                // Threads inherit the priority of the thread that starts them.
+                match tokio::runtime::Builder::new_multi_thread()
+                    .thread_name("msht-hub-delivery")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(self.run()),
+                    Err(e) => tracing::error!(error = %e, "cannot start the delivery worker"),
+                }
+            })
+            .map(|_| ())
+            .map_err(|e| AppError::internal(format!("cannot start the delivery worker: {e}")))
+    }
+
     /// Runs the pipeline until stopped: claims whenever there is room for a useful claim,
     /// and sleeps when nothing is due (or until woken).
     pub async fn run(self: Arc<Self>) {
@@ -461,6 +485,29 @@ fn destination_of(raw: &str) -> String {
             u.port_or_known_default().unwrap_or(0)
         ),
         Err(_) => raw.to_owned(),
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to nice `nice` (Linux; elsewhere, and for
+/// `nice <= 0`, nothing changes).
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take no pointers and change only this thread's nice
+        // value.
+        let r = unsafe {
+            libc::setpriority(
+                libc::PRIO_PROCESS,
+                libc::id_t::try_from(libc::gettid()).unwrap_or(0),
+                nice,
+            )
+        };
+        if r != 0 {
+            tracing::warn!(nice, "cannot lower the delivery worker's priority");
+        }
     }
 }
 

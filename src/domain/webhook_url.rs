@@ -86,11 +86,13 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 fn is_public_v6(ip: Ipv6Addr) -> bool {
     let [s0, s1, ..] = ip.segments();
     let global_unicast = (s0 & 0xe000) == 0x2000;
-    global_unicast
-        && !((s0 == 0x2001 && s1 < 0x0200) // 2001::/23 IETF protocol assignments (Teredo 2001::/32, benchmarking, ORCHID)
-            || (s0 == 0x2001 && s1 == 0x0db8) // 2001:db8::/32 documentation
-            || s0 == 0x2002 // 2002::/16 6to4 (embeds an IPv4 address)
-            || (s0 & 0xfff0) == 0x3ff0) // 3fff::/20 documentation
+    // 2001::/23: IETF protocol assignments (Teredo 2001::/32, benchmarking, ORCHID).
+    let ietf = s0 == 0x2001 && s1 < 0x0200;
+    // 2001:db8::/32 and 3fff::/20: documentation.
+    let documentation = (s0 == 0x2001 && s1 == 0x0db8) || (s0 & 0xfff0) == 0x3ff0;
+    // 2002::/16: 6to4 (embeds an IPv4 address).
+    let six_to_four = s0 == 0x2002;
+    global_unicast && !ietf && !documentation && !six_to_four
 }
 
 #[cfg(test)]

@@ -18,7 +18,20 @@ async fn lookup(
     rules: Rules,
     timeout: Duration,
 ) -> Result<Vec<SocketAddr>, Refusal> {
-    let found = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+    checked(tokio::net::lookup_host((host, port)), rules, timeout).await
+}
+
+/// The addresses a resolution `found` gives within `timeout`, if the rules allow them all.
+async fn checked<F, I>(
+    found: F,
+    rules: Rules,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, Refusal>
+where
+    F: std::future::Future<Output = std::io::Result<I>>,
+    I: Iterator<Item = SocketAddr>,
+{
+    let found = tokio::time::timeout(timeout, found)
         .await
         .map_err(|_| Refusal::DnsTimeout)?
         .map_err(|_| Refusal::Unresolvable)?;
@@ -160,11 +173,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_lookup_that_takes_too_long_is_a_timeout() {
-        // A zero timeout elapses before any resolution can answer.
-        let url = check_syntax("https://name-that-needs-a-lookup.example/h", strict()).unwrap();
+        let never = std::future::pending::<std::io::Result<std::vec::IntoIter<SocketAddr>>>();
         assert_eq!(
-            resolve_checked(&url, strict(), Duration::ZERO).await,
+            checked(never, strict(), Duration::from_millis(50)).await,
             Err(Refusal::DnsTimeout)
         );
+        let one_private: Vec<SocketAddr> = vec![
+            "93.184.216.34:443".parse().unwrap(),
+            "10.0.0.1:443".parse().unwrap(),
+        ];
+        let ready = std::future::ready(Ok(one_private.clone().into_iter()));
+        assert_eq!(checked(ready, strict(), T).await, Err(Refusal::NonPublic));
+        let ready = std::future::ready(Ok(one_private.into_iter()));
+        let open = Rules {
+            allow_private_networks: true,
+            ..strict()
+        };
+        assert_eq!(checked(ready, open, T).await.unwrap().len(), 2);
     }
 }

@@ -160,3 +160,55 @@ async fn a_claim_left_by_a_dead_process_is_sent_again_once_its_short_lease_runs_
     assert_eq!(got[0].id, ids[0]);
     assert_eq!(state_of(&app, &ids[0]).await, DeliveryState::Delivered);
 }
+
+#[tokio::test]
+async fn a_batch_of_outcomes_records_only_the_claims_still_held() {
+    let app = TestApp::spawn_with(Options::local_delivery()).await;
+    let a = app.agency("Birmingham MASH", "mash", &["E08000025"]).await;
+    subscribe_webhook(&app, &a, "http://127.0.0.1:9/hook").await;
+    let mut ids = enqueue(&app, &a).await;
+    ids.extend(enqueue(&app, &a).await);
+    assert_eq!(claim(&app, "a").await.len(), 2);
+    app.clock
+        .advance(Duration::seconds(app.settings.delivery.lease_secs + 1));
+    assert_eq!(claim(&app, "b").await.len(), 2);
+    let now = app.clock.now();
+    let retry = Outcome {
+        kind: OutcomeKind::Attempted {
+            state: DeliveryState::Pending,
+            attempts: 1,
+            next_attempt_at: Some(now + Duration::minutes(5)),
+            status: Some(503),
+            error: Some("endpoint answered 503".into()),
+            disable: None,
+        },
+        ..delivered(&ids[1], "b", now)
+    };
+    let batch = vec![
+        delivered(&ids[0], "b", now),
+        delivered(&ids[1], "a", now),
+        retry,
+    ];
+    let applied = app
+        .state
+        .db()
+        .write(move |c| outbox::record_all(c, &batch))
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![true, false, true]);
+    assert_eq!(state_of(&app, &ids[0]).await, DeliveryState::Delivered);
+    let id: DeliveryId = ids[1].parse().unwrap();
+    let d = app
+        .state
+        .db()
+        .read(move |c| outbox::get(c, None, id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.state, DeliveryState::Pending);
+    assert_eq!((d.attempts, d.last_status), (1, Some(503)));
+    assert_eq!(d.next_attempt_at, now + Duration::minutes(5));
+    // Released: due again in five minutes, for whoever claims it then.
+    app.clock.advance(Duration::minutes(6));
+    assert_eq!(claim(&app, "c").await, vec![ids[1].clone()]);
+}

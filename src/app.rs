@@ -13,6 +13,7 @@ use crate::audit::denials::{self, DenialBudget};
 use crate::audit::{self, heads, AuditRuntime};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::delivery::secrets::SecretBox;
 use crate::delivery::worker::Worker;
 use crate::domain::audit::{Actor, NewEntry};
 use crate::error::AppError;
@@ -273,18 +274,25 @@ impl Application {
         let max_body = settings.http.max_body_bytes;
         let workers = settings.http.workers;
         let settings = Arc::new(settings);
+        let secrets = Arc::new(SecretBox::load_or_create(&settings.webhook_key_path())?);
         let delivery = Arc::new(Worker::new(
             db.clone(),
             clock.clone(),
             settings.clone(),
             &metrics,
             format!("{base_url}/api/v1"),
+            secrets.clone(),
         )?);
+        let hub = Hub::new(db.clone(), clock.clone(), settings.clone(), secrets);
+        let sealed = usecase::subscriptions::seal_stored_secrets(&hub).await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "webhook secrets stored in the clear were sealed");
+        }
         if settings.delivery.worker_enabled {
-            tokio::spawn(delivery.clone().run());
+            delivery.clone().spawn_background()?;
         }
         let state = web::Data::new(AppState {
-            hub: Hub::new(db.clone(), clock.clone(), settings.clone()),
+            hub,
             settings,
             db,
             clock,

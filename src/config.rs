@@ -145,10 +145,29 @@ pub struct DeliverySettings {
     pub worker_enabled: bool,
     /// How often an idle worker looks for due deliveries.
     pub poll_interval_ms: u64,
-    /// Deliveries claimed per round.
+    /// Deliveries claimed per query.
     pub batch_size: i64,
-    /// How long a claimed delivery is leased to one worker.
+    /// How long a claim is owned before it must be renewed (every third of it).
     pub lease_secs: i64,
+    /// Deliveries one process holds at once (sending or waiting for their destination).
+    pub max_in_flight: usize,
+    /// Concurrent sends to one destination.
+    pub per_destination_limit: usize,
+    /// Deliveries held waiting for one destination beyond its sends; more are deferred.
+    pub per_destination_queue: usize,
+    /// How long a delivery for a busy destination is put back.
+    pub busy_defer_ms: u64,
+    /// How often the outbox depth gauge is refreshed.
+    pub depth_interval_secs: u64,
+    /// How often overdue notifications are escalated.
+    pub deadline_interval_secs: u64,
+    /// Nice value of the worker's threads (Linux); 0 keeps the hub's priority.
+    pub worker_nice: i32,
+    /// Timeout of one DNS lookup of a webhook host.
+    pub dns_timeout_ms: u64,
+    /// Key file for webhook secrets at rest; empty means `data_dir/webhook-secret-key`.
+    #[serde(default)]
+    pub secret_key_file: String,
     /// First retry delay; doubles per attempt up to `max_backoff_secs`.
     pub base_backoff_ms: u64,
     pub max_backoff_secs: u64,
@@ -295,6 +314,15 @@ impl Settings {
             self.data_dir.join("audit-signing-key.pem")
         } else {
             PathBuf::from(self.audit.signing_key_file.trim())
+        }
+    }
+
+    /// Where the key that encrypts webhook secrets at rest is kept.
+    pub fn webhook_key_path(&self) -> PathBuf {
+        if self.delivery.secret_key_file.trim().is_empty() {
+            self.data_dir.join("webhook-secret-key")
+        } else {
+            PathBuf::from(self.delivery.secret_key_file.trim())
         }
     }
 

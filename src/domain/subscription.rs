@@ -77,19 +77,36 @@ impl Channel {
     }
 }
 
-/// A stored subscription.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored subscription. Its `Debug` form never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub id: SubscriptionId,
     pub agency_id: AgencyId,
     pub events: Vec<EventType>,
     pub filters: Filters,
     pub channel: Channel,
-    /// The `whsec_` secret of a webhook subscription.
+    /// The `whsec_` secret of a webhook subscription (in the clear when just made; sealed
+    /// as stored when read back).
     pub secret: Option<String>,
     pub active: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("agency_id", &self.agency_id)
+            .field("events", &self.events)
+            .field("filters", &self.filters)
+            .field("channel", &self.channel)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("active", &self.active)
+            .field("disabled_reason", &self.disabled_reason)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 impl Subscription {
@@ -246,6 +263,26 @@ impl SubscriptionInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_debug_form_never_shows_the_secret() {
+        let sub = Subscription {
+            id: SubscriptionId::new(),
+            agency_id: AgencyId::new(),
+            events: vec![],
+            filters: Filters::default(),
+            channel: Channel::Webhook {
+                url: "https://hooks.example.org/x".into(),
+            },
+            secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            active: true,
+            disabled_reason: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let text = format!("{sub:?}");
+        assert!(!text.contains("MfKQ9r8G"), "{text}");
+        assert!(text.contains("[redacted]") && text.contains("hooks.example.org"));
+    }
 
     fn facets(area: &GssCode) -> Facets<'_> {
         Facets {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, pointers, Options, TestAgency, TestApp};
 use crate::receiver::Receiver;
 
-async fn subscribe_webhook(app: &TestApp, agency: &TestAgency, url: &str) -> Value {
+pub async fn subscribe_webhook(app: &TestApp, agency: &TestAgency, url: &str) -> Value {
     let r = app
         .post(
             "/subscriptions",
@@ -28,7 +28,7 @@ async fn subscribe_webhook(app: &TestApp, agency: &TestAgency, url: &str) -> Val
 }
 
 /// Queues one event for `agency` the way the use cases do, inside a transaction.
-async fn enqueue(app: &TestApp, agency: &TestAgency) -> Vec<String> {
+pub async fn enqueue(app: &TestApp, agency: &TestAgency) -> Vec<String> {
     let id: AgencyId = agency.id.parse().unwrap();
     let now = app.clock.now();
     app.state
@@ -50,7 +50,7 @@ async fn enqueue(app: &TestApp, agency: &TestAgency) -> Vec<String> {
         .collect()
 }
 
-fn verify_all(received: &[crate::receiver::Received], secret: &str) {
+pub fn verify_all(received: &[crate::receiver::Received], secret: &str) {
     let key = webhook::secret_key(secret).unwrap();
     for r in received {
         assert!(

@@ -15,6 +15,7 @@ mod receiver;
 mod referrals;
 mod refusals;
 mod rfc9162;
+mod secrets;
 mod sharing;
 mod two_hubs;
 
@@ -29,6 +30,7 @@ mod delivery;
 mod dev_mode;
 mod escalation;
 mod interop_oidc;
+mod leases;
 mod ops;
 mod partnerships;
 mod policy_epoch;

@@ -1,5 +1,6 @@
 //! A webhook receiver standing in for a partner's endpoint: it answers with a scripted list
-//! of statuses (then 200) and records every request it gets.
+//! of statuses (then 200), optionally after a delay (a slow partner), and records every
+//! request it gets.
 use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -16,6 +17,7 @@ pub struct Received {
 struct Inner {
     script: Vec<(u16, Option<String>)>,
     received: Vec<Received>,
+    delay: std::time::Duration,
 }
 
 pub struct Receiver {
@@ -36,6 +38,10 @@ async fn hook(
             .unwrap_or("")
             .to_owned()
     };
+    let delay = inner.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut g = inner.lock().unwrap();
     g.received.push(Received {
         id: h("webhook-id"),
@@ -58,12 +64,21 @@ async fn hook(
 impl Receiver {
     /// Starts a receiver that answers `script` in order, then 200.
     pub async fn start(script: Vec<(u16, Option<&str>)>) -> Receiver {
+        Self::start_slow(script, std::time::Duration::ZERO).await
+    }
+
+    /// Starts a receiver that takes `delay` over each answer (recorded once it answers).
+    pub async fn start_slow(
+        script: Vec<(u16, Option<&str>)>,
+        delay: std::time::Duration,
+    ) -> Receiver {
         let inner = Arc::new(Mutex::new(Inner {
             script: script
                 .into_iter()
                 .map(|(s, r)| (s, r.map(str::to_owned)))
                 .collect(),
             received: Vec::new(),
+            delay,
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!(

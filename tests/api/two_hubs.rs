@@ -128,3 +128,90 @@ async fn two_hubs_on_one_database_keep_one_gapless_log_and_deliver_once() {
     assert!(seqs.len() >= 4 * PER_HUB, "{} entries", seqs.len());
     peer_handle.stop(true).await;
 }
+
+/// Two hub processes' workers running continuously on one database, a lease of 2 s and a
+/// receiver that takes 3 s over each answer: each send outlives its lease and is renewed, so
+/// neither worker claims what the other is sending, each `webhook-id` arrives once, and every
+/// delivery ends delivered after one attempt (no outcome moves a row back).
+#[tokio::test]
+async fn two_hubs_with_a_short_lease_and_a_slow_receiver_deliver_each_webhook_once() {
+    const DELIVERIES: usize = 6;
+    let opts = Options::local_delivery().with_env("MSHT_HUB__DELIVERY__LEASE_SECS", "2");
+    let app = TestApp::spawn_with(opts).await;
+    let mash = app.agency("Birmingham MASH", "mash", &[BIRMINGHAM]).await;
+    let hook = Receiver::start_slow(vec![], std::time::Duration::from_secs(3)).await;
+    crate::delivery::subscribe_webhook(&app, &mash, &hook.url).await;
+    let (_peer_api, peer, peer_handle) = app.spawn_peer().await;
+    // The hubs' clock runs with real time, so leases run out as they would.
+    let clock = app.clock.clone();
+    let ticker = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            clock.advance(chrono::Duration::milliseconds(50));
+        }
+    });
+    let mut ids = Vec::new();
+    for _ in 0..DELIVERIES {
+        ids.extend(crate::delivery::enqueue(&app, &mash).await);
+    }
+    assert_eq!(ids.len(), DELIVERIES);
+    tokio::spawn(app.state.delivery.clone().run());
+    tokio::spawn(peer.delivery.clone().run());
+
+    let states = |app: &TestApp| {
+        let db = app.state.db().clone();
+        async move {
+            db.read(|c| msht_hub::store::outbox::list(c, None, None, None, 100))
+                .await
+                .unwrap()
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut ever_delivered = std::collections::HashSet::new();
+    loop {
+        let rows = states(&app).await;
+        for d in &rows {
+            let id = d.id.to_string();
+            if d.state == msht_hub::domain::delivery::DeliveryState::Delivered {
+                ever_delivered.insert(id);
+            } else {
+                assert!(
+                    !ever_delivered.contains(&id),
+                    "{id} went back to {:?}",
+                    d.state
+                );
+            }
+        }
+        if ever_delivered.len() == DELIVERIES {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(40),
+            "not all delivered: {:?}",
+            rows.iter().map(|d| d.state).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Longer than a lease more: nothing is sent again, nothing moves back.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in hook.received() {
+        *seen.entry(r.id).or_default() += 1;
+    }
+    assert_eq!(seen.len(), DELIVERIES, "{seen:?}");
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "each webhook-id once: {seen:?}"
+    );
+    for d in states(&app).await {
+        assert_eq!(
+            d.state,
+            msht_hub::domain::delivery::DeliveryState::Delivered
+        );
+        assert_eq!(d.attempts, 1, "{}", d.id);
+    }
+    app.state.delivery.stop();
+    peer.delivery.stop();
+    ticker.abort();
+    peer_handle.stop(true).await;
+}

@@ -1,23 +1,35 @@
-//! The outbox worker: claims due deliveries (leased, so a crash loses nothing and several hub
-//! processes share the queue), sends each by signed webhook or e-mail, and records the
-//! outcome with the retry policy. The `webhook-id` is the delivery id, the same on every retry.
+//! The outbox worker: a continuous pipeline that claims due deliveries (each claim owned
+//! through its token and a short lease that is renewed while its sends are alive, so a crash
+//! loses nothing, several hub processes share the queue and a dead process's claims come
+//! back within one lease), sends each by signed webhook through one shared HTTP client or by
+//! e-mail, and records the outcomes with the retry policy in batches. At most
+//! `max_in_flight` deliveries are held at once and claims refill as sends finish (no batch
+//! barrier); each destination has its own limit. The outbox depth and the escalation of
+//! overdue notifications run on their own timers. The `webhook-id` is the delivery id, the
+//! same on every retry.
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 use rand::Rng;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use super::mail::Mailer;
+use super::secrets::SecretBox;
 use super::ssrf;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::delivery::{Attempt, Delivery, DeliveryState, Next, RetryPolicy};
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::service::store::{outbox, subscriptions, Db};
+use crate::service::store::outbox::{self, Claim, Outcome, OutcomeKind, Target};
+use crate::service::store::Db;
+use destinations::Destinations;
+use leases::Leases;
+use outcomes::Recorder;
 
 /// The worker and its collectors.
 pub struct Worker {
@@ -28,10 +40,40 @@ pub struct Worker {
     policy: RetryPolicy,
     rules: ssrf::Rules,
     api_url: String,
+    /// The one HTTP client of every webhook: connections are reused, its resolver applies
+    /// the SSRF rules to every connection it opens, and no proxy is taken from the
+    /// environment.
+    client: reqwest::Client,
+    secrets: Arc<SecretBox>,
     wake: Notify,
+    /// A held delivery was let go: room to claim again.
+    room: Notify,
     stopped: AtomicBool,
+    held: Arc<Semaphore>,
+    leases: Leases,
+    destinations: Destinations,
+    recorder: Recorder,
+    renewing: AtomicBool,
     attempts: IntCounterVec,
     depth: IntGaugeVec,
+}
+
+/// The shared webhook client.
+fn http_client(settings: &Settings, rules: ssrf::Rules) -> Result<reqwest::Client, AppError> {
+    let d = &settings.delivery;
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(d.request_timeout_secs))
+        .dns_resolver(Arc::new(ssrf::CheckedResolver {
+            rules,
+            timeout: Duration::from_millis(d.dns_timeout_ms),
+        }))
+        .pool_max_idle_per_host(d.per_destination_limit.max(1))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| AppError::internal(format!("webhook client: {e}")))
 }
 
 impl Worker {
@@ -41,6 +83,7 @@ impl Worker {
         settings: Arc<Settings>,
         metrics: &Metrics,
         api_url: String,
+        secrets: Arc<SecretBox>,
     ) -> Result<Self, AppError> {
         let d = &settings.delivery;
         let attempts = IntCounterVec::new(
@@ -64,6 +107,10 @@ impl Worker {
             .registry
             .register(Box::new(depth.clone()))
             .map_err(AppError::internal)?;
+        let rules = ssrf::Rules {
+            allow_insecure_http: d.allow_insecure_http,
+            allow_private_networks: d.allow_private_networks,
+        };
         Ok(Worker {
             mailer: Mailer::from_settings(&settings)?,
             policy: RetryPolicy {
@@ -72,18 +119,23 @@ impl Worker {
                 max_attempts: d.max_attempts,
                 max_age: Duration::from_secs(d.max_age_secs),
             },
-            rules: ssrf::Rules {
-                allow_insecure_http: d.allow_insecure_http,
-                allow_private_networks: d.allow_private_networks,
-            },
+            client: http_client(&settings, rules)?,
+            rules,
+            held: Arc::new(Semaphore::new(d.max_in_flight.max(1))),
+            leases: Leases::new(Duration::from_secs(d.lease_secs.max(1).unsigned_abs())),
+            destinations: Destinations::new(d.per_destination_limit, d.per_destination_queue),
+            recorder: Recorder::start(db.clone()),
             db,
             clock,
-            settings,
             api_url,
+            secrets,
             wake: Notify::new(),
+            room: Notify::new(),
             stopped: AtomicBool::new(false),
+            renewing: AtomicBool::new(false),
             attempts,
             depth,
+            settings,
         })
     }
 
@@ -92,28 +144,178 @@ impl Worker {
         self.wake.notify_one();
     }
 
-    /// Stops the loop after its current round.
+    /// Stops claiming; deliveries already held finish.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         self.wake.notify_one();
     }
 
-    /// Runs rounds until stopped.
+    fn batch_size(&self) -> usize {
+        usize::try_from(self.settings.delivery.batch_size.max(1)).unwrap_or(1)
+    }
+
+    /// Runs the pipeline ([`Worker::run`]) on threads of its own at a lower scheduling
+    /// priority (`delivery.worker_nice`): the worker takes the CPU the request path leaves,
+    /// so sending never slows the recording of incidents, and drains its backlog at full
+    /// speed whenever the hub is otherwise idle.
+    pub fn spawn_background(self: Arc<Self>) -> Result<(), AppError> {
+        let nice = self.settings.delivery.worker_nice;
+        std::thread::Builder::new()
+            .name("msht-hub-delivery".into())
+            .spawn(move || {
+                lower_priority(nice);
+                // Threads inherit the priority of the thread that starts them.
+                match tokio::runtime::Builder::new_multi_thread()
+                    .thread_name("msht-hub-delivery")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(self.run()),
+                    Err(e) => tracing::error!(error = %e, "cannot start the delivery worker"),
+                }
+            })
+            .map(|_| ())
+            .map_err(|e| AppError::internal(format!("cannot start the delivery worker: {e}")))
+    }
+
+    /// Runs the pipeline until stopped: claims whenever there is room for a useful claim,
+    /// and sleeps when nothing is due (or until woken).
     pub async fn run(self: Arc<Self>) {
-        let idle = Duration::from_millis(self.settings.delivery.poll_interval_ms);
+        self.ensure_renewals();
+        let d = &self.settings.delivery;
+        spawn_every(
+            Arc::downgrade(&self),
+            Duration::from_secs(d.deadline_interval_secs.max(1)),
+            |w| async move {
+                if w.stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Err(e) = w.run_deadlines().await {
+                    tracing::warn!(error = %e, "deadline check failed");
+                }
+            },
+        );
+        spawn_every(
+            Arc::downgrade(&self),
+            Duration::from_secs(d.depth_interval_secs.max(1)),
+            |w| async move {
+                if !w.stopped.load(Ordering::SeqCst) {
+                    w.refresh_depth().await;
+                }
+            },
+        );
+        let idle = Duration::from_millis(d.poll_interval_ms);
+        let low_water = self.batch_size().min(d.max_in_flight / 4).max(1);
         while !self.stopped.load(Ordering::SeqCst) {
-            if let Err(e) = self.run_deadlines().await {
-                tracing::warn!(error = %e, "deadline check failed");
-            }
-            match self.run_due().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "delivery round failed"),
+            let free = self.held.available_permits();
+            let full = free < low_water;
+            if !full {
+                let want = free.min(self.batch_size());
+                match self.claim_and_spawn(want).await {
+                    Ok(n) if n == want => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "claiming deliveries failed"),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(idle) => {}
                 _ = self.wake.notified() => {}
+                _ = self.room.notified(), if full => {}
             }
+        }
+    }
+
+    /// Claims up to `want` deliveries and starts each on its own task; returns how many.
+    async fn claim_and_spawn(self: &Arc<Self>, want: usize) -> Result<usize, AppError> {
+        let permits = self.permits(want);
+        if permits.is_empty() {
+            return Ok(0);
+        }
+        let claims = self.claim(permits.len()).await?;
+        let n = claims.len();
+        for ((claim, lease), permit) in claims.into_iter().zip(permits) {
+            let w = self.clone();
+            tokio::spawn(async move {
+                w.process(claim, lease, permit).await;
+                w.room.notify_one();
+            });
+        }
+        Ok(n)
+    }
+
+    /// Claims and attempts every due delivery of one claim (at most `batch_size`), waiting
+    /// until each outcome is recorded; returns how many were attempted and recorded.
+    pub async fn run_due(self: &Arc<Self>) -> Result<usize, AppError> {
+        self.ensure_renewals();
+        let permits = self.permits(self.batch_size());
+        if permits.is_empty() {
+            return Ok(0);
+        }
+        let claims = self.claim(permits.len()).await?;
+        let done = futures_util::future::join_all(
+            claims
+                .into_iter()
+                .zip(permits)
+                .map(|((claim, lease), permit)| self.process(claim, lease, permit)),
+        )
+        .await;
+        Ok(done.into_iter().filter(|recorded| *recorded).count())
+    }
+
+    /// Up to `want` places among the deliveries this worker may hold.
+    fn permits(&self, want: usize) -> Vec<OwnedSemaphorePermit> {
+        (0..want)
+            .map_while(|_| self.held.clone().try_acquire_owned().ok())
+            .collect()
+    }
+
+    /// One claim of up to `limit` due deliveries under a fresh token.
+    async fn claim(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(Claim, watch::Receiver<Instant>)>, AppError> {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let started = Instant::now();
+        let now = self.clock.now();
+        let lease = self.settings.delivery.lease_secs;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let t = token.clone();
+        let claims = self
+            .db
+            .write(move |c| outbox::claim_due(c, now, lease, limit, &t))
+            .await?;
+        let rx = self.leases.hold(
+            &token,
+            claims.iter().map(|c| c.delivery.id.to_string()),
+            started,
+        );
+        Ok(claims.into_iter().map(|c| (c, rx.clone())).collect())
+    }
+
+    /// Starts the lease renewal ticker (once).
+    fn ensure_renewals(self: &Arc<Self>) {
+        if self.renewing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        spawn_every(
+            Arc::downgrade(self),
+            self.leases.renew_every(),
+            |w| async move { w.renew_held().await },
+        );
+    }
+
+    /// Extends every lease this worker holds, in one write.
+    async fn renew_held(&self) {
+        let held = self.leases.held();
+        if held.is_empty() {
+            return;
+        }
+        let tokens: HashSet<String> = held.iter().map(|(_, t)| t.clone()).collect();
+        let started = Instant::now();
+        let until = self.clock.now() + chrono::Duration::seconds(self.settings.delivery.lease_secs);
+        match self.db.write(move |c| outbox::renew(c, &held, until)).await {
+            Ok(_) => self.leases.renewed(&tokens, started),
+            Err(e) => tracing::warn!(error = %e, "renewing delivery leases failed"),
         }
     }
 
@@ -134,30 +336,8 @@ impl Worker {
         Ok(n)
     }
 
-    /// Claims and attempts every due delivery once; returns how many were attempted.
-    pub async fn run_due(&self) -> Result<usize, AppError> {
-        let now = self.clock.now();
-        let (lease, limit) = (
-            self.settings.delivery.lease_secs,
-            self.settings.delivery.batch_size,
-        );
-        let claimed = self
-            .db
-            .write(move |c| outbox::claim_due(c, now, lease, limit))
-            .await?;
-        let n = claimed.len();
-        futures_util::stream::iter(claimed)
-            .for_each_concurrent(8, |d| async move {
-                if let Err(e) = self.attempt(d).await {
-                    tracing::warn!(error = %e, "recording a delivery failed");
-                }
-            })
-            .await;
-        self.refresh_depth().await;
-        Ok(n)
-    }
-
-    async fn refresh_depth(&self) {
+    /// Refreshes the outbox depth gauge.
+    pub async fn refresh_depth(&self) {
         if let Ok(rows) = self.db.read(outbox::depth).await {
             for s in ["pending", "delivered", "parked", "cancelled"] {
                 let v = rows
@@ -170,33 +350,90 @@ impl Worker {
         }
     }
 
-    async fn attempt(&self, d: Delivery) -> Result<(), AppError> {
-        let outcome = match d.channel.as_str() {
-            "webhook" => self.send_webhook(&d).await?,
-            _ => self.send_email(&d).await?,
+    /// Attempts one claimed delivery (within its lease) and records the outcome; true when
+    /// an outcome was recorded.
+    async fn process(
+        &self,
+        claim: Claim,
+        lease: watch::Receiver<Instant>,
+        permit: OwnedSemaphorePermit,
+    ) -> bool {
+        let Claim {
+            delivery: d,
+            target,
+            token,
+        } = claim;
+        let id = d.id.to_string();
+        let recorded = match self.attempt(&d, target, &lease).await {
+            Some(kind) => {
+                let outcome = Outcome {
+                    id: d.id,
+                    token: token.clone(),
+                    at: self.clock.now(),
+                    kind,
+                };
+                match self.recorder.record(outcome).await {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        tracing::info!(delivery = %id, "an outcome for a claim no longer held was discarded");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(delivery = %id, error = %e, "recording a delivery failed");
+                        false
+                    }
+                }
+            }
+            None => {
+                tracing::warn!(delivery = %id, "the lease ran out before the send finished; abandoned");
+                false
+            }
         };
-        let Some(attempt) = outcome else {
-            // The subscription is gone: nothing to deliver to.
-            let now = self.clock.now();
-            let id = d.id;
-            let attempts = d.attempts;
-            self.db
-                .write(move |c| {
-                    outbox::record_attempt(
-                        c,
-                        id,
-                        DeliveryState::Cancelled,
-                        attempts,
-                        now,
-                        None,
-                        None,
-                        Some("subscription removed"),
-                    )
-                })
-                .await?;
-            return Ok(());
+        self.leases.release(&token, &id);
+        drop(permit);
+        recorded
+    }
+
+    /// The outcome of one attempt at `d`; `None` when the lease ran out first.
+    async fn attempt(
+        &self,
+        d: &Delivery,
+        target: Target,
+        lease: &watch::Receiver<Instant>,
+    ) -> Option<OutcomeKind> {
+        let key = match &target {
+            Target::Gone => {
+                // The subscription is gone: nothing to deliver to.
+                return Some(OutcomeKind::Attempted {
+                    state: DeliveryState::Cancelled,
+                    attempts: d.attempts,
+                    next_attempt_at: None,
+                    status: None,
+                    error: Some("subscription removed".into()),
+                    disable: None,
+                });
+            }
+            Target::Webhook { url, .. } => destination_of(url),
+            Target::Email { .. } => "mail".to_owned(),
         };
-        let label = match &attempt {
+        let Some(place) = self.destinations.enter(&key) else {
+            let defer = Duration::from_millis(self.settings.delivery.busy_defer_ms);
+            let until = self.clock.now()
+                + chrono::Duration::from_std(defer).unwrap_or(chrono::Duration::seconds(1));
+            return Some(OutcomeKind::Deferred { until });
+        };
+        let attempt = leases::within(lease, async {
+            let _slot = place.slot().await;
+            self.send(d, &target).await
+        })
+        .await?;
+        drop(place);
+        Some(self.next_step(d, &attempt))
+    }
+
+    /// What an attempt means for the delivery under the retry policy.
+    fn next_step(&self, d: &Delivery, attempt: &Attempt) -> OutcomeKind {
+        let label = match attempt {
             Attempt::Delivered { .. } => "delivered",
             Attempt::Gone => "gone",
             Attempt::Failed { .. } => "failed",
@@ -209,73 +446,90 @@ impl Worker {
         let jitter: f64 = rand::thread_rng().gen();
         let next = self
             .policy
-            .next(&attempt, attempts.max(0) as u32, d.created_at, now, jitter);
-        let (status, error) = match &attempt {
+            .next(attempt, attempts.max(0) as u32, d.created_at, now, jitter);
+        let (status, error) = match attempt {
             Attempt::Delivered { status } => (status.map(i32::from), None),
             Attempt::Gone => (Some(410), Some("endpoint answered 410 Gone".to_owned())),
             Attempt::Failed { status, error, .. } => (status.map(i32::from), Some(error.clone())),
         };
-        let id = d.id;
-        let subscription = d.subscription_id;
-        tracing::info!(delivery = %id, channel = %d.channel, outcome = label, attempts, "delivery attempt");
-        self.db
-            .write(move |c| {
-                let err = error.as_deref();
-                match next {
-                    Next::Done => outbox::record_attempt(
-                        c,
-                        id,
-                        DeliveryState::Delivered,
-                        attempts,
-                        now,
-                        None,
-                        status,
-                        None,
-                    ),
-                    Next::RetryAt(at) => outbox::record_attempt(
-                        c,
-                        id,
-                        DeliveryState::Pending,
-                        attempts,
-                        now,
-                        Some(at),
-                        status,
-                        err,
-                    ),
-                    Next::Park(reason) => {
-                        let why = format!("{reason}; last error: {}", err.unwrap_or("-"));
-                        outbox::record_attempt(
-                            c,
-                            id,
-                            DeliveryState::Parked,
-                            attempts,
-                            now,
-                            None,
-                            status,
-                            Some(&why),
-                        )
-                    }
-                    Next::DisableEndpoint => {
-                        outbox::record_attempt(
-                            c,
-                            id,
-                            DeliveryState::Cancelled,
-                            attempts,
-                            now,
-                            None,
-                            status,
-                            err,
-                        )?;
-                        if let Some(sub) = subscription {
-                            subscriptions::disable(c, sub, "the endpoint answered 410 Gone")?;
-                            outbox::cancel_for_subscription(c, &sub.to_string())?;
-                        }
-                        Ok(())
-                    }
-                }
-            })
-            .await
+        tracing::debug!(delivery = %d.id, channel = %d.channel, outcome = label, attempts, "delivery attempt");
+        let attempted = |state, next_attempt_at, error, disable| OutcomeKind::Attempted {
+            state,
+            attempts,
+            next_attempt_at,
+            status,
+            error,
+            disable,
+        };
+        match next {
+            Next::Done => attempted(DeliveryState::Delivered, None, None, None),
+            Next::RetryAt(at) => attempted(DeliveryState::Pending, Some(at), error, None),
+            Next::Park(reason) => {
+                let why = format!("{reason}; last error: {}", error.as_deref().unwrap_or("-"));
+                attempted(DeliveryState::Parked, None, Some(why), None)
+            }
+            Next::DisableEndpoint => {
+                attempted(DeliveryState::Cancelled, None, error, d.subscription_id)
+            }
+        }
     }
 }
 
+/// A webhook's destination: scheme, host and port (the URL itself when it does not parse).
+fn destination_of(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default().unwrap_or(0)
+        ),
+        Err(_) => raw.to_owned(),
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to nice `nice` (Linux; elsewhere, and for
+/// `nice <= 0`, nothing changes).
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take no pointers and change only this thread's nice
+        // value.
+        let r = unsafe {
+            libc::setpriority(
+                libc::PRIO_PROCESS,
+                libc::id_t::try_from(libc::gettid()).unwrap_or(0),
+                nice,
+            )
+        };
+        if r != 0 {
+            tracing::warn!(nice, "cannot lower the delivery worker's priority");
+        }
+    }
+}
+
+/// Runs `f` every `every` while the worker exists and has not been stopped.
+fn spawn_every<F, Fut>(worker: Weak<Worker>, every: Duration, f: F)
+where
+    F: Fn(Arc<Worker>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(w) = worker.upgrade() else { break };
+            f(w).await;
+        }
+    });
+}
+
+mod destinations;
+mod leases;
+mod outcomes;
 mod send;

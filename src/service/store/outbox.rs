@@ -1,14 +1,20 @@
 //! The outbox: deliveries written in the same transaction as what caused them, claimed by
-//! workers with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several hub processes
-//! never claim the same row), and updated with each attempt's outcome.
+//! workers with an owned lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several hub
+//! processes never claim the same row; each claim carries a fresh token), renewed by its
+//! holder, and updated with each attempt's outcome only by the holder of the claim, and only
+//! while the row is still pending (a late outcome never moves a row back).
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::schema::agencies as a;
 use super::schema::outbox as o;
 use super::time::{from_db, to_db};
 use super::DbConn;
 use crate::domain::delivery::{Delivery, DeliveryState};
-use crate::domain::ids::{AgencyId, DeliveryId};
+use crate::domain::ids::{AgencyId, DeliveryId, SubscriptionId};
+use crate::domain::subscription::Channel;
 use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
@@ -30,6 +36,7 @@ struct Row {
     last_status: Option<i32>,
     last_error: Option<String>,
     delivered_at: Option<NaiveDateTime>,
+    lease_token: Option<String>,
 }
 
 impl Row {
@@ -95,6 +102,7 @@ fn row_of(d: &Delivery) -> Result<Row, AppError> {
         last_status: None,
         last_error: None,
         delivered_at: None,
+        lease_token: None,
     })
 }
 
@@ -110,14 +118,35 @@ macro_rules! due_query {
     };
 }
 
-/// Claims up to `limit` due deliveries for `lease` seconds and returns them. Call inside a
-/// write transaction.
+/// Where a claimed delivery goes, read with the claim (no read per delivery).
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A webhook subscription's URL and its secret as stored (sealed).
+    Webhook { url: String, secret: Option<String> },
+    /// E-mail addresses: an e-mail subscription's or the agency's contact address.
+    Email { to: Vec<String> },
+    /// Nothing to deliver to: the subscription was removed or disabled.
+    Gone,
+}
+
+/// One claimed delivery, its target and the token of its claim.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub delivery: Delivery,
+    pub target: Target,
+    pub token: String,
+}
+
+/// Claims up to `limit` due deliveries under `token` until `now + lease_secs` and returns
+/// them with their targets (the subscriptions and contact addresses read in two queries for
+/// the whole claim). Call inside a write transaction.
 pub fn claim_due(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     lease_secs: i64,
     limit: i64,
-) -> Result<Vec<Delivery>, AppError> {
+    token: &str,
+) -> Result<Vec<Claim>, AppError> {
     let n = to_db(now);
     let ids: Vec<String> = match conn {
         DbConn::Pg(pg) => due_query!(n, limit).for_update().skip_locked().load(pg)?,
@@ -128,45 +157,304 @@ pub fn claim_due(
     }
     let until = to_db(now + chrono::Duration::seconds(lease_secs));
     diesel::update(o::table.filter(o::id.eq_any(&ids)))
-        .set(o::locked_until.eq(Some(until)))
+        .set((
+            o::locked_until.eq(Some(until)),
+            o::lease_token.eq(Some(token)),
+        ))
         .execute(conn)?;
     let rows: Vec<Row> = o::table
         .filter(o::id.eq_any(&ids))
         .order(o::next_attempt_at)
         .load(conn)?;
-    rows.into_iter().map(Row::into_domain).collect()
+    let deliveries = rows
+        .into_iter()
+        .map(Row::into_domain)
+        .collect::<Result<Vec<Delivery>, AppError>>()?;
+    let mut sub_ids: Vec<String> = deliveries
+        .iter()
+        .filter_map(|d| d.subscription_id.map(|s| s.to_string()))
+        .collect();
+    sub_ids.sort_unstable();
+    sub_ids.dedup();
+    let subs: HashMap<SubscriptionId, _> = super::subscriptions::live_by_ids(conn, &sub_ids)?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut agency_ids: Vec<String> = deliveries
+        .iter()
+        .filter(|d| d.subscription_id.is_none())
+        .map(|d| d.agency_id.to_string())
+        .collect();
+    agency_ids.sort_unstable();
+    agency_ids.dedup();
+    let contacts: HashMap<String, String> = if agency_ids.is_empty() {
+        HashMap::new()
+    } else {
+        a::table
+            .filter(a::id.eq_any(&agency_ids))
+            .select((a::id, a::contact_email))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    Ok(deliveries
+        .into_iter()
+        .map(|d| {
+            let target = match d.subscription_id {
+                Some(sub) => match subs.get(&sub).filter(|s| s.active) {
+                    Some(s) => match (&s.channel, d.channel.as_str()) {
+                        (Channel::Webhook { url }, "webhook") => Target::Webhook {
+                            url: url.clone(),
+                            secret: s.secret.clone(),
+                        },
+                        (Channel::Email { addresses }, "email") => Target::Email {
+                            to: addresses.clone(),
+                        },
+                        _ => Target::Gone,
+                    },
+                    None => Target::Gone,
+                },
+                None => match contacts.get(&d.agency_id.to_string()) {
+                    Some(to) if d.channel == "email" => Target::Email {
+                        to: vec![to.clone()],
+                    },
+                    _ => Target::Gone,
+                },
+            };
+            Claim {
+                delivery: d,
+                target,
+                token: token.to_owned(),
+            }
+        })
+        .collect())
 }
 
-/// Records one attempt's outcome.
-#[allow(clippy::too_many_arguments)]
-pub fn record_attempt(
+/// Ids per renewal statement (well under both backends' bind limits).
+const RENEW_CHUNK: usize = 500;
+
+/// Extends to `until` the leases of `held` (delivery id, claim token) that are still held
+/// under those tokens; returns how many rows were extended.
+pub fn renew(
     conn: &mut DbConn,
-    id: DeliveryId,
-    state: DeliveryState,
-    attempts: i32,
-    now: DateTime<Utc>,
-    next_attempt_at: Option<DateTime<Utc>>,
-    status: Option<i32>,
-    error: Option<&str>,
-) -> Result<(), AppError> {
-    let delivered = (state == DeliveryState::Delivered).then(|| to_db(now));
-    let q = diesel::update(o::table.find(id.to_string()));
-    let common = (
-        o::state.eq(state.as_str()),
-        o::attempts.eq(attempts),
-        o::last_attempt_at.eq(Some(to_db(now))),
-        o::last_status.eq(status),
-        o::last_error.eq(error),
-        o::locked_until.eq(None::<NaiveDateTime>),
-        o::delivered_at.eq(delivered),
-    );
-    match next_attempt_at {
-        Some(at) => q
-            .set((common, o::next_attempt_at.eq(to_db(at))))
-            .execute(conn)?,
-        None => q.set(common).execute(conn)?,
-    };
-    Ok(())
+    held: &[(String, String)],
+    until: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let mut n = 0;
+    for chunk in held.chunks(RENEW_CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+        let mut tokens: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        n += diesel::update(
+            o::table
+                .filter(o::id.eq_any(&ids))
+                .filter(o::lease_token.eq_any(&tokens))
+                .filter(o::state.eq("pending")),
+        )
+        .set(o::locked_until.eq(Some(to_db(until))))
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// What one claimed delivery came to.
+#[derive(Debug, Clone)]
+pub enum OutcomeKind {
+    /// An attempt was made: its state, count and answer. `disable` names the subscription to
+    /// disable (its endpoint answered 410 Gone).
+    Attempted {
+        state: DeliveryState,
+        attempts: i32,
+        next_attempt_at: Option<DateTime<Utc>>,
+        status: Option<i32>,
+        error: Option<String>,
+        disable: Option<SubscriptionId>,
+    },
+    /// Not attempted (its destination was busy): due again at `until`, attempts unchanged.
+    Deferred { until: DateTime<Utc> },
+}
+
+/// The outcome of one claim.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: DeliveryId,
+    pub token: String,
+    pub at: DateTime<Utc>,
+    pub kind: OutcomeKind,
+}
+
+/// Records outcomes, each only if its claim is still held (same token, still pending), and
+/// releases their leases. Returns, per outcome, whether it was recorded. On PostgreSQL the
+/// plain attempts go in one statement (`UPDATE … FROM unnest(…)`), the rest one by one.
+pub fn record_all(conn: &mut DbConn, outcomes: &[Outcome]) -> Result<Vec<bool>, AppError> {
+    if let DbConn::Pg(pg) = conn {
+        let plain: Vec<&Outcome> = outcomes.iter().filter(|o| is_plain(o)).collect();
+        if plain.len() > 1 {
+            let applied = pg_record_plain(pg, &plain)?;
+            let rest: Vec<Outcome> = outcomes.iter().filter(|o| !is_plain(o)).cloned().collect();
+            let mut rest_applied = record_each(conn, &rest)?.into_iter();
+            return Ok(outcomes
+                .iter()
+                .map(|o| {
+                    if is_plain(o) {
+                        applied.contains(&(o.id.to_string(), o.token.clone()))
+                    } else {
+                        rest_applied.next().unwrap_or(false)
+                    }
+                })
+                .collect());
+        }
+    }
+    record_each(conn, outcomes)
+}
+
+/// An attempt that disables nothing: the kind one statement records for many.
+fn is_plain(o: &Outcome) -> bool {
+    matches!(&o.kind, OutcomeKind::Attempted { disable: None, .. })
+}
+
+#[derive(diesel::QueryableByName)]
+struct Recorded {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    token: String,
+}
+
+/// Plain attempts in one PostgreSQL statement; returns the (id, token) pairs recorded.
+fn pg_record_plain(
+    pg: &mut diesel::PgConnection,
+    plain: &[&Outcome],
+) -> Result<std::collections::HashSet<(String, String)>, AppError> {
+    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+    let mut cols = PlainColumns::default();
+    for o in plain {
+        if let OutcomeKind::Attempted {
+            state,
+            attempts,
+            next_attempt_at,
+            status,
+            error,
+            ..
+        } = &o.kind
+        {
+            cols.ids.push(o.id.to_string());
+            cols.tokens.push(o.token.clone());
+            cols.states.push(state.as_str().to_owned());
+            cols.attempts.push(*attempts);
+            cols.at.push(to_db(o.at));
+            cols.status.push(*status);
+            cols.error.push(error.clone());
+            cols.delivered
+                .push((*state == DeliveryState::Delivered).then(|| to_db(o.at)));
+            cols.next.push(next_attempt_at.map(to_db));
+        }
+    }
+    let rows: Vec<Recorded> = diesel::sql_query(
+        "UPDATE outbox AS o SET state = v.state, attempts = v.attempts, \
+         last_attempt_at = v.at, last_status = v.status, last_error = v.error, \
+         delivered_at = v.delivered, next_attempt_at = COALESCE(v.next, o.next_attempt_at), \
+         locked_until = NULL, lease_token = NULL \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamp[], \
+                     $6::int[], $7::text[], $8::timestamp[], $9::timestamp[]) \
+              AS v(id, token, state, attempts, at, status, error, delivered, next) \
+         WHERE o.id = v.id AND o.lease_token = v.token AND o.state = 'pending' \
+         RETURNING v.id, v.token",
+    )
+    .bind::<Array<Text>, _>(cols.ids)
+    .bind::<Array<Text>, _>(cols.tokens)
+    .bind::<Array<Text>, _>(cols.states)
+    .bind::<Array<Integer>, _>(cols.attempts)
+    .bind::<Array<Timestamp>, _>(cols.at)
+    .bind::<Array<Nullable<Integer>>, _>(cols.status)
+    .bind::<Array<Nullable<Text>>, _>(cols.error)
+    .bind::<Array<Nullable<Timestamp>>, _>(cols.delivered)
+    .bind::<Array<Nullable<Timestamp>>, _>(cols.next)
+    .load(pg)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.token)).collect())
+}
+
+#[derive(Default)]
+struct PlainColumns {
+    ids: Vec<String>,
+    tokens: Vec<String>,
+    states: Vec<String>,
+    attempts: Vec<i32>,
+    at: Vec<NaiveDateTime>,
+    status: Vec<Option<i32>>,
+    error: Vec<Option<String>>,
+    delivered: Vec<Option<NaiveDateTime>>,
+    next: Vec<Option<NaiveDateTime>>,
+}
+
+/// Records outcomes one statement each.
+fn record_each(conn: &mut DbConn, outcomes: &[Outcome]) -> Result<Vec<bool>, AppError> {
+    let mut applied = Vec::with_capacity(outcomes.len());
+    for out in outcomes {
+        let q = diesel::update(
+            o::table
+                .find(out.id.to_string())
+                .filter(o::lease_token.eq(&out.token))
+                .filter(o::state.eq("pending")),
+        );
+        let release = (
+            o::locked_until.eq(None::<NaiveDateTime>),
+            o::lease_token.eq(None::<String>),
+        );
+        let n = match &out.kind {
+            OutcomeKind::Deferred { until } => q
+                .set((release, o::next_attempt_at.eq(to_db(*until))))
+                .execute(conn)?,
+            OutcomeKind::Attempted {
+                state,
+                attempts,
+                next_attempt_at,
+                status,
+                error,
+                ..
+            } => {
+                let delivered = (*state == DeliveryState::Delivered).then(|| to_db(out.at));
+                let common = (
+                    release,
+                    o::state.eq(state.as_str()),
+                    o::attempts.eq(*attempts),
+                    o::last_attempt_at.eq(Some(to_db(out.at))),
+                    o::last_status.eq(*status),
+                    o::last_error.eq(error.as_deref()),
+                    o::delivered_at.eq(delivered),
+                );
+                match next_attempt_at {
+                    Some(at) => q
+                        .set((common, o::next_attempt_at.eq(to_db(*at))))
+                        .execute(conn)?,
+                    None => q.set(common).execute(conn)?,
+                }
+            }
+        };
+        if n > 0 {
+            if let OutcomeKind::Attempted {
+                disable: Some(sub), ..
+            } = &out.kind
+            {
+                super::subscriptions::disable(conn, *sub, "the endpoint answered 410 Gone")?;
+                cancel_for_subscription(conn, &sub.to_string())?;
+            }
+        }
+        applied.push(n > 0);
+    }
+    Ok(applied)
+}
+
+/// Whether delivery `id` is claimed by a worker whose lease runs past `now` (being sent).
+pub fn in_flight(conn: &mut DbConn, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let n: i64 = o::table
+        .find(id.to_string())
+        .filter(o::lease_token.is_not_null())
+        .filter(o::locked_until.gt(to_db(now)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// One delivery, within an agency's scope unless `agency` is `None` (operator).
@@ -205,17 +493,23 @@ pub fn list(
     rows.into_iter().map(Row::into_domain).collect()
 }
 
-/// Puts a parked or failed delivery back in the queue, due now; its id (the `webhook-id`)
-/// stays the same.
-pub fn requeue(conn: &mut DbConn, id: DeliveryId, now: DateTime<Utc>) -> Result<(), AppError> {
-    diesel::update(o::table.find(id.to_string()))
-        .set((
-            o::state.eq("pending"),
-            o::next_attempt_at.eq(to_db(now)),
-            o::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Puts a parked or failed delivery back in the queue, due now, unless a worker holds it
+/// (returns false then); its id (the `webhook-id`) stays the same.
+pub fn requeue(conn: &mut DbConn, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let n = to_db(now);
+    let changed = diesel::update(
+        o::table
+            .find(id.to_string())
+            .filter(o::lease_token.is_null().or(o::locked_until.le(n))),
+    )
+    .set((
+        o::state.eq("pending"),
+        o::next_attempt_at.eq(n),
+        o::locked_until.eq(None::<NaiveDateTime>),
+        o::lease_token.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(changed > 0)
 }
 
 /// Cancels every pending delivery through a subscription (it was disabled or deleted).
@@ -228,6 +522,7 @@ pub fn cancel_for_subscription(conn: &mut DbConn, subscription: &str) -> Result<
     .set((
         o::state.eq("cancelled"),
         o::locked_until.eq(None::<NaiveDateTime>),
+        o::lease_token.eq(None::<String>),
     ))
     .execute(conn)?)
 }

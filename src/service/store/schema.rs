@@ -70,6 +70,7 @@ diesel::table! {
         last_status -> Nullable<Integer>,
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamp>,
+        lease_token -> Nullable<Text>,
     }
 }
 

@@ -88,17 +88,41 @@ pub fn get(
     row.map(Row::into_domain).transpose()
 }
 
-/// One subscription by id, for the delivery worker (which acts for the hub itself).
-pub fn get_for_delivery(
-    conn: &mut DbConn,
-    id: SubscriptionId,
-) -> Result<Option<Subscription>, AppError> {
-    let row: Option<Row> = s::table
-        .find(id.to_string())
+/// The live subscriptions among `ids` (active or not), for the delivery worker's claim.
+pub fn live_by_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Subscription>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = s::table
+        .filter(s::id.eq_any(ids))
         .filter(s::deleted_at.is_null())
-        .first(conn)
-        .optional()?;
-    row.map(Row::into_domain).transpose()
+        .load(conn)?;
+    rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// Webhook secrets still stored as plaintext (written before secrets were sealed): id and
+/// secret.
+pub fn plaintext_secrets(
+    conn: &mut DbConn,
+    sealed_prefix: &str,
+) -> Result<Vec<(String, String)>, AppError> {
+    let rows: Vec<(String, Option<String>)> = s::table
+        .filter(s::secret.is_not_null())
+        .filter(s::secret.not_like(format!("{sealed_prefix}%")))
+        .select((s::id, s::secret))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, secret)| secret.map(|v| (id, v)))
+        .collect())
+}
+
+/// Replaces a subscription's stored secret (with its sealed form).
+pub fn set_secret(conn: &mut DbConn, id: &str, stored: &str) -> Result<(), AppError> {
+    diesel::update(s::table.find(id))
+        .set(s::secret.eq(Some(stored)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// A page of live subscriptions, of one agency or (operator) of all.

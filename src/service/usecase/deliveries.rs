@@ -69,8 +69,8 @@ fn get_in(
     }
 }
 
-/// Puts delivery `id` back in the queue, due now, if it is within `scope` and not yet
-/// delivered.
+/// Puts delivery `id` back in the queue, due now, if it is within `scope`, not yet
+/// delivered and not being sent (a worker's lease on it still runs: 409).
 fn retry_in(
     conn: &mut DbConn,
     actor: &Actor,
@@ -85,7 +85,11 @@ fn retry_in(
             "this delivery has already been delivered",
         ));
     }
-    outbox::requeue(conn, id, now)?;
+    if outbox::in_flight(conn, id, now)? || !outbox::requeue(conn, id, now)? {
+        return Err(AppError::conflict(
+            "this delivery is being sent now; retry it once the attempt has finished",
+        ));
+    }
     get_in(conn, scope, id)?.ok_or(AppError::NotFound)
 }
 

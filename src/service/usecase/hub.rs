@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::delivery::secrets::SecretBox;
 use crate::domain::notification::Deadlines;
 use crate::error::AppError;
 use crate::service::store::{Db, DbConn};
@@ -21,16 +22,23 @@ pub struct Hub {
     clock: Clock,
     settings: Arc<Settings>,
     plans: PlanCache,
+    secrets: Arc<SecretBox>,
 }
 
 impl Hub {
-    pub fn new(db: Db, clock: Clock, settings: Arc<Settings>) -> Hub {
+    pub fn new(db: Db, clock: Clock, settings: Arc<Settings>, secrets: Arc<SecretBox>) -> Hub {
         Hub {
             db,
             clock,
             settings,
             plans: PlanCache::default(),
+            secrets,
         }
+    }
+
+    /// The key that seals webhook secrets at rest.
+    pub(in crate::service) fn secrets(&self) -> &Arc<SecretBox> {
+        &self.secrets
     }
 
     /// The hub's time now.

@@ -1,5 +1,6 @@
 //! An agency's subscriptions: creating one (its webhook URL checked against the SSRF rules,
-//! DNS included, before anything is stored), listing, reading and removing them. A caller
+//! DNS included and within its timeout, before anything is stored; its secret stored sealed),
+//! listing, reading and removing them. A caller
 //! sees only their own agency's subscriptions; another agency's is a logged 404. The async
 //! functions are the use cases, one write intent or one read each.
 use super::hub::Hub;
@@ -7,6 +8,7 @@ use super::refusal;
 use chrono::{DateTime, Utc};
 
 use crate::audit;
+use crate::delivery::secrets::{SecretBox, SEALED_PREFIX};
 use crate::delivery::{ssrf, webhook};
 use crate::domain::audit::{Actor, NewEntry, Operation};
 use crate::domain::ids::{AgencyId, SubscriptionId};
@@ -29,19 +31,22 @@ async fn check_url(hub: &Hub, new: &NewSubscription) -> Result<(), AppError> {
     if let Channel::Webhook { url } = &new.channel {
         let refused = |e: ssrf::Refusal| AppError::validation("/channel/url", e.to_string());
         let parsed = ssrf::check_syntax(url, rules(hub)).map_err(refused)?;
-        ssrf::resolve_checked(&parsed, rules(hub))
+        let timeout = std::time::Duration::from_millis(hub.settings().delivery.dns_timeout_ms);
+        ssrf::resolve_checked(&parsed, rules(hub), timeout)
             .await
             .map_err(refused)?;
     }
     Ok(())
 }
 
-/// Stores a new subscription for `agency`; a webhook gets a fresh `whsec_` secret.
+/// Stores a new subscription for `agency`; a webhook gets a fresh `whsec_` secret, stored
+/// sealed under the hub's key and returned in the clear this once.
 fn create_in(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,
     new: NewSubscription,
+    secrets: &SecretBox,
     now: DateTime<Utc>,
 ) -> Result<Subscription, AppError> {
     let secret = match new.channel {
@@ -59,7 +64,15 @@ fn create_in(
         disabled_reason: None,
         created_at: now,
     };
-    subscriptions::insert(conn, &sub)?;
+    let stored = Subscription {
+        secret: sub
+            .secret
+            .as_deref()
+            .map(|plain| secrets.seal(&sub.id.to_string(), plain))
+            .transpose()?,
+        ..sub.clone()
+    };
+    subscriptions::insert(conn, &stored)?;
     audit::append(
         conn,
         &NewEntry::new(Operation::Governance, actor.clone(), now)
@@ -108,8 +121,23 @@ pub async fn create(
     check_url(hub, &new).await?;
     let now = hub.now();
     let who = Actor::from(&actor);
-    hub.write(move |c| create_in(c, &who, agency, new, now))
+    let secrets = hub.secrets().clone();
+    hub.write(move |c| create_in(c, &who, agency, new, &secrets, now))
         .await
+}
+
+/// Seals every webhook secret still stored in the clear (written before secrets were
+/// sealed); returns how many. Run once at start.
+pub async fn seal_stored_secrets(hub: &Hub) -> Result<usize, AppError> {
+    let secrets = hub.secrets().clone();
+    hub.write(move |c| {
+        let plain = subscriptions::plaintext_secrets(c, SEALED_PREFIX)?;
+        for (id, secret) in &plain {
+            subscriptions::set_secret(c, id, &secrets.seal(id, secret)?)?;
+        }
+        Ok(plain.len())
+    })
+    .await
 }
 
 /// The caller's agency's subscriptions after `after`, in id order, at most `limit`.

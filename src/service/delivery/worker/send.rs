@@ -1,68 +1,78 @@
-//! One attempt at one delivery: the signed webhook (SSRF rules checked again, the request
-//! sent to the checked addresses) or the e-mail, and what the answer means for the retry
-//! policy.
+//! One attempt at one delivery: the signed webhook through the worker's shared client (the
+//! URL's rules checked again; a host name is checked by the client's resolver on every new
+//! connection) or the e-mail, and what the answer means for the retry policy.
 use std::time::Duration;
 
 use super::Worker;
 use crate::delivery::mail::{notification_text, referral_update_text};
+use crate::delivery::secrets::SecretBox;
 use crate::delivery::{ssrf, webhook};
 use crate::domain::delivery::{Attempt, Delivery};
-use crate::error::AppError;
-use crate::service::store::{agencies, subscriptions};
+use crate::service::store::outbox::Target;
+
+/// Bytes of a receiver's answer read (and dropped) so its connection can be reused.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+fn failed(error: String) -> Attempt {
+    Attempt::Failed {
+        status: None,
+        error,
+        retry_after: None,
+    }
+}
+
+/// An error and its causes, without the URL (a refusal names no address either).
+fn describe(e: reqwest::Error) -> String {
+    if let Some(r) = ssrf::refusal_in(&e) {
+        return format!("url refused: {r}");
+    }
+    let mut causes = String::new();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        causes.push_str(": ");
+        causes.push_str(&c.to_string());
+        cause = c.source();
+    }
+    format!("request failed: {}{causes}", e.without_url())
+}
 
 impl Worker {
-    /// Sends one webhook; `None` when its subscription no longer exists or is disabled.
-    pub(super) async fn send_webhook(&self, d: &Delivery) -> Result<Option<Attempt>, AppError> {
-        let Some(sub_id) = d.subscription_id else {
-            return Ok(None);
-        };
-        let sub = self
-            .db
-            .read(move |c| subscriptions::get_for_delivery(c, sub_id))
-            .await?;
-        let Some(sub) = sub.filter(|s| s.active) else {
-            return Ok(None);
-        };
-        let crate::domain::subscription::Channel::Webhook { url } = &sub.channel else {
-            return Ok(None);
-        };
-        let key = sub
-            .secret
-            .as_deref()
-            .and_then(webhook::secret_key)
-            .unwrap_or_default();
-        Ok(Some(self.post(url, &key, d).await))
+    /// Sends one claimed delivery to its target.
+    pub(super) async fn send(&self, d: &Delivery, target: &Target) -> Attempt {
+        match target {
+            Target::Webhook { url, secret } => self.post(d, url, secret.as_deref()).await,
+            Target::Email { to } => self.mail(d, to).await,
+            Target::Gone => failed("nothing to deliver to".into()),
+        }
     }
 
-    async fn post(&self, raw_url: &str, key: &[u8], d: &Delivery) -> Attempt {
-        let failed = |error: String| Attempt::Failed {
-            status: None,
-            error,
-            retry_after: None,
+    /// The key of a stored (sealed) webhook secret.
+    fn key_of(&self, d: &Delivery, stored: Option<&str>) -> Result<Vec<u8>, String> {
+        let Some(stored) = stored else {
+            return Err("the subscription has no secret".into());
         };
+        let secret = if SecretBox::is_sealed(stored) {
+            let sub = d.subscription_id.map(|s| s.to_string()).unwrap_or_default();
+            self.secrets
+                .open(&sub, stored)
+                .map_err(|_| "the webhook secret does not open with this hub's key".to_owned())?
+        } else {
+            stored.to_owned()
+        };
+        webhook::secret_key(&secret).ok_or_else(|| "the webhook secret is malformed".to_owned())
+    }
+
+    async fn post(&self, d: &Delivery, raw_url: &str, secret: Option<&str>) -> Attempt {
         let url = match ssrf::check_syntax(raw_url, self.rules) {
             Ok(u) => u,
             Err(e) => return failed(format!("url refused: {e}")),
         };
-        // Checked again now (DNS can change), and the request goes to the checked addresses.
-        let addrs = match ssrf::resolve_checked(&url, self.rules).await {
-            Ok(a) => a,
-            Err(e) => return failed(format!("url refused: {e}")),
-        };
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(
-                self.settings.delivery.request_timeout_secs,
-            ));
-        if let Some(host) = url
-            .host_str()
-            .filter(|h| h.parse::<std::net::IpAddr>().is_err())
-        {
-            builder = builder.resolve_to_addrs(host, &addrs);
+        if let Err(e) = ssrf::check_literal(&url, self.rules) {
+            return failed(format!("url refused: {e}"));
         }
-        let client = match builder.build() {
-            Ok(c) => c,
-            Err(e) => return failed(format!("client: {e}")),
+        let key = match self.key_of(d, secret) {
+            Ok(k) => k,
+            Err(e) => return failed(e),
         };
         let body = match serde_json::to_vec(&d.payload) {
             Ok(b) => b,
@@ -70,8 +80,9 @@ impl Worker {
         };
         let id = d.id.to_string();
         let ts = self.clock.now().timestamp();
-        let signature = webhook::sign(key, &id, ts, &body);
-        let resp = client
+        let signature = webhook::sign(&key, &id, ts, &body);
+        let resp = self
+            .client
             .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &id)
@@ -80,47 +91,40 @@ impl Worker {
             .body(body)
             .send()
             .await;
-        match resp {
-            Err(e) => failed(format!("request failed: {}", e.without_url())),
-            Ok(r) if r.status().is_success() => Attempt::Delivered {
-                status: Some(r.status().as_u16()),
-            },
-            Ok(r) if r.status().as_u16() == 410 => Attempt::Gone,
-            Ok(r) => {
-                let retry_after = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, self.clock.now()));
-                Attempt::Failed {
-                    status: Some(r.status().as_u16()),
-                    error: format!("endpoint answered {}", r.status()),
-                    retry_after,
-                }
+        let mut r = match resp {
+            Err(e) => return failed(describe(e)),
+            Ok(r) => r,
+        };
+        let status = r.status();
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, self.clock.now()));
+        // Read the answer (bounded) so the connection goes back to the pool.
+        let mut read = 0usize;
+        while let Ok(Some(chunk)) = r.chunk().await {
+            read = read.saturating_add(chunk.len());
+            if read > MAX_ANSWER_BYTES {
+                break;
+            }
+        }
+        if status.is_success() {
+            Attempt::Delivered {
+                status: Some(status.as_u16()),
+            }
+        } else if status.as_u16() == 410 {
+            Attempt::Gone
+        } else {
+            Attempt::Failed {
+                status: Some(status.as_u16()),
+                error: format!("endpoint answered {status}"),
+                retry_after,
             }
         }
     }
 
-    pub(super) async fn send_email(&self, d: &Delivery) -> Result<Option<Attempt>, AppError> {
-        let to: Vec<String> = match d.subscription_id {
-            Some(sub_id) => {
-                let sub = self
-                    .db
-                    .read(move |c| subscriptions::get_for_delivery(c, sub_id))
-                    .await?;
-                match sub.filter(|s| s.active).map(|s| s.channel) {
-                    Some(crate::domain::subscription::Channel::Email { addresses }) => addresses,
-                    _ => return Ok(None),
-                }
-            }
-            None => {
-                let agency = d.agency_id;
-                match self.db.read(move |c| agencies::get(c, agency)).await? {
-                    Some(a) => vec![a.contact_email],
-                    None => return Ok(None),
-                }
-            }
-        };
+    async fn mail(&self, d: &Delivery, to: &[String]) -> Attempt {
         let data = d.payload.get("data");
         let id_of = |k: &str| {
             data.and_then(|v| v.get(k))
@@ -141,20 +145,14 @@ impl Worker {
                 &self.api_url,
             ),
         };
-        Ok(Some(
-            match self
-                .mailer
-                .send(&self.settings.mail.from, &to, &subject, text)
-                .await
-            {
-                Ok(()) => Attempt::Delivered { status: None },
-                Err(e) => Attempt::Failed {
-                    status: None,
-                    error: format!("mail: {e}"),
-                    retry_after: None,
-                },
-            },
-        ))
+        match self
+            .mailer
+            .send(&self.settings.mail.from, to, &subject, text)
+            .await
+        {
+            Ok(()) => Attempt::Delivered { status: None },
+            Err(e) => failed(format!("mail: {e}")),
+        }
     }
 }
 

@@ -126,13 +126,14 @@ pub fn acknowledged_by_notification(
         note: None,
         reason: None,
         ictg_role: None,
+        service_id: None,
     };
     // Acknowledgement sets no deadline, so the default timing is never consulted.
     apply(conn, actor, agency, &stored, &new, &Timing::default(), now).map(|_| ())
 }
 
 /// Records an event already checked against the lifecycle and the recorder's standing.
-fn apply(
+pub(in crate::service) fn apply(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,
@@ -176,6 +177,7 @@ fn apply(
         reason: new.reason.clone(),
         ictg_role: new.ictg_role,
         occurred_at: now,
+        service_id: new.service_id.clone(),
     };
     referrals::insert_event(conn, &event)?;
     let classification = r.classification.as_str().to_owned();

@@ -25,3 +25,4 @@ pub mod referrals;
 pub mod refusal;
 pub mod routing;
 pub mod subscriptions;
+pub mod support;

@@ -1,0 +1,162 @@
+//! Providers, services with their contracts, and capacity exceptions. Commissioners record
+//! their own agency's contracts only; a capacity exception is recorded by the service's
+//! commissioner or by the provider's own agency. Each change is a `governance` entry.
+use uuid::Uuid;
+
+use super::{PROVIDER, SERVICE};
+use crate::audit;
+use crate::domain::audit::{Actor, NewEntry, Operation};
+use crate::domain::support::capacity::{limit, CapacityException};
+use crate::domain::support::input::{
+    ExceptionInput, NewException, Provider, ProviderInput, Service, ServiceInput,
+};
+use crate::error::AppError;
+use crate::identity::Principal;
+use crate::service::store::{agencies, support};
+use crate::usecase::hub::Hub;
+use crate::usecase::refusal;
+
+/// A service as its commissioner sees it, with its load now.
+#[derive(Debug, Clone)]
+pub struct ServiceView {
+    pub service: Service,
+    pub provider: Provider,
+    pub occupied: u32,
+    pub limit: u32,
+    pub exceptions: Vec<CapacityException>,
+}
+
+/// `POST /support/providers`: a commissioner registers a provider.
+pub async fn create_provider(
+    hub: &Hub,
+    p: Principal,
+    input: ProviderInput,
+) -> Result<Provider, AppError> {
+    let now = hub.now();
+    let agency = p.agency()?;
+    let provider = input.parse(agency, now)?;
+    hub.write(move |c| {
+        if let Some(a) = provider.agency_id {
+            if agencies::get(c, a)?.is_none() {
+                return Err(AppError::validation("/agency_id", "no such agency"));
+            }
+        }
+        support::insert_provider(c, &provider)?;
+        let entry = NewEntry::new(Operation::Governance, Actor::from(&p), now)
+            .record(PROVIDER, provider.id)
+            .concerns(provider.agency_id.into_iter().collect())
+            .justification(format!(
+                "support provider `{}` registered by agency {agency}",
+                provider.name
+            ));
+        audit::append(c, &entry)?;
+        Ok(provider)
+    })
+    .await
+}
+
+/// `POST /support/services`: a commissioner records a service their agency funds, with its
+/// contract. A contract of another agency is a logged 403.
+pub async fn create_service(
+    hub: &Hub,
+    p: Principal,
+    input: ServiceInput,
+) -> Result<Service, AppError> {
+    let now = hub.now();
+    let agency = p.agency()?;
+    let service = input.parse(now)?;
+    hub.write(move |c| {
+        let actor = Actor::from(&p);
+        if service.contract.commissioner != agency {
+            return Err(refusal::forbidden(
+                &actor,
+                SERVICE,
+                service.id,
+                now,
+                "a commissioner records the contracts of their own agency only",
+            ));
+        }
+        if support::provider(c, service.provider_id)?.is_none() {
+            return Err(AppError::validation("/provider_id", "no such provider"));
+        }
+        support::insert_service(c, &service)?;
+        let entry = NewEntry::new(Operation::Governance, actor, now)
+            .record(SERVICE, service.id)
+            .justification(format!(
+                "service `{}` ({}) under contract {} ({}, value {}) recorded",
+                service.name,
+                service.kind,
+                service.contract.id,
+                service.contract.funding_stream,
+                service.contract.value
+            ));
+        audit::append(c, &entry)?;
+        Ok(service)
+    })
+    .await
+}
+
+/// `GET /support/services/{id}`: the service, its contract and load, to its commissioner;
+/// anyone else gets a logged 404.
+pub async fn read_service(hub: &Hub, p: Principal, id: Uuid) -> Result<ServiceView, AppError> {
+    let now = hub.now();
+    let view = hub
+        .snapshot(move |c| {
+            let actor = Actor::from(&p);
+            let Some(service) = support::service(c, id)? else {
+                return Err(refusal::not_found(&actor, SERVICE, id, now));
+            };
+            if !p.acts_for(service.contract.commissioner) {
+                return Err(refusal::not_found(&actor, SERVICE, id, now));
+            }
+            let provider = support::provider(c, service.provider_id)?
+                .ok_or_else(|| AppError::internal("a service without its provider"))?;
+            let exceptions = support::exceptions(c, id)?;
+            Ok(ServiceView {
+                occupied: support::occupied(c, id, now)?,
+                limit: limit(service.places, &exceptions, now),
+                exceptions,
+                service,
+                provider,
+            })
+        })
+        .await?;
+    Ok(view)
+}
+
+/// `POST /support/services/{id}/capacity-exceptions`: extra places for a time, recorded by
+/// the provider's own agency or the service's commissioner; anyone else gets a logged 404.
+pub async fn record_exception(
+    hub: &Hub,
+    p: Principal,
+    id: Uuid,
+    input: ExceptionInput,
+) -> Result<(Uuid, NewException), AppError> {
+    let now = hub.now();
+    let agency = p.agency()?;
+    let x = input.parse(now)?;
+    hub.write(move |c| {
+        let actor = Actor::from(&p);
+        let Some(service) = support::service(c, id)? else {
+            return Err(refusal::not_found(&actor, SERVICE, id, now));
+        };
+        let provider = support::provider(c, service.provider_id)?
+            .ok_or_else(|| AppError::internal("a service without its provider"))?;
+        if service.contract.commissioner != agency && provider.agency_id != Some(agency) {
+            return Err(refusal::not_found(&actor, SERVICE, id, now));
+        }
+        let eid = support::insert_exception(c, id, &x, agency, &p.subject, now)?;
+        let entry = NewEntry::new(Operation::Governance, actor, now)
+            .record(SERVICE, id)
+            .justification(format!(
+                "capacity exception {eid}: {} more place(s) from {}{} ({})",
+                x.extra_places,
+                x.starts_at,
+                x.ends_at.map(|e| format!(" to {e}")).unwrap_or_default(),
+                x.reason
+            ));
+        audit::append(c, &entry)?;
+        Ok((eid, x))
+    })
+    .await
+}

@@ -32,4 +32,5 @@ mod interop_oidc;
 mod ops;
 mod partnerships;
 mod policy_epoch;
+mod support;
 mod unknown_records;

@@ -487,3 +487,109 @@ async fn the_coverage_report_shows_stages_capacity_and_people_without_support() 
     assert_problem(&r, 403);
     println!("{}", serde_json::to_string_pretty(&ngo).unwrap());
 }
+
+#[tokio::test]
+async fn the_dev_seed_gives_the_demo_pcc_office_a_provider_and_two_services() {
+    let app = TestApp::spawn_with(Options {
+        dev: true,
+        ..Options::default()
+    })
+    .await;
+    app.clock.set(msht_hub::clock::Clock::system().now());
+    let tok = |slug: &str, role: &str| {
+        msht_hub::cli::dev_token(&app.settings, Some(slug), role, None, 600).unwrap()
+    };
+    let me = app.get("/me", &tok("pcc", "commissioner")).await;
+    assert_eq!(
+        me.1["agency_name"], "Demo West Midlands PCC Office",
+        "{}",
+        me.1
+    );
+    assert_eq!(me.1["roles"], json!(["commissioner"]));
+    let spend = app
+        .get("/reports/support-spend", &tok("pcc", "commissioner"))
+        .await;
+    assert_eq!(spend.0, StatusCode::OK, "{}", spend.1);
+    assert_eq!(
+        spend.1["services"].as_array().unwrap().len(),
+        2,
+        "{}",
+        spend.1
+    );
+    assert_eq!(spend.1["value"], "242508.00");
+
+    // A few demo referrals: one placed in crisis accommodation, the others waiting.
+    let mut ids = Vec::new();
+    for (name, consent) in [("Ana", "given"), ("Bogdan", "given"), ("Chloe", "declined")] {
+        let r = app
+            .post(
+                "/referrals",
+                &tok("ngo", "practitioner"),
+                json!({
+                    "area": BIRMINGHAM,
+                    "potential_victim": {"name": name, "age": 30, "gender": "female",
+                        "nationality": "RO", "language": "Romanian", "interpreter_needed": true},
+                    "nrm_consent": consent,
+                    "exploitation_types": ["labour"],
+                    "indicators": ["passport withheld"],
+                    "immediate_needs": ["accommodation"],
+                    "narrative": "Demo referral",
+                    "classification": "official"
+                }),
+            )
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        ids.push(r.1["id"].as_str().unwrap().to_owned());
+    }
+    let crisis = spend.1["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().starts_with("Crisis"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(
+            "/support/placements",
+            &tok("ngo", "practitioner"),
+            json!({"referral_id": ids[0], "service_id": crisis,
+                   "started_at": app.clock.now().to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // (Dev tokens carry the wall clock's time, so the hub's clock stays put here.)
+    let r = app
+        .get(
+            &format!("/reports/support-coverage?area={BIRMINGHAM}"),
+            &tok("pcc", "commissioner"),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    let pre = r.1["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "pre_nrm")
+        .unwrap()
+        .clone();
+    assert_eq!(pre["services"][0]["occupied"], 1, "{}", r.1);
+    assert_eq!(
+        pre["without_support"]["elsewhere"],
+        json!({"count": null, "suppressed": true})
+    );
+    assert!(r.1["uncovered_stages"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("awaiting_rg")));
+    println!("{}", serde_json::to_string_pretty(&r.1).unwrap());
+    let ngo = app
+        .get(
+            &format!("/reports/support-coverage?area={BIRMINGHAM}"),
+            &tok("ngo", "practitioner"),
+        )
+        .await;
+    assert_eq!(ngo.0, StatusCode::OK, "{}", ngo.1);
+    println!("{}", serde_json::to_string_pretty(&ngo.1).unwrap());
+}

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod dev_seed;
 pub mod dev_sharing;
+pub mod dev_support;
 pub mod directory;
 pub mod escalation;
 pub mod governance;

@@ -1,6 +1,7 @@
 //! Providers, services with their contracts, and capacity exceptions. Commissioners record
 //! their own agency's contracts only; a capacity exception is recorded by the service's
 //! commissioner or by the provider's own agency. Each change is a `governance` entry.
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{PROVIDER, SERVICE};
@@ -12,7 +13,7 @@ use crate::domain::support::input::{
 };
 use crate::error::AppError;
 use crate::identity::Principal;
-use crate::service::store::{agencies, support};
+use crate::service::store::{agencies, support, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::refusal;
 
@@ -33,26 +34,33 @@ pub async fn create_provider(
     input: ProviderInput,
 ) -> Result<Provider, AppError> {
     let now = hub.now();
-    let agency = p.agency()?;
-    let provider = input.parse(agency, now)?;
-    hub.write(move |c| {
-        if let Some(a) = provider.agency_id {
-            if agencies::get(c, a)?.is_none() {
-                return Err(AppError::validation("/agency_id", "no such agency"));
-            }
+    let provider = input.parse(p.agency()?, now)?;
+    hub.write(move |c| create_provider_in(c, &p, provider, now))
+        .await
+}
+
+/// Stores `provider` with its `governance` entry, in the caller's transaction.
+pub(crate) fn create_provider_in(
+    c: &mut DbConn,
+    p: &Principal,
+    provider: Provider,
+    now: DateTime<Utc>,
+) -> Result<Provider, AppError> {
+    if let Some(a) = provider.agency_id {
+        if agencies::get(c, a)?.is_none() {
+            return Err(AppError::validation("/agency_id", "no such agency"));
         }
-        support::insert_provider(c, &provider)?;
-        let entry = NewEntry::new(Operation::Governance, Actor::from(&p), now)
-            .record(PROVIDER, provider.id)
-            .concerns(provider.agency_id.into_iter().collect())
-            .justification(format!(
-                "support provider `{}` registered by agency {agency}",
-                provider.name
-            ));
-        audit::append(c, &entry)?;
-        Ok(provider)
-    })
-    .await
+    }
+    support::insert_provider(c, &provider)?;
+    let entry = NewEntry::new(Operation::Governance, Actor::from(p), now)
+        .record(PROVIDER, provider.id)
+        .concerns(provider.agency_id.into_iter().collect())
+        .justification(format!(
+            "support provider `{}` registered by agency {}",
+            provider.name, provider.registered_by
+        ));
+    audit::append(c, &entry)?;
+    Ok(provider)
 }
 
 /// `POST /support/services`: a commissioner records a service their agency funds, with its
@@ -63,37 +71,45 @@ pub async fn create_service(
     input: ServiceInput,
 ) -> Result<Service, AppError> {
     let now = hub.now();
-    let agency = p.agency()?;
     let service = input.parse(now)?;
-    hub.write(move |c| {
-        let actor = Actor::from(&p);
-        if service.contract.commissioner != agency {
-            return Err(refusal::forbidden(
-                &actor,
-                SERVICE,
-                service.id,
-                now,
-                "a commissioner records the contracts of their own agency only",
-            ));
-        }
-        if support::provider(c, service.provider_id)?.is_none() {
-            return Err(AppError::validation("/provider_id", "no such provider"));
-        }
-        support::insert_service(c, &service)?;
-        let entry = NewEntry::new(Operation::Governance, actor, now)
-            .record(SERVICE, service.id)
-            .justification(format!(
-                "service `{}` ({}) under contract {} ({}, value {}) recorded",
-                service.name,
-                service.kind,
-                service.contract.id,
-                service.contract.funding_stream,
-                service.contract.value
-            ));
-        audit::append(c, &entry)?;
-        Ok(service)
-    })
-    .await
+    hub.write(move |c| create_service_in(c, &p, service, now))
+        .await
+}
+
+/// Stores `service` and its contract with the `governance` entry, in the caller's
+/// transaction.
+pub(crate) fn create_service_in(
+    c: &mut DbConn,
+    p: &Principal,
+    service: Service,
+    now: DateTime<Utc>,
+) -> Result<Service, AppError> {
+    let actor = Actor::from(p);
+    if !p.acts_for(service.contract.commissioner) {
+        return Err(refusal::forbidden(
+            &actor,
+            SERVICE,
+            service.id,
+            now,
+            "a commissioner records the contracts of their own agency only",
+        ));
+    }
+    if support::provider(c, service.provider_id)?.is_none() {
+        return Err(AppError::validation("/provider_id", "no such provider"));
+    }
+    support::insert_service(c, &service)?;
+    let entry = NewEntry::new(Operation::Governance, actor, now)
+        .record(SERVICE, service.id)
+        .justification(format!(
+            "service `{}` ({}) under contract {} ({}, value {}) recorded",
+            service.name,
+            service.kind,
+            service.contract.id,
+            service.contract.funding_stream,
+            service.contract.value
+        ));
+    audit::append(c, &entry)?;
+    Ok(service)
 }
 
 /// `GET /support/services/{id}`: the service, its contract and load, to its commissioner;

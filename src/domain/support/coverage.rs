@@ -70,8 +70,6 @@ pub struct StageCoverage {
     pub services: Vec<ServiceLoad>,
     /// No service serves this stage in the area.
     pub uncovered: bool,
-    pub capacity: u32,
-    pub occupied: u32,
     pub without_support: WithoutSupport,
 }
 
@@ -128,8 +126,6 @@ pub fn report(
             StageCoverage {
                 stage,
                 uncovered: serving.is_empty(),
-                capacity: serving.iter().map(|s| s.capacity.places).sum(),
-                occupied: serving.iter().map(|s| s.occupied).sum(),
                 services: serving,
                 without_support: WithoutSupport {
                     people: listed,

@@ -258,8 +258,27 @@ async fn a_full_service_refuses_placements_until_the_provider_records_an_excepti
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-    let second = place(&w, &w.ngo, &b, &s).await;
-    assert_eq!(second.0, StatusCode::CREATED, "{}", second.1);
+    // A retry with the same Idempotency-Key gets the first answer and places nobody twice.
+    let body = json!({"referral_id": b, "service_id": s,
+                      "started_at": w.app.clock.now().to_rfc3339()});
+    let send = || {
+        w.app
+            .client
+            .post(format!("{}/support/placements", w.app.api))
+            .bearer_auth(practitioner(&w, &w.ngo))
+            .header("Idempotency-Key", "place-b-1")
+            .json(&body)
+            .send()
+    };
+    let first_try = send().await.unwrap();
+    assert_eq!(first_try.status(), StatusCode::CREATED);
+    let second: Value = first_try.json().await.unwrap();
+    let retry = send().await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let replayed: Value = retry.json().await.unwrap();
+    assert_eq!(replayed["id"], second["id"]);
+    let second = (StatusCode::CREATED, second);
     assert_problem(&place(&w, &w.ngo, &c, &s).await, 409);
     // The referral's `support_offered` event names the service.
     let r = w

@@ -4,6 +4,7 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -12,31 +13,61 @@ use crate::domain::support::input::{
     EndInput, ExceptionInput, PlacementInput, ProviderInput, ServiceInput,
 };
 use crate::error::AppError;
+use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{CapacityKeeper, CaseWorker, Commissioner, CoverageReader};
-use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::extract::{parse_id, Authorized, IdempotencyKey, JsonBody};
 use crate::http::wire::support as wire;
+use crate::usecase::idempotency::{Keyed, Response};
 use crate::usecase::support::{catalogue, placements, reports};
+
+/// Parses a JSON value as `T` with the same 422 pointers as a request body.
+fn parse_value<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AppError> {
+    parse_json(&serde_json::to_vec(v)?)
+}
+
+/// The answer of a creating POST, with `Location` under `collection` and the replay header.
+fn created(r: Response, collection: &str) -> Result<HttpResponse, AppError> {
+    let status = actix_web::http::StatusCode::from_u16(r.status).map_err(AppError::internal)?;
+    let mut resp = HttpResponse::build(status);
+    if let Some(id) = r.body.get("id").and_then(Value::as_str) {
+        resp.insert_header((LOCATION, format!("/api/v1/support/{collection}/{id}")));
+    }
+    if r.replayed {
+        resp.insert_header(("idempotent-replayed", "true"));
+    }
+    Ok(resp.json(r.body))
+}
 
 pub async fn create_provider(
     state: web::Data<AppState>,
     auth: Authorized<Commissioner>,
-    JsonBody(body): JsonBody<ProviderInput>,
+    key: IdempotencyKey,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let p = catalogue::create_provider(&state.hub, auth.principal, body).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/support/providers/{}", p.id)))
-        .json(wire::provider(&p)))
+    let input: ProviderInput = parse_value(&raw)?;
+    let request = Keyed {
+        key: key.0,
+        body: raw,
+    };
+    let r = catalogue::create_provider(&state.hub, auth.principal, request, input, wire::provider)
+        .await?;
+    created(r, "providers")
 }
 
 pub async fn create_service(
     state: web::Data<AppState>,
     auth: Authorized<Commissioner>,
-    JsonBody(body): JsonBody<ServiceInput>,
+    key: IdempotencyKey,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let s = catalogue::create_service(&state.hub, auth.principal, body).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/support/services/{}", s.id)))
-        .json(wire::service(&s)))
+    let input: ServiceInput = parse_value(&raw)?;
+    let request = Keyed {
+        key: key.0,
+        body: raw,
+    };
+    let r = catalogue::create_service(&state.hub, auth.principal, request, input, wire::service)
+        .await?;
+    created(r, "services")
 }
 
 pub async fn get_service(
@@ -63,16 +94,17 @@ pub async fn create_exception(
 pub async fn create_placement(
     state: web::Data<AppState>,
     auth: Authorized<CaseWorker>,
-    JsonBody(body): JsonBody<PlacementInput>,
+    key: IdempotencyKey,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let v = placements::place(&state.hub, auth.principal, body).await?;
+    let input: PlacementInput = parse_value(&raw)?;
+    let request = Keyed {
+        key: key.0,
+        body: raw,
+    };
+    let r = placements::place(&state.hub, auth.principal, request, input, wire::placement).await?;
     state.delivery.wake();
-    Ok(HttpResponse::Created()
-        .insert_header((
-            LOCATION,
-            format!("/api/v1/support/placements/{}", v.placement.id),
-        ))
-        .json(wire::placement(&v)))
+    created(r, "placements")
 }
 
 pub async fn get_placement(

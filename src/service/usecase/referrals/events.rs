@@ -207,20 +207,25 @@ pub(in crate::service) fn apply(
     }
     // Each event tells the referring agency: ids and states only, with the event's sequence
     // number so that a receiver can order deliveries that arrive out of order.
+    let mut payload = json!({
+        "referral_id": id,
+        "event_id": event.id,
+        "seq": event.seq,
+        "event": new.kind,
+        "status": to,
+        "previous_status": from,
+        "recorded_by_agency_id": agency.to_string(),
+        "occurred_at": now,
+    });
+    // A `support_offered` from a placement names the service (an id, not personal data).
+    if let (Some(sid), Some(o)) = (&new.service_id, payload.as_object_mut()) {
+        o.insert("service_id".to_owned(), json!(sid));
+    }
     notify::enqueue(
         conn,
         r.referring_agency,
         EventType::ReferralStatusChanged,
-        json!({
-            "referral_id": id,
-            "event_id": event.id,
-            "seq": event.seq,
-            "event": new.kind,
-            "status": to,
-            "previous_status": from,
-            "recorded_by_agency_id": agency.to_string(),
-            "occurred_at": now,
-        }),
+        payload,
         &classification,
         now,
     )?;

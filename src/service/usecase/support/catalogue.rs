@@ -2,6 +2,7 @@
 //! their own agency's contracts only; a capacity exception is recorded by the service's
 //! commissioner or by the provider's own agency. Each change is a `governance` entry.
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{PROVIDER, SERVICE};
@@ -15,6 +16,7 @@ use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, support, DbConn};
 use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Keyed, Response};
 use crate::usecase::refusal;
 
 /// A service as its commissioner sees it, with its load now.
@@ -27,16 +29,34 @@ pub struct ServiceView {
     pub exceptions: Vec<CapacityException>,
 }
 
-/// `POST /support/providers`: a commissioner registers a provider.
+/// `POST /support/providers`: a commissioner registers a provider, once per
+/// `Idempotency-Key`.
 pub async fn create_provider(
     hub: &Hub,
     p: Principal,
+    request: Keyed,
     input: ProviderInput,
-) -> Result<Provider, AppError> {
+    shape: fn(&Provider) -> Value,
+) -> Result<Response, AppError> {
     let now = hub.now();
-    let provider = input.parse(p.agency()?, now)?;
-    hub.write(move |c| create_provider_in(c, &p, provider, now))
-        .await
+    let agency = p.agency()?;
+    let provider = input.parse(agency, now)?;
+    hub.write(move |c| {
+        let key = request.key.as_deref();
+        idempotency::run(
+            c,
+            agency,
+            key,
+            "POST /support/providers",
+            &request.body,
+            now,
+            |c| {
+                let v = create_provider_in(c, &p, provider, now)?;
+                Ok((201, shape(&v)))
+            },
+        )
+    })
+    .await
 }
 
 /// Stores `provider` with its `governance` entry, in the caller's transaction.
@@ -64,16 +84,33 @@ pub(crate) fn create_provider_in(
 }
 
 /// `POST /support/services`: a commissioner records a service their agency funds, with its
-/// contract. A contract of another agency is a logged 403.
+/// contract, once per `Idempotency-Key`. A contract of another agency is a logged 403.
 pub async fn create_service(
     hub: &Hub,
     p: Principal,
+    request: Keyed,
     input: ServiceInput,
-) -> Result<Service, AppError> {
+    shape: fn(&Service) -> Value,
+) -> Result<Response, AppError> {
     let now = hub.now();
+    let agency = p.agency()?;
     let service = input.parse(now)?;
-    hub.write(move |c| create_service_in(c, &p, service, now))
-        .await
+    hub.write(move |c| {
+        let key = request.key.as_deref();
+        idempotency::run(
+            c,
+            agency,
+            key,
+            "POST /support/services",
+            &request.body,
+            now,
+            |c| {
+                let v = create_service_in(c, &p, service, now)?;
+                Ok((201, shape(&v)))
+            },
+        )
+    })
+    .await
 }
 
 /// Stores `service` and its contract with the `governance` entry, in the caller's

@@ -7,13 +7,14 @@
 //! the service, so the referrer is told as for every lifecycle event.
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{cost_to, PLACEMENT};
 use crate::audit;
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
+use crate::domain::ids::AgencyId;
 use crate::domain::policy::{DisclosureRequest, PolicyDecision};
 use crate::domain::records::StoredReferral;
 use crate::domain::referral_lifecycle::{may_record, EventKind, NewEvent, Recorder};
@@ -26,6 +27,8 @@ use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, referrals, support, DbConn};
 use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Keyed, Response};
+use crate::usecase::referrals::Timing;
 use crate::usecase::{policy, refusal};
 
 /// How far ahead of the hub's clock a placement may be dated (clients' clocks drift).
@@ -62,120 +65,147 @@ fn entry(
     }
 }
 
-/// `POST /support/placements`.
+/// `POST /support/placements`, once per `Idempotency-Key`: a retry with the same key and
+/// body gets the first answer, shaped by `shape`.
 pub async fn place(
     hub: &Hub,
     p: Principal,
+    request: Keyed,
     input: PlacementInput,
-) -> Result<PlacementView, AppError> {
+    shape: fn(&PlacementView) -> Value,
+) -> Result<Response, AppError> {
     let now = hub.now();
     let agency = p.agency()?;
     let timing = hub.referral_timing();
     let vat = hub.settings().support.vat_rate();
     hub.write(move |c| {
-        let actor = Actor::from(&p);
-        let rid = input.referral_id.to_string();
-        let (stored, standing) = referrals::get_for_party(c, agency, &rid)?
-            .ok_or_else(|| refusal::not_found(&actor, "referral", &rid, now))?;
-        let me = agencies::get(c, agency)?.ok_or(AppError::NotFound)?;
-        let recorder = Recorder {
-            referrer: standing.referrer,
-            recipient: standing.recipient,
-            kind: me.kind,
-            first_responder: me.first_responder,
-            nrm_submitter: stored.nrm_submitted_by == Some(agency),
-        };
-        if let Err(why) = may_record(EventKind::SupportOffered, &recorder) {
-            return Err(refusal::forbidden(&actor, "referral", &rid, now, why));
-        }
-        let Some(stage) = stage_of(&stored.lifecycle()) else {
-            return Err(AppError::conflict(
-                "the referral is closed: nobody can be placed on it",
-            ));
-        };
-        let service = support::service(c, input.service_id)?
-            .ok_or_else(|| AppError::validation("/service_id", "no such service"))?;
-        let r = &stored.referral;
-        if input.started_at > now + Duration::minutes(FUTURE_SLACK_MINUTES) {
-            return Err(AppError::validation(
-                "/started_at",
-                "a placement cannot start in the future",
-            ));
-        }
-        if !service.areas.contains(&r.area) {
-            return Err(AppError::validation(
-                "/service_id",
-                format!("the service does not serve the referral's area {}", r.area),
-            ));
-        }
-        if !service.stages.contains(&stage) {
-            return Err(AppError::validation(
-                "/service_id",
-                format!("the service does not serve people at the `{stage}` stage"),
-            ));
-        }
-        if !service.contract.in_force(input.started_at) {
-            return Err(AppError::conflict(format!(
-                "the service's contract runs from {} to {}",
-                service.contract.starts, service.contract.ends
-            )));
-        }
-        let already = support::placements_with(c, &[service.id])?
-            .into_iter()
-            .any(|x| x.referral_id == rid && x.ended_at.is_none());
-        if already {
-            return Err(AppError::conflict(
-                "the person is already placed with this service",
-            ));
-        }
-        let at = input.started_at.max(now);
-        let occupied = support::occupied(c, service.id, at)?;
-        let exceptions = support::exceptions(c, service.id)?;
-        if let Err(why) = admit(service.places, occupied, &exceptions, at) {
-            return Err(AppError::Conflict {
-                detail: why,
-                extra: Some(json!({"service_id": service.id.to_string(),
-                    "places": service.places, "occupied": occupied})),
-            });
-        }
-        let placement = Placement {
-            id: Uuid::now_v7(),
-            referral_id: rid.clone(),
-            service_id: service.id,
-            referrer: r.referring_agency,
-            placed_by: agency,
-            stage,
-            area: r.area.clone(),
-            started_at: input.started_at,
-            ended_at: None,
-            created_at: now,
-        };
-        support::insert_placement(c, &placement)?;
-        let event = NewEvent {
-            kind: EventKind::SupportOffered,
-            note: Some(format!(
-                "placed with `{}` from {}",
-                service.name, input.started_at
-            )),
-            reason: None,
-            ictg_role: None,
-            service_id: Some(service.id.to_string()),
-        };
-        crate::usecase::referrals::apply(c, &actor, agency, &stored, &event, &timing, now)?;
-        let e =
-            entry(&actor, Operation::Collection, &stored, &placement, now).justification(format!(
-                "placed with service {} (`{}`) at the `{stage}` stage",
-                service.id, service.name
-            ));
-        audit::append(c, &e)?;
-        let cost = cost_to(&placement, &service, now, vat)?;
-        Ok(PlacementView {
-            placement,
-            service,
-            cost,
-        })
+        let key = request.key.as_deref();
+        idempotency::run(
+            c,
+            agency,
+            key,
+            "POST /support/placements",
+            &request.body,
+            now,
+            |c| {
+                let v = place_in(c, &p, agency, &input, &timing, vat, now)?;
+                Ok((201, shape(&v)))
+            },
+        )
     })
     .await
+}
+
+/// Places the person in the caller's transaction.
+fn place_in(
+    c: &mut DbConn,
+    p: &Principal,
+    agency: AgencyId,
+    input: &PlacementInput,
+    timing: &Timing,
+    vat: Decimal,
+    now: DateTime<Utc>,
+) -> Result<PlacementView, AppError> {
+    let actor = Actor::from(p);
+    let rid = input.referral_id.to_string();
+    let (stored, standing) = referrals::get_for_party(c, agency, &rid)?
+        .ok_or_else(|| refusal::not_found(&actor, "referral", &rid, now))?;
+    let me = agencies::get(c, agency)?.ok_or(AppError::NotFound)?;
+    let recorder = Recorder {
+        referrer: standing.referrer,
+        recipient: standing.recipient,
+        kind: me.kind,
+        first_responder: me.first_responder,
+        nrm_submitter: stored.nrm_submitted_by == Some(agency),
+    };
+    if let Err(why) = may_record(EventKind::SupportOffered, &recorder) {
+        return Err(refusal::forbidden(&actor, "referral", &rid, now, why));
+    }
+    let Some(stage) = stage_of(&stored.lifecycle()) else {
+        return Err(AppError::conflict(
+            "the referral is closed: nobody can be placed on it",
+        ));
+    };
+    let service = support::service(c, input.service_id)?
+        .ok_or_else(|| AppError::validation("/service_id", "no such service"))?;
+    let r = &stored.referral;
+    if input.started_at > now + Duration::minutes(FUTURE_SLACK_MINUTES) {
+        return Err(AppError::validation(
+            "/started_at",
+            "a placement cannot start in the future",
+        ));
+    }
+    if !service.areas.contains(&r.area) {
+        return Err(AppError::validation(
+            "/service_id",
+            format!("the service does not serve the referral's area {}", r.area),
+        ));
+    }
+    if !service.stages.contains(&stage) {
+        return Err(AppError::validation(
+            "/service_id",
+            format!("the service does not serve people at the `{stage}` stage"),
+        ));
+    }
+    if !service.contract.in_force(input.started_at) {
+        return Err(AppError::conflict(format!(
+            "the service's contract runs from {} to {}",
+            service.contract.starts, service.contract.ends
+        )));
+    }
+    let already = support::placements_with(c, &[service.id])?
+        .into_iter()
+        .any(|x| x.referral_id == rid && x.ended_at.is_none());
+    if already {
+        return Err(AppError::conflict(
+            "the person is already placed with this service",
+        ));
+    }
+    let at = input.started_at.max(now);
+    let occupied = support::occupied(c, service.id, at)?;
+    let exceptions = support::exceptions(c, service.id)?;
+    if let Err(why) = admit(service.places, occupied, &exceptions, at) {
+        return Err(AppError::Conflict {
+            detail: why,
+            extra: Some(json!({"service_id": service.id.to_string(),
+                    "places": service.places, "occupied": occupied})),
+        });
+    }
+    let placement = Placement {
+        id: Uuid::now_v7(),
+        referral_id: rid.clone(),
+        service_id: service.id,
+        referrer: r.referring_agency,
+        placed_by: agency,
+        stage,
+        area: r.area.clone(),
+        started_at: input.started_at,
+        ended_at: None,
+        created_at: now,
+    };
+    support::insert_placement(c, &placement)?;
+    let event = NewEvent {
+        kind: EventKind::SupportOffered,
+        note: Some(format!(
+            "placed with `{}` from {}",
+            service.name, input.started_at
+        )),
+        reason: None,
+        ictg_role: None,
+        service_id: Some(service.id.to_string()),
+    };
+    crate::usecase::referrals::apply(c, &actor, agency, &stored, &event, &timing, now)?;
+    let e = entry(&actor, Operation::Collection, &stored, &placement, now).justification(format!(
+        "placed with service {} (`{}`) at the `{stage}` stage",
+        service.id, service.name
+    ));
+    audit::append(c, &e)?;
+    let cost = cost_to(&placement, &service, now, vat)?;
+    Ok(PlacementView {
+        placement,
+        service,
+        cost,
+    })
 }
 
 /// The placement with its referral and service (the caller decides who may see them).

@@ -278,7 +278,6 @@ async fn a_full_service_refuses_placements_until_the_provider_records_an_excepti
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     let replayed: Value = retry.json().await.unwrap();
     assert_eq!(replayed["id"], second["id"]);
-    let second = (StatusCode::CREATED, second);
     assert_problem(&place(&w, &w.ngo, &c, &s).await, 409);
     // The referral's `support_offered` event names the service.
     let r = w

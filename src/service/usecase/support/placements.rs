@@ -194,7 +194,7 @@ fn place_in(
         ictg_role: None,
         service_id: Some(service.id.to_string()),
     };
-    crate::usecase::referrals::apply(c, &actor, agency, &stored, &event, &timing, now)?;
+    crate::usecase::referrals::apply(c, &actor, agency, &stored, &event, timing, now)?;
     let e = entry(&actor, Operation::Collection, &stored, &placement, now).justification(format!(
         "placed with service {} (`{}`) at the `{stage}` stage",
         service.id, service.name

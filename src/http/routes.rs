@@ -166,6 +166,7 @@ fn api() -> Vec<Endpoint> {
         // Commissioned support (issue 15).
         ep(Method::POST, "/support/providers", support::create_provider),
         ep(Method::POST, "/support/services", support::create_service),
+        ep(Method::GET, "/support/services", support::list_services),
         ep(Method::GET, "/support/services/{id}", support::get_service),
         ep(
             Method::POST,

@@ -370,8 +370,16 @@ async fn commissioners_see_only_their_contracts_and_placements_follow_the_agreem
     let id = placed["id"].as_str().unwrap();
     w.app.clock.advance(Duration::days(2));
 
-    // Another PCC's commissioner sees nothing of these contracts.
+    // Another PCC's commissioner sees nothing of these contracts; their own does.
     let other = commissioner(&w, &w.other_pcc);
+    let theirs = w.app.get("/support/services", &other).await;
+    assert_eq!(theirs.1, json!({"items": []}), "{}", theirs.1);
+    let mine = w
+        .app
+        .get("/support/services", &commissioner(&w, &w.pcc))
+        .await;
+    assert_eq!(mine.1["items"][0]["id"], s.as_str(), "{}", mine.1);
+    assert_eq!(mine.1["items"][0]["occupied"], 1);
     assert_problem(
         &w.app.get(&format!("/support/services/{s}"), &other).await,
         404,
@@ -406,6 +414,18 @@ async fn commissioners_see_only_their_contracts_and_placements_follow_the_agreem
     }
     // Nor can an agency the referral was not sent to place the person.
     assert_problem(&place(&w, &w.adults, &person, &s).await, 404);
+    // Nobody is placed on a closed referral.
+    let closed = refer(&w).await;
+    let r = w
+        .app
+        .post(
+            &format!("/referrals/{closed}/events"),
+            &practitioner(&w, &w.ngo),
+            json!({"type": "closed"}),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_problem(&place(&w, &w.ngo, &closed, &s).await, 409);
     // The refusals are in the audit log.
     let r = w
         .app

@@ -70,6 +70,15 @@ pub async fn create_service(
     created(r, "services")
 }
 
+pub async fn list_services(
+    state: web::Data<AppState>,
+    auth: Authorized<Commissioner>,
+) -> Result<HttpResponse, AppError> {
+    let items = catalogue::list_services(&state.hub, auth.principal).await?;
+    let items: Vec<Value> = items.iter().map(wire::service_view).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
 pub async fn get_service(
     state: web::Data<AppState>,
     auth: Authorized<Commissioner>,

@@ -213,3 +213,27 @@ pub async fn record_exception(
     })
     .await
 }
+
+/// `GET /support/services`: the services under the caller's agency's contracts, with their
+/// load now (a commissioner sees no other agency's).
+pub async fn list_services(hub: &Hub, p: Principal) -> Result<Vec<ServiceView>, AppError> {
+    let now = hub.now();
+    let agency = p.agency()?;
+    hub.snapshot(move |c| {
+        let mut out = Vec::new();
+        for service in support::commissioned_by(c, agency)? {
+            let provider = support::provider(c, service.provider_id)?
+                .ok_or_else(|| AppError::internal("a service without its provider"))?;
+            let exceptions = support::exceptions(c, service.id)?;
+            out.push(ServiceView {
+                occupied: support::occupied(c, service.id, now)?,
+                limit: limit(service.places, &exceptions, now),
+                exceptions,
+                service,
+                provider,
+            });
+        }
+        Ok(out)
+    })
+    .await
+}

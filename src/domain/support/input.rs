@@ -14,6 +14,9 @@ use super::money::{Amount, Currency};
 use super::{CapacityUnit, Per, ServiceType, Stage, Vat};
 use crate::error::AppError;
 
+/// The most places a service (or an exception) may name.
+pub const MAX_PLACES: u32 = 100_000;
+
 /// An inspection of a provider (CQC, Ofsted, the Care Inspectorate, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,8 +234,11 @@ impl ServiceInput {
                 languages.push(l);
             }
         }
-        if self.capacity.places == 0 {
-            e.add("/capacity/places", "a service has at least one place");
+        if self.capacity.places == 0 || self.capacity.places > MAX_PLACES {
+            e.add(
+                "/capacity/places",
+                format!("a service has from 1 to {MAX_PLACES} places"),
+            );
         }
         let unit = vocab::<CapacityUnit>(&mut e, "/capacity/unit", &self.capacity.unit);
         let u = &self.unit_cost;

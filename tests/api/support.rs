@@ -201,6 +201,38 @@ async fn a_json_number_for_money_is_a_422_that_says_so() {
         .post("/support/services", &commissioner(&w, &w.pcc), body)
         .await;
     assert_eq!(pointers(&r), vec!["/contract/value"]);
+    // Vocabulary and bounds are checked with pointers; nothing is stored.
+    let mut body = service_body(&w, &p, 2, "86.50", "night", "199508.00");
+    body["stages"] = json!(["pre_nrm", "somewhere"]);
+    body["unit_cost"]["per"] = json!("fortnight");
+    body["unit_cost"]["amount"] = json!("86.50505");
+    let r = w
+        .app
+        .post("/support/services", &commissioner(&w, &w.pcc), body)
+        .await;
+    assert_eq!(r.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.1);
+    assert_eq!(pointers(&r), vec!["/unit_cost/amount"], "{}", r.1);
+    let mut body = service_body(&w, &p, 2, "86.50", "night", "199508.00");
+    body["stages"] = json!(["pre_nrm", "somewhere"]);
+    body["unit_cost"]["per"] = json!("fortnight");
+    let r = w
+        .app
+        .post("/support/services", &commissioner(&w, &w.pcc), body)
+        .await;
+    assert_eq!(pointers(&r), vec!["/stages/1", "/unit_cost/per"], "{}", r.1);
+    let listed = w
+        .app
+        .get("/support/services", &commissioner(&w, &w.pcc))
+        .await;
+    assert_eq!(listed.1, json!({"items": []}));
+    let r = w
+        .app
+        .get(
+            "/reports/support-coverage?area=Birmingham",
+            &commissioner(&w, &w.pcc),
+        )
+        .await;
+    assert_problem(&r, 400);
     // Strings are money; the answer carries them as strings too.
     let id = service(&w, service_body(&w, &p, 2, "86.5", "night", "199508")).await;
     let r = w

@@ -36,7 +36,11 @@ async fn agree(app: &TestApp, p: &str, ngo: &TestAgency, to: &TestAgency) {
 }
 
 async fn world() -> World {
-    let app = TestApp::spawn_with(Options::local_delivery()).await;
+    world_with(Options::local_delivery()).await
+}
+
+async fn world_with(opts: Options) -> World {
+    let app = TestApp::spawn_with(opts).await;
     let ngo = app.agency("Support NGO", "ngo", &[BIRMINGHAM]).await;
     let police = app
         .agency("West Midlands Police", "police_force", &[BIRMINGHAM])
@@ -556,6 +560,32 @@ async fn the_coverage_report_shows_stages_capacity_and_people_without_support() 
         .await;
     assert_problem(&r, 403);
     println!("{}", serde_json::to_string_pretty(&ngo).unwrap());
+}
+
+#[tokio::test]
+async fn the_small_number_rule_comes_from_configuration() {
+    let w = world_with(
+        Options::local_delivery()
+            .with_env("MSHT_HUB__SUPPORT__SMALL_NUMBER_THRESHOLD", "0")
+            .with_env("MSHT_HUB__SUPPORT__SMALL_NUMBER_BASE", "1"),
+    )
+    .await;
+    let p = provider(&w, None).await;
+    service(&w, service_body(&w, &p, 4, "86.50", "night", "5000.00")).await;
+    refer(&w).await;
+    let r = w
+        .app
+        .get(
+            &format!("/reports/support-coverage?area={BIRMINGHAM}"),
+            &commissioner(&w, &w.pcc),
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+    assert_eq!(r.1["rule"], json!({"threshold": 0, "base": 1}));
+    assert_eq!(
+        r.1["stages"][0]["without_support"]["elsewhere"],
+        json!({"count": 1, "suppressed": false})
+    );
 }
 
 #[tokio::test]

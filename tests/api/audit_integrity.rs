@@ -87,7 +87,34 @@ async fn cli_verify(app: &TestApp) -> (i32, String, String) {
     .unwrap()
 }
 
+/// The parallel checks alone and the step-by-step walk alone, on the hub's database.
+async fn both_ways(app: &TestApp) -> (Option<audit::verify::Report>, audit::verify::Report) {
+    let url = app.settings.effective_database_url();
+    let keys = app.state.audit.trusted.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = msht_hub::store::ConnManager::new(&url, 5000)
+            .unwrap()
+            .open()
+            .unwrap();
+        msht_hub::store::in_snapshot(&mut conn, |c| {
+            let fast = audit::verify::verify_in_parallel(c, &keys, &mut |_, _| {})?;
+            let walk = audit::verify::walk_log(c, &keys, &mut |_, _| {})?;
+            Ok((fast, walk))
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 async fn assert_intact(app: &TestApp) {
+    let (fast, walk) = both_ways(app).await;
+    assert!(walk.ok, "{walk:?}");
+    assert_eq!(
+        fast,
+        Some(walk),
+        "the parallel checks verify an intact log on their own"
+    );
     let report = api_verify(app).await;
     assert_eq!(report["ok"], true, "{report}");
     assert!(
@@ -101,6 +128,11 @@ async fn assert_intact(app: &TestApp) {
 }
 
 async fn assert_first_bad(app: &TestApp, seq: i64, words: &str) {
+    let (fast, walk) = both_ways(app).await;
+    assert_eq!(
+        fast, None,
+        "the parallel checks see the problem too: {walk:?}"
+    );
     let report = api_verify(app).await;
     assert_eq!(report["ok"], false, "{report}");
     assert_eq!(report["first_bad_seq"], seq, "{report}");

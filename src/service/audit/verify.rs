@@ -12,6 +12,11 @@
 //!
 //! The first problem found is reported with the first sequence number that can no longer
 //! be trusted.
+mod body;
+mod fast;
+
+pub use fast::verify as verify_in_parallel;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use super::canonical::{self, FORMAT};
@@ -150,7 +155,23 @@ pub fn verify_database(
 }
 
 /// Verifies the whole log. `progress(checked, total)` is called now and then.
+///
+/// The checks run on every core ([`fast`]); when they find anything wrong, the log is walked
+/// again step by step ([`walk_log`]) to name the problem and the first entry it touches.
 pub fn verify_log(
+    conn: &mut DbConn,
+    keys: &TrustedKeys,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, AppError> {
+    if let Some(report) = fast::verify(conn, keys, progress)? {
+        return Ok(report);
+    }
+    walk_log(conn, keys, progress)
+}
+
+/// Verifies the whole log one entry at a time, reading each body back as an entry, and
+/// reports the first problem in seq order.
+pub fn walk_log(
     conn: &mut DbConn,
     keys: &TrustedKeys,
     progress: &mut dyn FnMut(u64, u64),

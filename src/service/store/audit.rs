@@ -1,6 +1,8 @@
 //! The audit tables: rows and queries. Only `crate::audit` calls the writing functions here;
 //! the reading ones take the reader's [`AuditScope`], so an agency's IG officer can only ever
 //! be shown entries where that agency is the actor or a recipient.
+pub mod page;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

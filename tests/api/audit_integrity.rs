@@ -429,3 +429,72 @@ async fn concurrent_appends_form_one_gapless_sequence_that_verifies() {
     let report = api_verify(&app).await;
     assert_eq!(report["ok"], true, "{report}");
 }
+
+#[tokio::test]
+async fn audit_verify_is_single_flight_and_cached() {
+    let app = populated(30).await;
+    let verifications = &app.state.audit.verifications;
+
+    // Cached per tree size: the report of a run answers every request within its size.
+    let first = api_verify(&app).await;
+    assert_eq!(first["ok"], true, "{first}");
+    let size = first["tree_size"].as_u64().unwrap();
+    let runs = verifications.runs();
+    let kept = verifications
+        .covering(size, || async {
+            panic!("the kept report covers this size")
+        })
+        .await
+        .unwrap();
+    assert_eq!((kept.tree_size, verifications.runs()), (size, runs));
+
+    // Single flight: while a verification runs, requests wait for it and share its report.
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let state = app.state.clone();
+    let url = app.settings.effective_database_url();
+    let held = tokio::spawn(async move {
+        let keys = state.audit.trusted.clone();
+        state
+            .audit
+            .verifications
+            .covering(size + 1, || async move {
+                let _ = wait.await;
+                tokio::task::spawn_blocking(move || {
+                    audit::verify::verify_database(&url, 5000, &keys, &mut |_, _| {})
+                })
+                .await
+                .unwrap()
+            })
+            .await
+            .unwrap()
+    });
+    let release = async {
+        // Once the three requests below have logged themselves (and wait), let it run.
+        loop {
+            let now = app
+                .state
+                .db()
+                .read(audit::proofs::current_size)
+                .await
+                .unwrap();
+            if now >= size + 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        go.send(()).unwrap();
+    };
+    let (a, b, c, ()) = tokio::join!(
+        api_verify(&app),
+        api_verify(&app),
+        api_verify(&app),
+        release
+    );
+    let held = held.await.unwrap();
+    assert!(held.ok && held.tree_size >= size + 3, "{held:?}");
+    for r in [a, b, c] {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["tree_size"].as_u64(), Some(held.tree_size), "{r}");
+    }
+    assert_eq!(verifications.runs(), runs + 1, "one run answered all three");
+}

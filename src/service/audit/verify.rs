@@ -14,8 +14,10 @@
 //! be trusted.
 mod body;
 mod fast;
+mod shared;
 
 pub use fast::verify as verify_in_parallel;
+pub use shared::Verifications;
 
 use std::collections::{BTreeMap, VecDeque};
 

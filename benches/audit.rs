@@ -332,15 +332,28 @@ fn walk_only(backend: &str, url: &str) {
 }
 
 fn verify_million(dir: &std::path::Path, entries: u64, postgres: Option<&str>) {
-    let (db, url) = sqlite_db(dir, "verify.db", 2);
+    // MSHT_HUB_BENCH_VERIFY_DB=FILE keeps the built log there and reuses it on later runs.
+    let kept = std::env::var("MSHT_HUB_BENCH_VERIFY_DB").ok();
+    let path = kept
+        .as_deref()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.join("verify.db"));
+    let reuse = path.exists();
+    let url = format!("sqlite://{}", path.display());
+    let db = Db::open(&url, &settings(2)).unwrap();
     println!();
-    println!(
-        "building a log of {entries} entries on SQLite (mostly single appends, 1 intent in 16 \
-         an append_all of 7; 1000 intents per writer transaction) ..."
-    );
-    let t = Instant::now();
-    build_log(&db, entries);
-    report("sqlite", "building the log", entries, t.elapsed());
+    if reuse {
+        println!("reusing the log in {}", path.display());
+    } else {
+        println!(
+            "building a log of {entries} entries on SQLite (mostly single appends, 1 intent in \
+             16 an append_all of 7; 1000 intents per writer transaction) ..."
+        );
+        let t = Instant::now();
+        build_log(&db, entries);
+        report("sqlite", "building the log", entries, t.elapsed());
+    }
+    let entries = db.read_blocking(audit::proofs::current_size).unwrap();
     drop(db);
     verify_and_compare("sqlite", &url, entries);
     if std::env::var("MSHT_HUB_BENCH_WALK").is_ok_and(|v| v == "1") {

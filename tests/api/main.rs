@@ -30,4 +30,5 @@ mod interop_oidc;
 mod ops;
 mod partnerships;
 mod policy_epoch;
+mod token_cache;
 mod unknown_records;

@@ -153,6 +153,7 @@ pub fn verify_database(
     let mut conn = crate::service::store::ConnManager::new(url, busy_timeout_ms)?
         .open()
         .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+    crate::service::store::audit::page::prepare_for_scan(&mut conn)?;
     crate::service::store::in_snapshot(&mut conn, |c| verify_log(c, keys, progress))
 }
 

@@ -30,9 +30,18 @@ pub struct Row<'a> {
     pub subjects: &'a [&'a str],
 }
 
+/// Buffers [`matches`] reuses from one entry to the next.
+#[derive(Default)]
+pub struct Scratch {
+    /// `(start, end, relation)` of each agency id in the body.
+    agencies: Vec<(usize, usize, &'static str)>,
+    /// `(start, end, escaped)` of each subject reference in the body.
+    subjects: Vec<(usize, usize, bool)>,
+}
+
 /// Whether `body` is the canonical entry numbered `row.seq` whose columns and links are
 /// exactly `row`'s.
-pub fn matches(body: &str, row: &Row<'_>) -> bool {
+pub fn matches(body: &str, row: &Row<'_>, scratch: &mut Scratch) -> bool {
     // RFC 8785 output has no whitespace or control characters outside strings, and control
     // characters inside strings are escaped: any byte below 0x20 is not canonical.
     if body.bytes().any(|b| b < 0x20) {
@@ -42,7 +51,9 @@ pub fn matches(body: &str, row: &Row<'_>) -> bool {
         b: body.as_bytes(),
         i: 0,
     };
-    check(&mut c, row).is_some() && c.i == c.b.len()
+    scratch.agencies.clear();
+    scratch.subjects.clear();
+    check(&mut c, row, scratch).is_some() && c.i == c.b.len()
 }
 
 struct Cursor<'b> {
@@ -131,15 +142,16 @@ impl<'b> Cursor<'b> {
         std::str::from_utf8(self.b.get(start..self.i)?).ok()
     }
 
-    /// `[string, ...]`, each handed to `each`.
-    fn strings(&mut self, mut each: impl FnMut(&'b [u8], bool) -> Option<()>) -> Option<()> {
+    /// `[string, ...]`, each handed to `each` with where its content starts.
+    fn strings(&mut self, mut each: impl FnMut(&'b [u8], bool, usize) -> Option<()>) -> Option<()> {
         self.lit(b"[")?;
         if self.lit(b"]").is_some() {
             return Some(());
         }
         loop {
+            let start = self.i + 1;
             let (raw, esc) = self.string()?;
-            each(raw, esc)?;
+            each(raw, esc, start)?;
             if self.lit(b"]").is_some() {
                 return Some(());
             }
@@ -207,25 +219,25 @@ fn instant(s: &[u8], sep: u8, tail: &[u8]) -> Option<(NaiveDate, NaiveTime)> {
     Some((date, time))
 }
 
-fn check(c: &mut Cursor<'_>, row: &Row<'_>) -> Option<()> {
-    let mut agencies: Vec<(&[u8], &str)> = Vec::with_capacity(4);
-    let mut subjects: Vec<Cow<'_, str>> = Vec::with_capacity(4);
+fn check(c: &mut Cursor<'_>, row: &Row<'_>, scratch: &mut Scratch) -> Option<()> {
+    let agencies = &mut scratch.agencies;
     c.lit(b"{")?;
 
     c.key(true, "actor")?;
     c.lit(b"{")?;
     c.key(true, "agency_id")?;
     if !c.null() {
+        let start = c.i + 1;
         let (raw, _) = c.string()?;
         if !is_uuid(raw) {
             return None;
         }
-        agencies.push((raw, "actor"));
+        agencies.push((start, start + raw.len(), "actor"));
     }
     c.key(false, "issuer")?;
     c.string()?;
     c.key(false, "roles")?;
-    c.strings(|raw, esc| decode(raw, esc)?.parse::<Role>().ok().map(|_| ()))?;
+    c.strings(|raw, esc, _| decode(raw, esc)?.parse::<Role>().ok().map(|_| ()))?;
     c.key(false, "subject")?;
     c.string()?;
     c.lit(b"}")?;
@@ -244,7 +256,7 @@ fn check(c: &mut Cursor<'_>, row: &Row<'_>) -> Option<()> {
     c.key(false, "consent")?;
     c.opt_string()?;
     c.key(false, "data_items")?;
-    c.strings(|_, _| Some(()))?;
+    c.strings(|_, _, _| Some(()))?;
     c.key(false, "decision")?;
     if !c.null() {
         let (raw, _) = c.string()?;
@@ -288,9 +300,11 @@ fn check(c: &mut Cursor<'_>, row: &Row<'_>) -> Option<()> {
     c.key(false, "purpose")?;
     same(c.opt_string()?, row.purpose)?;
     c.key(false, "reasons")?;
-    c.strings(|_, _| Some(()))?;
+    c.strings(|_, _, _| Some(()))?;
     c.key(false, "recipients")?;
-    c.strings(|raw, _| is_uuid(raw).then(|| agencies.push((raw, "recipient"))))?;
+    c.strings(|raw, _, start| {
+        is_uuid(raw).then(|| agencies.push((start, start + raw.len(), "recipient")))
+    })?;
     c.key(false, "record_id")?;
     same(c.opt_string()?, row.record_id)?;
     c.key(false, "record_kind")?;
@@ -304,34 +318,45 @@ fn check(c: &mut Cursor<'_>, row: &Row<'_>) -> Option<()> {
         return None;
     }
     c.key(false, "subject_refs")?;
-    let mut refs: Vec<(&[u8], bool)> = Vec::with_capacity(4);
-    c.strings(|raw, esc| {
-        refs.push((raw, esc));
+    let subjects = &mut scratch.subjects;
+    c.strings(|raw, esc, start| {
+        subjects.push((start, start + raw.len(), esc));
         Some(())
     })?;
     c.lit(b"}")?;
 
-    agencies.sort_unstable();
-    agencies.dedup();
+    let body = c.b;
+    let text = |a: usize, b: usize| body.get(a..b).unwrap_or(&[]);
+    agencies.sort_unstable_by(|x, y| (text(x.0, x.1), x.2).cmp(&(text(y.0, y.1), y.2)));
+    agencies.dedup_by(|x, y| (text(x.0, x.1), x.2) == (text(y.0, y.1), y.2));
     if agencies.len() != row.agencies.len()
         || agencies
             .iter()
             .zip(row.agencies)
-            .any(|((a, r), (ra, rr))| *a != ra.as_bytes() || r != rr)
+            .any(|(&(a, b, r), (ra, rr))| text(a, b) != ra.as_bytes() || r != *rr)
     {
         return None;
     }
-    for (raw, esc) in refs {
-        subjects.push(decode(raw, esc)?);
+    if subjects.iter().any(|s| s.2) {
+        // Escaped references: compare the decoded texts.
+        let mut decoded: Vec<Cow<'_, str>> = subjects
+            .iter()
+            .map(|&(a, b, esc)| decode(text(a, b), esc))
+            .collect::<Option<_>>()?;
+        decoded.sort_unstable();
+        decoded.dedup();
+        return (decoded.len() == row.subjects.len()
+            && decoded.iter().zip(row.subjects).all(|(a, b)| a == b))
+        .then_some(());
     }
-    subjects.sort_unstable();
-    subjects.dedup();
-    if subjects.len() != row.subjects.len()
-        || subjects.iter().zip(row.subjects).any(|(a, b)| a != b)
-    {
-        return None;
-    }
-    Some(())
+    subjects.sort_unstable_by(|x, y| text(x.0, x.1).cmp(text(y.0, y.1)));
+    subjects.dedup_by(|x, y| text(x.0, x.1) == text(y.0, y.1));
+    (subjects.len() == row.subjects.len()
+        && subjects
+            .iter()
+            .zip(row.subjects)
+            .all(|(&(a, b, _), s)| text(a, b) == s.as_bytes()))
+    .then_some(())
 }
 
 #[cfg(test)]
@@ -402,6 +427,7 @@ mod tests {
                 agencies: &agencies,
                 subjects: &subjects,
             },
+            &mut Scratch::default(),
         )
     }
 

@@ -185,8 +185,9 @@ fn read_all(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<usize, AppError> {
     let (mut after, mut pages, mut read) = (0i64, 0usize, 0u64);
+    let mut hint = Default::default();
     while !failed.load(Ordering::Relaxed) {
-        let page = read_page(conn, after, PAGE)?;
+        let page = read_page(conn, after, PAGE, &mut hint)?;
         let Some(last) = page.rows.last() else { break };
         after = last.seq;
         read += page.rows.len() as u64;
@@ -238,6 +239,7 @@ fn check_page(page: &Page) -> Option<Vec<Hash>> {
     let mut subjects = page.subjects.iter().peekable();
     let mut row_agencies: Vec<(&str, &str)> = Vec::with_capacity(8);
     let mut row_subjects: Vec<&str> = Vec::with_capacity(8);
+    let mut scratch = body::Scratch::default();
     for r in &page.rows {
         let body = page.text(r.body);
         let leaf = merkle::leaf_hash(body.as_bytes());
@@ -263,7 +265,7 @@ fn check_page(page: &Page) -> Option<Vec<Hash>> {
             agencies: &row_agencies,
             subjects: &row_subjects,
         };
-        if !body::matches(body, &row) {
+        if !body::matches(body, &row, &mut scratch) {
             return None;
         }
         leaves.push(leaf);

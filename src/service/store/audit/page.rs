@@ -282,12 +282,50 @@ macro_rules! read_with {
     }};
 }
 
+/// How large the previous page's buffers grew, so the next one is allocated once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SizeHint {
+    text: usize,
+    bytes: usize,
+    rows: usize,
+    links: usize,
+}
+
 /// Reads the next page: entries with seq > `after`, in seq order, at most `limit`.
-pub fn read_page(conn: &mut DbConn, after: i64, limit: i64) -> Result<Page, AppError> {
-    let mut page = Page::default();
+pub fn read_page(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+    hint: &mut SizeHint,
+) -> Result<Page, AppError> {
+    let mut page = Page {
+        text: String::with_capacity(hint.text),
+        bytes: Vec::with_capacity(hint.bytes),
+        rows: Vec::with_capacity(hint.rows),
+        agencies: Vec::with_capacity(hint.links),
+        subjects: Vec::with_capacity(hint.links),
+    };
     match conn {
         DbConn::Sqlite(c) => read_with!(SqliteCells, c, after, limit, &mut page),
         DbConn::Pg(c) => read_with!(PgCells, c, after, limit, &mut page),
     }
+    *hint = SizeHint {
+        text: page.text.len() + page.text.len() / 8,
+        bytes: page.bytes.len() + page.bytes.len() / 8,
+        rows: page.rows.len(),
+        links: page.agencies.len().max(page.subjects.len()) + 16,
+    };
     Ok(page)
+}
+
+/// Readies a connection of its own for reading the whole log: on SQLite read-only, with the
+/// file memory-mapped and a larger page cache, so pages are read without a copy per page.
+pub fn prepare_for_scan(conn: &mut DbConn) -> Result<(), AppError> {
+    if let DbConn::Sqlite(c) = conn {
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            "PRAGMA query_only = 1; PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536;",
+        )?;
+    }
+    Ok(())
 }

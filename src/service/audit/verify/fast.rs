@@ -1,8 +1,9 @@
 //! The fast path of verification: the same checks as the step-by-step walk in
 //! [`super`], spread over every core.
 //!
-//! - The calling thread reads pages of rows in seq order ([`rows::page`]: copied out of the
-//!   database's buffers, nothing allocated per row) and hands each page to the workers.
+//! - The calling thread reads pages of rows in seq order, each with its link rows aggregated
+//!   by the database ([`crate::service::store::audit::page`]: copied out of the database's
+//!   buffers, nothing allocated per row) and hands each page to the workers.
 //! - The workers (one per core) hash every body, compare it with its stored leaf hash, and
 //!   check the body against its columns and link rows ([`body::matches`]).
 //! - One thread folds the leaves into the tree in seq order, compares the interior nodes
@@ -24,7 +25,7 @@ use crate::audit::heads::{SignedTreeHead, TrustedKeys};
 use crate::audit::merkle::{self, Hash};
 use crate::audit::read::to_hash;
 use crate::error::AppError;
-use crate::service::store::audit::page::{read_page, Page};
+use crate::service::store::audit::page::{links, read_page, Page};
 use crate::service::store::audit::{self as rows};
 use crate::service::store::DbConn;
 
@@ -235,8 +236,6 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, failed: &AtomicBool) {
 /// Hashes and checks every entry of a page on its own; their leaf hashes, or `None`.
 fn check_page(page: &Page) -> Option<Vec<Hash>> {
     let mut leaves = Vec::with_capacity(page.rows.len());
-    let mut agencies = page.agencies.iter().peekable();
-    let mut subjects = page.subjects.iter().peekable();
     let mut row_agencies: Vec<(&str, &str)> = Vec::with_capacity(8);
     let mut row_subjects: Vec<&str> = Vec::with_capacity(8);
     let mut scratch = body::Scratch::default();
@@ -246,15 +245,21 @@ fn check_page(page: &Page) -> Option<Vec<Hash>> {
         if page.bytes(r.leaf_hash) != leaf {
             return None;
         }
-        // Link rows are sorted by seq; rows of earlier seqs belong to no entry.
         row_agencies.clear();
-        while let Some(l) = agencies.next_if(|l| l.seq <= r.seq) {
-            row_agencies.push((page.text(l.name), page.text(l.relation)));
+        let mut pending: Option<&str> = None;
+        links(r.agencies.map_or("", |s| page.text(s)), |v| {
+            match pending.take() {
+                None => pending = Some(v),
+                Some(agency) => row_agencies.push((agency, v)),
+            }
+        })?;
+        if pending.is_some() {
+            return None;
         }
         row_subjects.clear();
-        while let Some(l) = subjects.next_if(|l| l.seq <= r.seq) {
-            row_subjects.push(page.text(l.name));
-        }
+        links(r.subjects.map_or("", |s| page.text(s)), |v| {
+            row_subjects.push(v)
+        })?;
         let row = Row {
             seq: r.seq,
             operation: page.text(r.operation),

@@ -3,8 +3,9 @@
 //! - cold: every token is new to the hub, so it is verified from scratch (registry look-up,
 //!   cached issuer keys, signature, claims, roles) and then kept in the token cache;
 //! - warm: the same tokens again, answered from the token cache (keyed hash, expiry and
-//!   registration checks);
-//! on one thread, and warm on two.
+//!   registration checks).
+//!
+//! Cold is measured on one thread, warm on one and on two.
 //!
 //! Run: `cargo bench --bench tokens`. The issuer is a local HTTP server serving discovery
 //! and a JWKS; keys are fetched once, as in production.

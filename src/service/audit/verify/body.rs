@@ -435,7 +435,11 @@ mod tests {
     fn the_hubs_own_bodies_match_their_rows() {
         assert!(verdict(&entry(None), |_, _| {}));
         assert!(verdict(&entry(Some("health")), |_, _| {}));
-        let mut system = NewEntry::new(Operation::Governance, Actor::system(), chrono::Utc::now());
+        let mut system = NewEntry::new(
+            Operation::Governance,
+            Actor::system(),
+            "2026-06-01T09:00:00Z".parse().unwrap(),
+        );
         system = canonical::normalise(&system);
         assert!(verdict(&system, |_, _| {}));
     }

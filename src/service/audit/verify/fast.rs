@@ -78,6 +78,15 @@ impl RootBatch {
     }
 }
 
+/// Where and why the parallel checks stopped (for the log; the walk names the problem).
+type Stop = (i64, &'static str);
+
+fn stop(why: &std::sync::Mutex<Option<Stop>>, seq: i64, what: &'static str) {
+    if let Ok(mut w) = why.lock() {
+        w.get_or_insert((seq, what));
+    }
+}
+
 /// A page whose entries checked, with their leaf hashes.
 enum Done {
     Page(usize, Page, Vec<Hash>),
@@ -124,6 +133,7 @@ pub fn verify(
     let heads_checked = head_roots.len() as u64;
 
     let failed = AtomicBool::new(false);
+    let why: Mutex<Option<Stop>> = Mutex::new(None);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(1));
     let (job_tx, job_rx) = sync_channel::<Job>(workers * 2);
     let job_rx = Mutex::new(job_rx);
@@ -131,18 +141,22 @@ pub fn verify(
 
     let outcome = std::thread::scope(|s| {
         for _ in 0..workers {
-            let (jobs, done, failed) = (&job_rx, done_tx.clone(), &failed);
-            s.spawn(move || work(jobs, done, failed));
+            let (jobs, done, failed, why) = (&job_rx, done_tx.clone(), &failed, &why);
+            s.spawn(move || work(jobs, done, failed, why));
         }
         let fold_jobs = job_tx.clone();
-        let failed_ref = &failed;
-        let fold = s.spawn(move || {
-            let folded = fold(done_rx, fold_jobs, head_size, &head_roots, failed_ref);
-            if folded.is_none() {
-                failed_ref.store(true, Ordering::Relaxed);
-            }
-            folded
-        });
+        let (failed_ref, why_ref) = (&failed, &why);
+        let fold =
+            s.spawn(
+                move || match fold(done_rx, fold_jobs, head_size, &head_roots, failed_ref) {
+                    Ok(frontier) => Some(frontier),
+                    Err((seq, what)) => {
+                        stop(why_ref, seq, what);
+                        failed_ref.store(true, Ordering::Relaxed);
+                        None
+                    }
+                },
+            );
         let read = read_all(conn, &job_tx, &failed, head_size, progress);
         let _ = match &read {
             Ok(pages) => done_tx.send(Done::Pages(*pages)),
@@ -156,16 +170,25 @@ pub fn verify(
         let folded = fold.join().unwrap_or(None);
         read.map(|_| folded)
     })?;
+    let outcome = outcome.filter(|f| {
+        !failed.load(Ordering::Relaxed)
+            && f.size() == head_size
+            && f.root() == head_root
+            && head.frontier == f.to_bytes()
+    });
     let Some(frontier) = outcome else {
+        let (seq, what) = why
+            .lock()
+            .ok()
+            .and_then(|w| *w)
+            .unwrap_or((0, "the log head does not match the entries"));
+        tracing::info!(
+            seq,
+            what,
+            "the parallel audit checks stopped; walking the log"
+        );
         return Ok(None);
     };
-    if failed.load(Ordering::Relaxed)
-        || frontier.size() != head_size
-        || frontier.root() != head_root
-        || head.frontier != frontier.to_bytes()
-    {
-        return Ok(None);
-    }
     progress(frontier.size(), head_size);
     Ok(Some(Report {
         ok: true,
@@ -205,7 +228,12 @@ fn read_all(
     Ok(pages)
 }
 
-fn work(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, failed: &AtomicBool) {
+fn work(
+    jobs: &Mutex<Receiver<Job>>,
+    done: Sender<Done>,
+    failed: &AtomicBool,
+    why: &Mutex<Option<Stop>>,
+) {
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -217,13 +245,22 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, failed: &AtomicBool) {
         }
         let ok = match job {
             Job::Entries(index, page) => match check_page(&page) {
-                Some(leaves) => {
+                Ok(leaves) => {
                     let _ = done.send(Done::Page(index, page, leaves));
                     true
                 }
-                None => false,
+                Err((seq, what)) => {
+                    stop(why, seq, what);
+                    false
+                }
             },
-            Job::Roots(batch) => batch.check(),
+            Job::Roots(batch) => {
+                let ok = batch.check();
+                if !ok {
+                    stop(why, 0, "a receipt or signed tree head names another root");
+                }
+                ok
+            }
         };
         if !ok {
             // The fold may be waiting for this page: tell it to stop.
@@ -233,8 +270,8 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, failed: &AtomicBool) {
     }
 }
 
-/// Hashes and checks every entry of a page on its own; their leaf hashes, or `None`.
-fn check_page(page: &Page) -> Option<Vec<Hash>> {
+/// Hashes and checks every entry of a page on its own; their leaf hashes.
+fn check_page(page: &Page) -> Result<Vec<Hash>, Stop> {
     let mut leaves = Vec::with_capacity(page.rows.len());
     let mut row_agencies: Vec<(&str, &str)> = Vec::with_capacity(8);
     let mut row_subjects: Vec<&str> = Vec::with_capacity(8);
@@ -243,23 +280,24 @@ fn check_page(page: &Page) -> Option<Vec<Hash>> {
         let body = page.text(r.body);
         let leaf = merkle::leaf_hash(body.as_bytes());
         if page.bytes(r.leaf_hash) != leaf {
-            return None;
+            return Err((r.seq, "leaf hash"));
         }
         row_agencies.clear();
         let mut pending: Option<&str> = None;
-        links(r.agencies.map_or("", |s| page.text(s)), |v| {
+        let read = links(r.agencies.map_or("", |s| page.text(s)), |v| {
             match pending.take() {
                 None => pending = Some(v),
                 Some(agency) => row_agencies.push((agency, v)),
             }
-        })?;
-        if pending.is_some() {
-            return None;
+        });
+        if read.is_none() || pending.is_some() {
+            return Err((r.seq, "agency links"));
         }
         row_subjects.clear();
         links(r.subjects.map_or("", |s| page.text(s)), |v| {
             row_subjects.push(v)
-        })?;
+        })
+        .ok_or((r.seq, "subject links"))?;
         let row = Row {
             seq: r.seq,
             operation: page.text(r.operation),
@@ -271,11 +309,11 @@ fn check_page(page: &Page) -> Option<Vec<Hash>> {
             subjects: &row_subjects,
         };
         if !body::matches(body, &row, &mut scratch) {
-            return None;
+            return Err((r.seq, "body against its columns and links"));
         }
         leaves.push(leaf);
     }
-    Some(leaves)
+    Ok(leaves)
 }
 
 /// Folds the pages in seq order; the rebuilt frontier when every check so far held.
@@ -285,7 +323,7 @@ fn fold(
     head_size: u64,
     head_roots: &HashMap<u64, Hash>,
     failed: &AtomicBool,
-) -> Option<Frontier> {
+) -> Result<Frontier, Stop> {
     let mut frontier = Frontier::empty();
     let mut waiting: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
     let mut early: BTreeMap<usize, (Page, Vec<Hash>)> = BTreeMap::new();
@@ -294,17 +332,17 @@ fn fold(
     let mut roots: Vec<Hash> = Vec::with_capacity(4);
     if let Some(r) = head_roots.get(&0) {
         if *r != merkle::empty_root() {
-            return None;
+            return Err((0, "the signed tree head of size 0"));
         }
     }
     while total != Some(next) {
         if failed.load(Ordering::Relaxed) {
-            return None;
+            return Err((0, "stopped"));
         }
         let (page, leaves) = match early.remove(&next) {
             Some(p) => p,
-            None => match done.recv().ok()? {
-                Done::Failed => return None,
+            None => match done.recv().map_err(|_| (0, "stopped"))? {
+                Done::Failed => return Err((0, "stopped")),
                 Done::Pages(n) => {
                     total = Some(n);
                     continue;
@@ -318,17 +356,20 @@ fn fold(
         };
         next += 1;
         for (r, leaf) in page.rows.iter().zip(leaves) {
-            if u64::try_from(r.seq).ok()? != frontier.size() + 1 || r.seq as u64 > head_size {
-                return None;
+            if u64::try_from(r.seq).ok() != Some(frontier.size() + 1) || r.seq as u64 > head_size {
+                return Err((r.seq, "seq out of order or beyond the head"));
             }
             if !frontier.push_matching(leaf, page.bytes(r.subtree_hashes)) {
-                return None;
+                return Err((r.seq, "stored tree nodes"));
             }
-            let receipt_size = u64::try_from(r.receipt_tree_size).ok()?;
+            let receipt_size = u64::try_from(r.receipt_tree_size).unwrap_or(0);
             if receipt_size < r.seq as u64 || receipt_size > head_size {
-                return None;
+                return Err((r.seq, "receipt size"));
             }
-            let receipt_root: Hash = page.bytes(r.receipt_root).try_into().ok()?;
+            let receipt_root: Hash = page
+                .bytes(r.receipt_root)
+                .try_into()
+                .map_err(|_| (r.seq, "receipt root"))?;
             let size = frontier.size();
             roots.clear();
             if receipt_size == size {
@@ -345,15 +386,20 @@ fn fold(
             if !roots.is_empty() {
                 batch.add(&frontier, &roots);
                 if batch.sizes.len() >= ROOTS_PER_BATCH {
-                    jobs.send(Job::Roots(std::mem::take(&mut batch))).ok()?;
+                    jobs.send(Job::Roots(std::mem::take(&mut batch)))
+                        .map_err(|_| (0, "stopped"))?;
                 }
             }
         }
     }
     if batch.holds() {
-        jobs.send(Job::Roots(batch)).ok()?;
+        jobs.send(Job::Roots(batch)).map_err(|_| (0, "stopped"))?;
     }
-    waiting.is_empty().then_some(frontier)
+    if waiting.is_empty() {
+        Ok(frontier)
+    } else {
+        Err((0, "receipts of sizes never reached"))
+    }
 }
 
 #[cfg(test)]

@@ -41,19 +41,18 @@ pub struct PageRow {
     pub subjects: Option<Span>,
 }
 
-/// Reads link text as the page holds it: each value prefixed with its length in characters
-/// and a colon. `None` if it is not in that form.
+/// Reads link text as the page holds it: each value prefixed with its length in bytes and a
+/// colon. `None` if it is not in that form.
 pub fn links<'a>(text: &'a str, mut each: impl FnMut(&'a str)) -> Option<()> {
     let mut rest = text;
     while !rest.is_empty() {
         let (len, tail) = rest.split_once(':')?;
-        let n: usize = len.parse().ok()?;
-        let end = tail.char_indices().nth(n).map_or(tail.len(), |(i, _)| i);
-        if tail.get(..end)?.chars().count() != n {
+        if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        each(tail.get(..end)?);
-        rest = tail.get(end..)?;
+        let n: usize = len.parse().ok()?;
+        each(tail.get(..n)?);
+        rest = tail.get(n..)?;
     }
     Some(())
 }
@@ -218,19 +217,21 @@ impl Cells for PgCells {
 }
 
 /// The link rows of the entry, in one text: `LEN:agency_idLEN:relation...` (lengths in
-/// characters), sorted as verification compares them. One string per entry instead of a row
+/// bytes, so no value can pass for several), sorted as verification compares them. One string per entry instead of a row
 /// per link.
-const SQLITE_AGENCIES: &str = "(SELECT group_concat(length(l.agency_id) || ':' || l.agency_id \
-    || length(l.relation) || ':' || l.relation, '' ORDER BY l.agency_id, l.relation) \
+const SQLITE_AGENCIES: &str = "(SELECT group_concat(length(CAST(l.agency_id AS BLOB)) || ':' \
+    || l.agency_id || length(CAST(l.relation AS BLOB)) || ':' || l.relation, '' \
+    ORDER BY l.agency_id, l.relation) \
     FROM audit_entry_agencies l WHERE l.seq = audit_entries.seq)";
-const SQLITE_SUBJECTS: &str = "(SELECT group_concat(length(l.subject_ref) || ':' || \
-    l.subject_ref, '' ORDER BY l.subject_ref) \
+const SQLITE_SUBJECTS: &str = "(SELECT group_concat(length(CAST(l.subject_ref AS BLOB)) || ':' \
+    || l.subject_ref, '' ORDER BY l.subject_ref) \
     FROM audit_entry_subjects l WHERE l.seq = audit_entries.seq)";
-const PG_AGENCIES: &str = "(SELECT string_agg(length(l.agency_id) || ':' || l.agency_id \
-    || length(l.relation) || ':' || l.relation, '' ORDER BY l.agency_id, l.relation) \
+const PG_AGENCIES: &str = "(SELECT string_agg(octet_length(l.agency_id) || ':' || l.agency_id \
+    || octet_length(l.relation) || ':' || l.relation, '' ORDER BY l.agency_id, l.relation) \
     FROM audit_entry_agencies l WHERE l.seq = audit_entries.seq)";
-const PG_SUBJECTS: &str = "(SELECT string_agg(length(l.subject_ref) || ':' || l.subject_ref, \
-    '' ORDER BY l.subject_ref) FROM audit_entry_subjects l WHERE l.seq = audit_entries.seq)";
+const PG_SUBJECTS: &str = "(SELECT string_agg(octet_length(l.subject_ref) || ':' \
+    || l.subject_ref, '' ORDER BY l.subject_ref) \
+    FROM audit_entry_subjects l WHERE l.seq = audit_entries.seq)";
 
 /// Fills `page` through one backend's connection (the same query on both, but for the
 /// aggregate's name).
@@ -355,7 +356,9 @@ mod tests {
         assert_eq!(read(""), Some(vec![]));
         assert_eq!(read("3:abc5:actor"), Some(vec!["abc", "actor"]));
         assert_eq!(read("7:a5:b:cd1:x"), Some(vec!["a5:b:cd", "x"]));
-        assert_eq!(read("2:éa"), Some(vec!["éa"]), "lengths count characters");
+        assert_eq!(read("3:éa"), Some(vec!["éa"]), "lengths count bytes");
+        assert_eq!(read("1:éa"), None);
+        assert_eq!(read("+3:abc"), None);
         assert_eq!(read("4:abc"), None);
         assert_eq!(read("x:abc"), None);
     }

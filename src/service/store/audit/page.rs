@@ -1,5 +1,5 @@
-//! Reading the log for verification: a page of entries in seq order, each with its link rows
-//! (aggregated into one text per entry by the database), copied straight out of the database's row buffers into two buffers per page
+//! Reading the log for verification: a page of entries in seq order and the link rows of the
+//! same seqs, copied straight out of the database's row buffers into two buffers per page
 //! (text and bytes). Nothing is allocated per row and no time is parsed: `occurred_at` comes
 //! back as the database's text (`YYYY-MM-DD HH:MM:SS[.f]` on both backends).
 use diesel::connection::{DefaultLoadingMode, LoadConnection};
@@ -7,11 +7,13 @@ use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::row::{Field, Row};
-use diesel::sql_types::{Nullable, Text};
+use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
 use crate::error::AppError;
-use crate::service::store::schema::audit_entries as ae;
+use crate::service::store::schema::{
+    audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
+};
 use crate::service::store::DbConn;
 
 /// Where one value lies in a page's text or bytes.
@@ -35,26 +37,14 @@ pub struct PageRow {
     pub leaf_hash: Span,
     pub subtree_hashes: Span,
     pub receipt_root: Span,
-    /// The entry's agency links, `LEN:agency_idLEN:relation...` (see [`links`]).
-    pub agencies: Option<Span>,
-    /// The entry's subject links, `LEN:subject_ref...`.
-    pub subjects: Option<Span>,
 }
 
-/// Reads link text as the page holds it: each value prefixed with its length in bytes and a
-/// colon. `None` if it is not in that form.
-pub fn links<'a>(text: &'a str, mut each: impl FnMut(&'a str)) -> Option<()> {
-    let mut rest = text;
-    while !rest.is_empty() {
-        let (len, tail) = rest.split_once(':')?;
-        if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let n: usize = len.parse().ok()?;
-        each(tail.get(..n)?);
-        rest = tail.get(n..)?;
-    }
-    Some(())
+/// A link row: `(seq, agency_id, relation)` or `(seq, subject_ref)`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLink {
+    pub seq: i64,
+    pub name: Span,
+    pub relation: Span,
 }
 
 /// Entries `after + 1 ..` (at most `limit`) and every link row of their seqs.
@@ -63,6 +53,10 @@ pub struct Page {
     text: String,
     bytes: Vec<u8>,
     pub rows: Vec<PageRow>,
+    /// Sorted by (seq, agency_id, relation).
+    pub agencies: Vec<PageLink>,
+    /// Sorted by (seq, subject_ref).
+    pub subjects: Vec<PageLink>,
 }
 
 impl Page {
@@ -216,27 +210,9 @@ impl Cells for PgCells {
     }
 }
 
-/// The link rows of the entry, in one text: `LEN:agency_idLEN:relation...` (lengths in
-/// bytes, so no value can pass for several), sorted as verification compares them. One string per entry instead of a row
-/// per link.
-const SQLITE_AGENCIES: &str = "(SELECT group_concat(length(CAST(l.agency_id AS BLOB)) || ':' \
-    || l.agency_id || length(CAST(l.relation AS BLOB)) || ':' || l.relation, '' \
-    ORDER BY l.agency_id, l.relation) \
-    FROM audit_entry_agencies l WHERE l.seq = audit_entries.seq)";
-const SQLITE_SUBJECTS: &str = "(SELECT group_concat(length(CAST(l.subject_ref AS BLOB)) || ':' \
-    || l.subject_ref, '' ORDER BY l.subject_ref) \
-    FROM audit_entry_subjects l WHERE l.seq = audit_entries.seq)";
-const PG_AGENCIES: &str = "(SELECT string_agg(octet_length(l.agency_id) || ':' || l.agency_id \
-    || octet_length(l.relation) || ':' || l.relation, '' ORDER BY l.agency_id, l.relation) \
-    FROM audit_entry_agencies l WHERE l.seq = audit_entries.seq)";
-const PG_SUBJECTS: &str = "(SELECT string_agg(octet_length(l.subject_ref) || ':' \
-    || l.subject_ref, '' ORDER BY l.subject_ref) \
-    FROM audit_entry_subjects l WHERE l.seq = audit_entries.seq)";
-
-/// Fills `page` through one backend's connection (the same query on both, but for the
-/// aggregate's name).
+/// Fills `page` through one backend's connection (the same queries on both).
 macro_rules! read_with {
-    ($cells:ty, $conn:expr, $after:expr, $limit:expr, $page:expr, $agencies:expr, $subjects:expr) => {{
+    ($cells:ty, $conn:expr, $after:expr, $limit:expr, $page:expr) => {{
         type C = $cells;
         let (conn, after, limit, page): (_, i64, i64, &mut Page) = ($conn, $after, $limit, $page);
         let entries = ae::table
@@ -252,8 +228,6 @@ macro_rules! read_with {
                 ae::leaf_hash,
                 ae::subtree_hashes,
                 ae::receipt_root,
-                sql::<Nullable<Text>>($agencies),
-                sql::<Nullable<Text>>($subjects),
             ))
             .filter(ae::seq.gt(after))
             .order(ae::seq)
@@ -273,10 +247,37 @@ macro_rules! read_with {
                 leaf_hash: need(C::blob(&row, 8, page)?, 8)?,
                 subtree_hashes: need(C::blob(&row, 9, page)?, 9)?,
                 receipt_root: need(C::blob(&row, 10, page)?, 10)?,
-                agencies: C::text(&row, 11, page)?,
-                subjects: C::text(&row, 12, page)?,
             };
             page.rows.push(r);
+        }
+        if let (Some(first), Some(last)) = (page.rows.first(), page.rows.last()) {
+            let (first, last) = (first.seq, last.seq);
+            let agencies = aa::table
+                .select((aa::seq, aa::agency_id, aa::relation))
+                .filter(aa::seq.between(first, last))
+                .order((aa::seq, aa::agency_id, aa::relation));
+            for row in LoadConnection::<DefaultLoadingMode>::load(&mut *conn, agencies)? {
+                let row = row?;
+                let link = PageLink {
+                    seq: C::int(&row, 0).ok_or_else(|| missing(0))?,
+                    name: C::text(&row, 1, page)?.ok_or_else(|| missing(1))?,
+                    relation: C::text(&row, 2, page)?.ok_or_else(|| missing(2))?,
+                };
+                page.agencies.push(link);
+            }
+            let subjects = asub::table
+                .select((asub::seq, asub::subject_ref))
+                .filter(asub::seq.between(first, last))
+                .order((asub::seq, asub::subject_ref));
+            for row in LoadConnection::<DefaultLoadingMode>::load(&mut *conn, subjects)? {
+                let row = row?;
+                let link = PageLink {
+                    seq: C::int(&row, 0).ok_or_else(|| missing(0))?,
+                    name: C::text(&row, 1, page)?.ok_or_else(|| missing(1))?,
+                    relation: Span::default(),
+                };
+                page.subjects.push(link);
+            }
         }
     }};
 }
@@ -287,6 +288,7 @@ pub struct SizeHint {
     text: usize,
     bytes: usize,
     rows: usize,
+    links: usize,
 }
 
 /// Reads the next page: entries with seq > `after`, in seq order, at most `limit`.
@@ -300,31 +302,18 @@ pub fn read_page(
         text: String::with_capacity(hint.text),
         bytes: Vec::with_capacity(hint.bytes),
         rows: Vec::with_capacity(hint.rows),
+        agencies: Vec::with_capacity(hint.links),
+        subjects: Vec::with_capacity(hint.links),
     };
     match conn {
-        DbConn::Sqlite(c) => read_with!(
-            SqliteCells,
-            c,
-            after,
-            limit,
-            &mut page,
-            SQLITE_AGENCIES,
-            SQLITE_SUBJECTS
-        ),
-        DbConn::Pg(c) => read_with!(
-            PgCells,
-            c,
-            after,
-            limit,
-            &mut page,
-            PG_AGENCIES,
-            PG_SUBJECTS
-        ),
+        DbConn::Sqlite(c) => read_with!(SqliteCells, c, after, limit, &mut page),
+        DbConn::Pg(c) => read_with!(PgCells, c, after, limit, &mut page),
     }
     *hint = SizeHint {
         text: page.text.len() + page.text.len() / 8,
         bytes: page.bytes.len() + page.bytes.len() / 8,
         rows: page.rows.len(),
+        links: page.agencies.len().max(page.subjects.len()) + 16,
     };
     Ok(page)
 }
@@ -339,27 +328,4 @@ pub fn prepare_for_scan(conn: &mut DbConn) -> Result<(), AppError> {
         )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(text: &str) -> Option<Vec<&str>> {
-        let mut out = Vec::new();
-        links(text, |v| out.push(v))?;
-        Some(out)
-    }
-
-    #[test]
-    fn link_text_is_read_by_length_not_by_separator() {
-        assert_eq!(read(""), Some(vec![]));
-        assert_eq!(read("3:abc5:actor"), Some(vec!["abc", "actor"]));
-        assert_eq!(read("7:a5:b:cd1:x"), Some(vec!["a5:b:cd", "x"]));
-        assert_eq!(read("3:éa"), Some(vec!["éa"]), "lengths count bytes");
-        assert_eq!(read("1:éa"), None);
-        assert_eq!(read("+3:abc"), None);
-        assert_eq!(read("4:abc"), None);
-        assert_eq!(read("x:abc"), None);
-    }
 }

@@ -6,17 +6,21 @@
 //! - concurrent: several threads, each appending one entry per transaction of its own;
 //! - group commit: `append_all` batches, one head update per batch;
 //!
-//! then builds a log of `MSHT_HUB_BENCH_VERIFY_ENTRIES` entries (default 1,000,000) on SQLite,
-//! times a full verification (`audit::verify::verify_log`, what `msht-hub audit verify`
-//! runs) and, over the same canonical bodies, raw SHA-256 alone.
+//! then builds a log of `MSHT_HUB_BENCH_VERIFY_ENTRIES` entries (default 1,000,000) on SQLite
+//! the way the hub does (mostly single appends, each with its own receipt), times a full
+//! verification (`audit::verify::verify_log`, what `msht-hub audit verify` and
+//! `GET /audit/verify` run) and, in the same run over the same bodies, raw SHA-256 on one
+//! core, and prints both in MB/s with their ratio. With a PostgreSQL admin URL
+//! (`MSHT_HUB_BENCH_POSTGRES_URL`, set by `ci/bench-verify.sh`, which starts it durable) the
+//! same log is copied there row for row and verified again. `MSHT_HUB_BENCH_APPENDS=0` skips
+//! the append runs; `MSHT_HUB_BENCH_WALK=1` also times the step-by-step walk alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
-use msht_hub::audit::frontier::Frontier;
+use diesel::{Connection, RunQueryDsl};
 use msht_hub::audit::{self, heads::TrustedKeys, merkle};
 use msht_hub::clock::Clock;
 use msht_hub::config::DatabaseSettings;
@@ -193,94 +197,222 @@ fn postgres_db(admin: &str) -> (Db, String, String) {
     )
 }
 
-fn verify_million(dir: &std::path::Path, entries: u64) {
-    let (db, url) = sqlite_db(dir, "verify.db", 2);
-    let now = Clock::system().now();
-    println!();
-    println!("building a log of {entries} entries on SQLite (append_all of 1000) ...");
-    let t = Instant::now();
-    let mut built = 0;
-    while built < entries {
-        let batch = 1000.min(entries - built);
-        let list: Vec<NewEntry> = (0..batch).map(|i| entry(built + i, now)).collect();
-        db.write_blocking(move |c| audit::append_all(c, &list))
-            .unwrap();
-        built += batch;
-    }
-    report(
-        "sqlite",
-        "building the log, append_all of 1000",
-        entries,
-        t.elapsed(),
-    );
-    drop(db);
+/// A consultation entry, as every logged read appends one on its own (about 600 bytes).
+fn consultation(i: u64, now: DateTime<Utc>) -> NewEntry {
+    let mut e = NewEntry::new(
+        Operation::Consultation,
+        Actor {
+            agency_id: Some(AgencyId::new()),
+            issuer: "https://login.council.example.org/realms/msht".into(),
+            subject: format!("officer-{}", i % 700),
+            roles: vec![Role::Practitioner],
+        },
+        now,
+    )
+    .record("notification", uuid::Uuid::now_v7())
+    .purpose("safeguarding")
+    .decision(Decision::Allowed, vec!["GET /notifications/{id}".into()]);
+    e.subject_refs = vec![format!("person-{}", i % 10_000)];
+    e
+}
 
-    let mut conn = ConnManager::new(&url, 60_000).unwrap().open().unwrap();
-    let t = Instant::now();
-    let result = in_snapshot(&mut conn, |c| {
-        audit::verify::verify_log(c, &TrustedKeys::new(), &mut |_, _| {})
+/// Builds a log of `entries` entries the way the hub does: one writer transaction holds many
+/// intents, and most intents append one entry of their own (each with its own receipt and
+/// tree size); one intent in 16 is an incident's `append_all` of 7 (a collection and its
+/// disclosures).
+fn build_log(db: &Db, entries: u64) {
+    let now = Clock::system().now();
+    let mut built = 0u64;
+    while built < entries {
+        let start = built;
+        let mut intents: Vec<Vec<NewEntry>> = Vec::new();
+        let mut n = 0u64;
+        while n < 1000 && built < entries {
+            let i = start + n;
+            let group = if intents.len() % 16 == 0 { 7 } else { 1 };
+            let group = group.min(entries - built);
+            intents.push(
+                (0..group)
+                    .map(|k| {
+                        if group == 1 {
+                            consultation(i, now)
+                        } else {
+                            entry(i + k, now)
+                        }
+                    })
+                    .collect(),
+            );
+            n += group;
+            built += group;
+        }
+        db.write_blocking(move |c| {
+            for list in &intents {
+                audit::append_all(c, list)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+
+/// Copies the SQLite log at `from` into `to` row for row (entries, links, head), so both
+/// backends verify exactly the same log.
+fn copy_log(from: &str, to: &Db) {
+    let mut src = ConnManager::new(from, 60_000).unwrap().open().unwrap();
+    let mut after = 0i64;
+    loop {
+        let page = rows::scan(&mut src, after, 10_000).unwrap();
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            break;
+        };
+        let (agencies, subjects) = rows::links_between(&mut src, first.seq, last.seq).unwrap();
+        after = last.seq;
+        to.write_blocking(move |c| rows::insert_entries(c, &page, &agencies, &subjects))
+            .unwrap();
+    }
+    let head = rows::read_head(&mut src).unwrap();
+    to.write_blocking(move |c| {
+        rows::update_head(c, head.tree_size, &head.root_hash, &head.frontier)
     })
     .unwrap();
+}
+
+/// Times `msht-hub audit verify`'s check of the log at `url` and, in the same run, raw
+/// SHA-256 over the same bodies on one core; prints both with their ratio.
+fn verify_and_compare(backend: &str, url: &str, entries: u64) {
+    let t = Instant::now();
+    let result =
+        audit::verify::verify_database(url, 60_000, &TrustedKeys::new(), &mut |_, _| {}).unwrap();
     let verify = t.elapsed();
     assert!(result.ok, "{result:?}");
     assert_eq!(result.entries_checked, entries);
 
-    // The same bytes through SHA-256 alone: the leaf hashes over every canonical body and
-    // the interior nodes, timed apart from reading the rows.
-    let (mut bytes, mut leaf_time, mut after) = (0u64, Duration::ZERO, 0i64);
-    let mut leaves = Vec::with_capacity(entries as usize);
-    let read_started = Instant::now();
+    // Only reading the pages, on the reader's connection settings, for comparison.
+    let mut conn = ConnManager::new(url, 60_000).unwrap().open().unwrap();
+    rows::page::prepare_for_scan(&mut conn).unwrap();
+    let t = Instant::now();
+    let (mut after, mut hint) = (0i64, Default::default());
+    loop {
+        let page = rows::page::read_page(&mut conn, after, 4096, &mut hint).unwrap();
+        let Some(last) = page.rows.last() else { break };
+        after = last.seq;
+        std::hint::black_box(&page);
+    }
+    let reading = t.elapsed();
+
+    // The same bytes through SHA-256 alone (the leaf hashes), on one core, read beforehand.
+    let mut bodies: Vec<String> = Vec::with_capacity(entries as usize);
+    let mut after = 0i64;
     loop {
         let page = rows::scan(&mut conn, after, 10_000).unwrap();
         let Some(last) = page.last() else { break };
         after = last.seq;
-        let t = Instant::now();
-        for r in &page {
-            leaves.push(merkle::leaf_hash(r.body.as_bytes()));
-            bytes += r.body.len() as u64;
-        }
-        leaf_time += t.elapsed();
+        bodies.extend(page.into_iter().map(|r| r.body));
     }
-    let read_time = read_started.elapsed().saturating_sub(leaf_time);
+    let bytes: u64 = bodies.iter().map(|b| b.len() as u64).sum();
     let t = Instant::now();
-    let mut tree = Frontier::empty();
-    for leaf in &leaves {
-        std::hint::black_box(tree.push(*leaf));
+    for b in &bodies {
+        std::hint::black_box(merkle::leaf_hash(std::hint::black_box(b.as_bytes())));
     }
-    std::hint::black_box(tree.root());
-    let tree_time = t.elapsed();
+    let sha = t.elapsed();
     let mb = bytes as f64 / 1e6;
+    let (verify_mbs, sha_mbs) = (mb / verify.as_secs_f64(), mb / sha.as_secs_f64());
     println!(
-        "sqlite     verify {entries} entries ({mb:.0} MB of canonical JSON): {:.2} s = {}",
+        "{backend:<10} verify {entries} entries ({mb:.0} MB): {:>6.2} s = {verify_mbs:>6.0} MB/s | \
+         raw SHA-256, 1 core: {:>5.2} s = {sha_mbs:>6.0} MB/s | ratio {:.2}",
         verify.as_secs_f64(),
-        rate(entries, verify)
+        sha.as_secs_f64(),
+        verify_mbs / sha_mbs
     );
     println!(
-        "           raw SHA-256 over the same bytes (the leaf hashes): {:.2} s = {:.0} MB/s",
-        leaf_time.as_secs_f64(),
-        mb / leaf_time.as_secs_f64()
-    );
-    println!(
-        "           + the {} interior nodes: {:.2} s; all hashing together is {:.0}% of verification",
-        entries.saturating_sub(1),
-        tree_time.as_secs_f64(),
-        100.0 * (leaf_time + tree_time).as_secs_f64() / verify.as_secs_f64()
-    );
-    println!(
-        "           only reading the rows (same pages, no checks): {:.2} s",
-        read_time.as_secs_f64()
+        "{backend:<10}   (reading the pages alone, one thread: {:.2} s)",
+        reading.as_secs_f64()
     );
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; nothing else is accepted.
-    let dir = tempfile::tempdir().unwrap();
-    let n: u64 = std::env::var("MSHT_HUB_BENCH_APPENDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    println!("audit appends ({THREADS} threads for the concurrent runs; every run checks the log is gapless)");
-    let (db, _) = sqlite_db(dir.path(), "appends.db", THREADS as u32 + 2);
+/// The step-by-step walk alone (what verification did before it ran on every core).
+fn walk_only(backend: &str, url: &str) {
+    let mut conn = ConnManager::new(url, 60_000).unwrap().open().unwrap();
+    let t = Instant::now();
+    let result = in_snapshot(&mut conn, |c| {
+        audit::verify::walk_log(c, &TrustedKeys::new(), &mut |_, _| {})
+    })
+    .unwrap();
+    assert!(result.ok, "{result:?}");
+    println!(
+        "{backend:<10} the step-by-step walk alone (one core, typed parse): {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn verify_million(dir: &std::path::Path, entries: u64, postgres: Option<&str>) {
+    // MSHT_HUB_BENCH_VERIFY_DB=FILE keeps the built log there and reuses it on later runs.
+    let kept = std::env::var("MSHT_HUB_BENCH_VERIFY_DB").ok();
+    let path = kept
+        .as_deref()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.join("verify.db"));
+    let reuse = path.exists();
+    let url = format!("sqlite://{}", path.display());
+    let db = Db::open(&url, &settings(2)).unwrap();
+    println!();
+    if reuse {
+        println!("reusing the log in {}", path.display());
+    } else {
+        println!(
+            "building a log of {entries} entries on SQLite (mostly single appends, 1 intent in \
+             16 an append_all of 7; 1000 intents per writer transaction) ..."
+        );
+        let t = Instant::now();
+        build_log(&db, entries);
+        report("sqlite", "building the log", entries, t.elapsed());
+    }
+    let entries = db.read_blocking(audit::proofs::current_size).unwrap();
+    drop(db);
+    verify_and_compare("sqlite", &url, entries);
+    if std::env::var("MSHT_HUB_BENCH_WALK").is_ok_and(|v| v == "1") {
+        walk_only("sqlite", &url);
+    }
+    if let Some(admin) = postgres {
+        let (pg, pg_url, name) = postgres_db(admin);
+        let t = Instant::now();
+        copy_log(&url, &pg);
+        report("postgres", "copying the same log", entries, t.elapsed());
+        drop(pg);
+        let mut c = diesel::PgConnection::establish(admin).unwrap();
+        let mut on = diesel::PgConnection::establish(&pg_url).unwrap();
+        on.batch_execute("VACUUM ANALYZE").unwrap();
+        let settings: Vec<(String, String)> = ["fsync", "synchronous_commit", "full_page_writes"]
+            .iter()
+            .map(|k| {
+                #[derive(diesel::QueryableByName)]
+                struct Setting {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    setting: String,
+                }
+                let v: Setting = diesel::sql_query(format!(
+                    "SELECT setting FROM pg_settings WHERE name = '{k}'"
+                ))
+                .get_result(&mut on)
+                .unwrap();
+                (k.to_string(), v.setting)
+            })
+            .collect();
+        println!("postgres   server settings: {settings:?}");
+        verify_and_compare("postgres", &pg_url, entries);
+        drop(on);
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+    } else {
+        println!("postgres   verify skipped (set MSHT_HUB_BENCH_POSTGRES_URL or MSHT_HUB_TEST_POSTGRES_URL; ci/bench-verify.sh does)");
+    }
+}
+
+/// The append measurements on SQLite and (when configured) PostgreSQL.
+fn appends_all(dir: &std::path::Path, n: u64) {
+    println!(
+"audit appends ({THREADS} threads for the concurrent runs; every run checks the log is gapless)");
+    let (db, _) = sqlite_db(dir, "appends.db", THREADS as u32 + 2);
     appends("sqlite", &db, n);
     drop(db);
     match std::env::var("MSHT_HUB_TEST_POSTGRES_URL") {
@@ -293,9 +425,27 @@ fn main() {
         }
         _ => println!("postgres   skipped (set MSHT_HUB_TEST_POSTGRES_URL, e.g. eval \"$(ci/postgres.sh start)\")"),
     }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let n: u64 = std::env::var("MSHT_HUB_BENCH_APPENDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    if n == 0 {
+        println!("audit appends skipped (MSHT_HUB_BENCH_APPENDS=0)");
+    } else {
+        appends_all(dir.path(), n);
+    }
     let entries: u64 = std::env::var("MSHT_HUB_BENCH_VERIFY_ENTRIES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    verify_million(dir.path(), entries);
+    let postgres = std::env::var("MSHT_HUB_BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("MSHT_HUB_TEST_POSTGRES_URL"))
+        .ok()
+        .filter(|u| !u.is_empty());
+    verify_million(dir.path(), entries, postgres.as_deref());
 }

@@ -259,11 +259,14 @@ impl Application {
         let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
         let sign_interval = settings.audit.sign_interval_secs;
 
-        let registry = Arc::new(Registry::new(
-            db.clone(),
-            operators,
-            Duration::from_secs(settings.identity.registry_ttl_secs),
-        ));
+        let registry = Arc::new(
+            Registry::new(
+                db.clone(),
+                operators,
+                Duration::from_secs(settings.identity.registry_ttl_secs),
+            )
+            .with_unknown_issuers_cached(settings.identity.unknown_issuers_cached),
+        );
         let auth = Arc::new(Authenticator::new(
             registry,
             &settings.identity,

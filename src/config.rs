@@ -133,6 +133,18 @@ pub struct IdentitySettings {
     pub fetch_timeout_secs: u64,
     /// How long an issuer registration is cached before it is read again.
     pub registry_ttl_secs: u64,
+    /// Issuers found unregistered are remembered (for `registry_ttl_secs`) up to this many.
+    pub unknown_issuers_cached: usize,
+    /// After a failed discovery, an issuer is not asked again for this long, doubling with
+    /// each further failure up to `discovery_retry_max_secs`.
+    pub discovery_retry_min_ms: u64,
+    pub discovery_retry_max_secs: u64,
+    /// Largest discovery document or JWKS read from an issuer.
+    pub max_document_bytes: usize,
+    /// Verified tokens kept (by keyed hash), and for at most this long (and never past a
+    /// token's `exp`).
+    pub token_cache_entries: usize,
+    pub token_cache_secs: i64,
     /// The hub operator's own issuers (roles `hub_admin`, `hub_auditor`).
     #[serde(default)]
     pub operators: Vec<IssuerSettings>,

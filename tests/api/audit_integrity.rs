@@ -87,7 +87,34 @@ async fn cli_verify(app: &TestApp) -> (i32, String, String) {
     .unwrap()
 }
 
+/// The parallel checks alone and the step-by-step walk alone, on the hub's database.
+async fn both_ways(app: &TestApp) -> (Option<audit::verify::Report>, audit::verify::Report) {
+    let url = app.settings.effective_database_url();
+    let keys = app.state.audit.trusted.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = msht_hub::store::ConnManager::new(&url, 5000)
+            .unwrap()
+            .open()
+            .unwrap();
+        msht_hub::store::in_snapshot(&mut conn, |c| {
+            let fast = audit::verify::verify_in_parallel(c, &keys, &mut |_, _| {})?;
+            let walk = audit::verify::walk_log(c, &keys, &mut |_, _| {})?;
+            Ok((fast, walk))
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 async fn assert_intact(app: &TestApp) {
+    let (fast, walk) = both_ways(app).await;
+    assert!(walk.ok, "{walk:?}");
+    assert_eq!(
+        fast,
+        Some(walk),
+        "the parallel checks verify an intact log on their own"
+    );
     let report = api_verify(app).await;
     assert_eq!(report["ok"], true, "{report}");
     assert!(
@@ -101,6 +128,11 @@ async fn assert_intact(app: &TestApp) {
 }
 
 async fn assert_first_bad(app: &TestApp, seq: i64, words: &str) {
+    let (fast, walk) = both_ways(app).await;
+    assert_eq!(
+        fast, None,
+        "the parallel checks see the problem too: {walk:?}"
+    );
     let report = api_verify(app).await;
     assert_eq!(report["ok"], false, "{report}");
     assert_eq!(report["first_bad_seq"], seq, "{report}");
@@ -396,4 +428,73 @@ async fn concurrent_appends_form_one_gapless_sequence_that_verifies() {
     assert!(seqs.len() >= 12 * 25 + 12);
     let report = api_verify(&app).await;
     assert_eq!(report["ok"], true, "{report}");
+}
+
+#[tokio::test]
+async fn audit_verify_is_single_flight_and_cached() {
+    let app = populated(30).await;
+    let verifications = &app.state.audit.verifications;
+
+    // Cached per tree size: the report of a run answers every request within its size.
+    let first = api_verify(&app).await;
+    assert_eq!(first["ok"], true, "{first}");
+    let size = first["tree_size"].as_u64().unwrap();
+    let runs = verifications.runs();
+    let kept = verifications
+        .covering(size, || async {
+            panic!("the kept report covers this size")
+        })
+        .await
+        .unwrap();
+    assert_eq!((kept.tree_size, verifications.runs()), (size, runs));
+
+    // Single flight: while a verification runs, requests wait for it and share its report.
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let state = app.state.clone();
+    let url = app.settings.effective_database_url();
+    let held = tokio::spawn(async move {
+        let keys = state.audit.trusted.clone();
+        state
+            .audit
+            .verifications
+            .covering(size + 1, || async move {
+                let _ = wait.await;
+                tokio::task::spawn_blocking(move || {
+                    audit::verify::verify_database(&url, 5000, &keys, &mut |_, _| {})
+                })
+                .await
+                .unwrap()
+            })
+            .await
+            .unwrap()
+    });
+    let release = async {
+        // Once the three requests below have logged themselves (and wait), let it run.
+        loop {
+            let now = app
+                .state
+                .db()
+                .read(audit::proofs::current_size)
+                .await
+                .unwrap();
+            if now >= size + 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        go.send(()).unwrap();
+    };
+    let (a, b, c, ()) = tokio::join!(
+        api_verify(&app),
+        api_verify(&app),
+        api_verify(&app),
+        release
+    );
+    let held = held.await.unwrap();
+    assert!(held.ok && held.tree_size >= size + 3, "{held:?}");
+    for r in [a, b, c] {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["tree_size"].as_u64(), Some(held.tree_size), "{r}");
+    }
+    assert_eq!(verifications.runs(), runs + 1, "one run answered all three");
 }

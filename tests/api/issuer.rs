@@ -45,6 +45,11 @@ pub struct IssuerState {
     pub jwks_hits: usize,
     /// When set, discovery claims this issuer instead of its own URL.
     pub claimed_issuer: Option<String>,
+    pub discovery_hits: usize,
+    /// When set, discovery answers 500.
+    pub failing: bool,
+    /// Bytes of padding added to the discovery document.
+    pub padding: usize,
 }
 
 /// The fixture server.
@@ -59,10 +64,14 @@ async fn discovery(
     base: web::Data<String>,
     name: web::Path<String>,
 ) -> HttpResponse {
-    let map = st.lock().unwrap();
-    let Some(s) = map.get(name.as_str()) else {
+    let mut map = st.lock().unwrap();
+    let Some(s) = map.get_mut(name.as_str()) else {
         return HttpResponse::NotFound().finish();
     };
+    s.discovery_hits += 1;
+    if s.failing {
+        return HttpResponse::InternalServerError().finish();
+    }
     let own = format!("{}/{}", base.as_str(), name);
     let issuer = s.claimed_issuer.clone().unwrap_or_else(|| own.clone());
     HttpResponse::Ok().json(json!({
@@ -73,6 +82,7 @@ async fn discovery(
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["EdDSA"],
+        "padding": " ".repeat(s.padding),
     }))
 }
 
@@ -152,6 +162,11 @@ impl TestIssuers {
             .get(name)
             .map(|s| s.jwks_hits)
             .unwrap_or(0)
+    }
+
+    /// Changes an issuer's state (failing discovery, padding, keys).
+    pub fn with<T>(&self, name: &str, f: impl FnOnce(&mut IssuerState) -> T) -> T {
+        f(self.state.lock().unwrap().get_mut(name).unwrap())
     }
 
     pub fn claim_issuer(&self, name: &str, claimed: &str) {

@@ -35,4 +35,5 @@ mod ops;
 mod partnerships;
 mod policy_epoch;
 mod support;
+mod token_cache;
 mod unknown_records;

@@ -62,11 +62,7 @@ impl Frontier {
 
     /// `MTH(D[size])`.
     pub fn root(&self) -> Hash {
-        let mut iter = self.nodes.iter().rev();
-        let Some(last) = iter.next() else {
-            return merkle::empty_root();
-        };
-        iter.fold(*last, |acc, left| merkle::node_hash(left, &acc))
+        Self::root_of(&self.nodes)
     }
 
     /// The position in `nodes` of the subtree at `level`, if the frontier has one there.
@@ -98,6 +94,42 @@ impl Frontier {
         self.nodes.push(hash);
         self.size += 1;
         completed
+    }
+
+    /// Appends one leaf and tells whether the interior nodes it completes, bottom-up and
+    /// concatenated, are exactly `stored` (what the log keeps with the entry), without
+    /// allocating. Used by verification.
+    pub fn push_matching(&mut self, leaf: Hash, stored: &[u8]) -> bool {
+        let mut hash = leaf;
+        let mut level = 0u32;
+        let mut rest = stored;
+        let mut same = true;
+        while self.size >> level & 1 == 1 {
+            let Some(left) = self.nodes.pop() else { break };
+            hash = merkle::node_hash(&left, &hash);
+            match rest.split_first_chunk::<32>() {
+                Some((node, tail)) if *node == hash => rest = tail,
+                _ => same = false,
+            }
+            level += 1;
+        }
+        self.nodes.push(hash);
+        self.size += 1;
+        same && rest.is_empty()
+    }
+
+    /// The frontier's nodes, largest subtree first.
+    pub fn nodes(&self) -> &[Hash] {
+        &self.nodes
+    }
+
+    /// The root of a tree whose frontier is `nodes` (largest subtree first).
+    pub fn root_of(nodes: &[Hash]) -> Hash {
+        let mut iter = nodes.iter().rev();
+        let Some(last) = iter.next() else {
+            return merkle::empty_root();
+        };
+        iter.fold(*last, |acc, left| merkle::node_hash(left, &acc))
     }
 
     /// Appends `leaves` with [`merkle::nodes_completed_by_appends`] and returns every node
@@ -207,7 +239,13 @@ mod tests {
                 let by_leaf = interior_by_leaf(&completed, chunk.len());
                 prop_assert_eq!(by_leaf.len(), chunk.len());
                 for (i, leaf) in chunk.iter().enumerate() {
+                    let mut matching = pushed.clone();
+                    prop_assert!(matching.push_matching(*leaf, &by_leaf[i]));
+                    let mut wrong = by_leaf[i].clone();
+                    wrong.push(0);
+                    prop_assert!(!pushed.clone().push_matching(*leaf, &wrong));
                     let interior = pushed.push(*leaf);
+                    prop_assert_eq!(&matching, &pushed);
                     prop_assert_eq!(interior.concat(), by_leaf[i].clone());
                     reference.append(*leaf).unwrap();
                     for (level, hash) in interior.iter().enumerate() {

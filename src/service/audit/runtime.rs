@@ -2,6 +2,7 @@
 //! verification trusts, and the budgets for logging refused requests.
 use super::denials::DenialBudget;
 use super::heads::{TreeHeadSigner, TrustedKeys};
+use super::verify::Verifications;
 use crate::config::Settings;
 use crate::error::AppError;
 
@@ -15,6 +16,8 @@ pub struct AuditRuntime {
     /// Refusals of authenticated callers (per principal): a budget of their own, so a flood
     /// of bad tokens never silences what known principals were refused.
     pub principal_denials: DenialBudget,
+    /// `GET /audit/verify`: one run at a time, its report kept.
+    pub verifications: Verifications,
 }
 
 impl AuditRuntime {
@@ -33,6 +36,7 @@ impl AuditRuntime {
                 settings.audit.denials_per_source_per_minute,
                 settings.audit.denials_per_minute,
             ),
+            verifications: Verifications::new(),
         })
     }
 }

@@ -12,6 +12,13 @@
 //!
 //! The first problem found is reported with the first sequence number that can no longer
 //! be trusted.
+mod body;
+mod fast;
+mod shared;
+
+pub use fast::verify as verify_in_parallel;
+pub use shared::Verifications;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use super::canonical::{self, FORMAT};
@@ -146,11 +153,28 @@ pub fn verify_database(
     let mut conn = crate::service::store::ConnManager::new(url, busy_timeout_ms)?
         .open()
         .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+    crate::service::store::audit::page::prepare_for_scan(&mut conn)?;
     crate::service::store::in_snapshot(&mut conn, |c| verify_log(c, keys, progress))
 }
 
 /// Verifies the whole log. `progress(checked, total)` is called now and then.
+///
+/// The checks run on every core ([`fast`]); when they find anything wrong, the log is walked
+/// again step by step ([`walk_log`]) to name the problem and the first entry it touches.
 pub fn verify_log(
+    conn: &mut DbConn,
+    keys: &TrustedKeys,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, AppError> {
+    if let Some(report) = fast::verify(conn, keys, progress)? {
+        return Ok(report);
+    }
+    walk_log(conn, keys, progress)
+}
+
+/// Verifies the whole log one entry at a time, reading each body back as an entry, and
+/// reports the first problem in seq order.
+pub fn walk_log(
     conn: &mut DbConn,
     keys: &TrustedKeys,
     progress: &mut dyn FnMut(u64, u64),

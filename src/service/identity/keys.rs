@@ -5,6 +5,10 @@
 //! cached per issuer. A token whose `kid` is not in the cache causes at most one refresh per
 //! `jwks_min_refresh_secs`, so rotation works without a restart and a stream of forged `kid`s
 //! cannot turn the hub into a request amplifier. Concurrent refreshes of one issuer coalesce.
+//! After a failed discovery the issuer is left alone for a while (doubling with each failure),
+//! so tokens for an issuer that is down do not each cause a fetch. Documents are read up to a
+//! size limit ([`super::fetch`]). Each change of an issuer's keys moves its generation, which
+//! drops the tokens verified with the earlier keys ([`super::token_cache`]).
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -15,6 +19,9 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey};
 use openidconnect::core::CoreProviderMetadata;
 use openidconnect::IssuerUrl;
+
+use super::fetch::BoundedHttp;
+use crate::config::IdentitySettings;
 
 /// One usable verification key.
 #[derive(Clone)]
@@ -76,6 +83,10 @@ struct Snapshot {
     keys: Vec<VerifyKey>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
+    /// Failed discoveries since the last one that worked.
+    failures: u32,
+    /// Moves whenever the keys are replaced.
+    generation: u64,
 }
 
 #[derive(Default)]
@@ -89,31 +100,49 @@ struct IssuerKeys {
 pub enum KeyError {
     #[error("discovery failed: {0}")]
     Discovery(String),
-    #[error("no key with kid {kid:?} for {alg:?}")]
-    UnknownKey { kid: Option<String>, alg: Algorithm },
+    /// `kid` is as [`super::token::shown`] gives it (it comes from an unverified header).
+    #[error("no key with kid {kid} for {alg:?}")]
+    UnknownKey { kid: String, alg: Algorithm },
 }
 
 /// The per-issuer key cache.
 pub struct KeyCache {
-    http: reqwest::Client,
+    http: BoundedHttp,
     min_refresh: Duration,
     max_age: Duration,
+    retry_min: Duration,
+    retry_max: Duration,
     issuers: RwLock<HashMap<String, Arc<IssuerKeys>>>,
 }
 
 impl KeyCache {
-    pub fn new(fetch_timeout: Duration, min_refresh: Duration, max_age: Duration) -> Self {
+    pub fn new(settings: &IdentitySettings) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(fetch_timeout)
+            .timeout(Duration::from_secs(settings.fetch_timeout_secs))
             .build()
             .unwrap_or_default();
         KeyCache {
-            http,
-            min_refresh,
-            max_age,
+            http: BoundedHttp::new(http, settings.max_document_bytes),
+            min_refresh: Duration::from_secs(settings.jwks_min_refresh_secs),
+            max_age: Duration::from_secs(settings.jwks_max_age_secs),
+            retry_min: Duration::from_millis(settings.discovery_retry_min_ms),
+            retry_max: Duration::from_secs(settings.discovery_retry_max_secs),
             issuers: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The generation of `issuer`'s keys: it moves whenever they are replaced.
+    pub fn generation(&self, issuer: &str) -> u64 {
+        current(&self.issuer(issuer)).generation
+    }
+
+    /// How long to leave an issuer alone after `failures` failed discoveries in a row.
+    fn backoff(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.retry_min
+            .saturating_mul(1u32 << doublings)
+            .min(self.retry_max.max(self.retry_min))
     }
 
     fn issuer(&self, issuer: &str) -> Arc<IssuerKeys> {
@@ -128,13 +157,14 @@ impl KeyCache {
         }
     }
 
-    /// The key that verifies a token of `issuer` with this `kid` and `alg`.
+    /// The key that verifies a token of `issuer` with this `kid` and `alg`, and the
+    /// generation of the key set it is from.
     pub async fn key_for(
         &self,
         issuer: &str,
         kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<VerifyKey, KeyError> {
+    ) -> Result<(VerifyKey, u64), KeyError> {
         let entry = self.issuer(issuer);
         let snap = current(&entry);
         let stale = snap.fetched_at.is_none_or(|t| t.elapsed() >= self.max_age);
@@ -144,8 +174,9 @@ impl KeyCache {
             })
             .await?;
         }
-        if let Some(k) = find(&current(&entry), kid, alg) {
-            return Ok(k);
+        let snap = current(&entry);
+        if let Some(k) = find(&snap, kid, alg) {
+            return Ok((k, snap.generation));
         }
         // Unknown kid: one rate-limited refresh, for rotation.
         let _ = self
@@ -155,10 +186,13 @@ impl KeyCache {
                         .is_none_or(|t| t.elapsed() >= self.min_refresh)
             })
             .await;
-        find(&current(&entry), kid, alg).ok_or_else(|| KeyError::UnknownKey {
-            kid: kid.map(str::to_owned),
-            alg,
-        })
+        let snap = current(&entry);
+        find(&snap, kid, alg)
+            .map(|k| (k, snap.generation))
+            .ok_or_else(|| KeyError::UnknownKey {
+                kid: super::token::shown(kid),
+                alg,
+            })
     }
 
     /// Refreshes the issuer's keys if `needed` still holds once this task has the refresh
@@ -174,6 +208,15 @@ impl KeyCache {
         if !needed(&snap) {
             return Ok(());
         }
+        if snap.failures > 0
+            && snap
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < self.backoff(snap.failures))
+        {
+            return Err(KeyError::Discovery(
+                "the issuer's discovery failed recently; not asked again yet".into(),
+            ));
+        }
         let started = Instant::now();
         let result = self.discover(issuer).await;
         let next = match &result {
@@ -181,11 +224,15 @@ impl KeyCache {
                 keys: keys.clone(),
                 fetched_at: Some(started),
                 last_attempt: Some(started),
+                failures: 0,
+                generation: snap.generation.wrapping_add(1),
             },
             Err(_) => Snapshot {
                 keys: snap.keys.clone(),
                 fetched_at: snap.fetched_at,
                 last_attempt: Some(started),
+                failures: snap.failures.saturating_add(1),
+                generation: snap.generation,
             },
         };
         if let Ok(mut s) = entry.snapshot.write() {

@@ -6,10 +6,12 @@
 //! development issuer that only `serve --dev` mounts.
 pub mod claims;
 pub mod dev;
+pub mod fetch;
 pub mod keys;
 pub mod principal;
 pub mod registry;
 pub mod token;
+pub mod token_cache;
 
 pub use principal::Principal;
 pub use token::{AuthFailure, Authenticator};

@@ -1,7 +1,10 @@
 //! Which issuers the hub accepts and what each one speaks for: the operator's issuers from
 //! configuration, and each agency's registered identity provider from the database (cached
-//! for a short time, and dropped at once when this process changes a registration).
+//! for a short time, and dropped at once when this process changes a registration). Issuers
+//! found unregistered are remembered too (a bounded number, for the same time), so tokens
+//! naming an unknown issuer cost no database query each.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -62,12 +65,19 @@ impl IssuerEntry {
     }
 }
 
+/// Longest issuer a registration may name (`domain::agency::parse_issuer`).
+const MAX_ISSUER_LEN: usize = 500;
+
 /// The issuer registry.
 pub struct Registry {
     db: Db,
     operators: HashMap<String, Arc<IssuerEntry>>,
     cache: RwLock<HashMap<String, (Instant, Arc<IssuerEntry>)>>,
+    /// Issuers the database did not know, and when it said so.
+    unknown: RwLock<HashMap<String, Instant>>,
+    unknown_max: usize,
     ttl: Duration,
+    db_lookups: AtomicU64,
 }
 
 impl Registry {
@@ -79,8 +89,22 @@ impl Registry {
                 .map(|e| (e.issuer.clone(), Arc::new(e)))
                 .collect(),
             cache: RwLock::new(HashMap::new()),
+            unknown: RwLock::new(HashMap::new()),
+            unknown_max: 4096,
             ttl,
+            db_lookups: AtomicU64::new(0),
         }
+    }
+
+    /// Remembers at most `n` unregistered issuers (0: none).
+    pub fn with_unknown_issuers_cached(mut self, n: usize) -> Self {
+        self.unknown_max = n;
+        self
+    }
+
+    /// How many look-ups went to the database.
+    pub fn db_lookups(&self) -> u64 {
+        self.db_lookups.load(Ordering::Relaxed)
     }
 
     /// Whether `issuer` is one of the operator's.
@@ -93,6 +117,9 @@ impl Registry {
         if let Some(e) = self.operators.get(issuer) {
             return Ok(Some(e.clone()));
         }
+        if issuer.len() > MAX_ISSUER_LEN {
+            return Ok(None);
+        }
         if let Ok(cache) = self.cache.read() {
             if let Some((at, e)) = cache.get(issuer) {
                 if at.elapsed() < self.ttl {
@@ -100,6 +127,15 @@ impl Registry {
                 }
             }
         }
+        if let Ok(unknown) = self.unknown.read() {
+            if unknown
+                .get(issuer)
+                .is_some_and(|at| at.elapsed() < self.ttl)
+            {
+                return Ok(None);
+            }
+        }
+        self.db_lookups.fetch_add(1, Ordering::Relaxed);
         let owned = issuer.to_owned();
         let found = self
             .db
@@ -116,13 +152,29 @@ impl Registry {
                 }
             }
         }
+        if entry.is_none() && self.unknown_max > 0 {
+            if let Ok(mut unknown) = self.unknown.write() {
+                if unknown.len() >= self.unknown_max {
+                    let ttl = self.ttl;
+                    unknown.retain(|_, at| at.elapsed() < ttl);
+                    if unknown.len() >= self.unknown_max {
+                        unknown.clear();
+                    }
+                }
+                unknown.insert(issuer.to_owned(), Instant::now());
+            }
+        }
         Ok(entry)
     }
 
-    /// Forgets every cached registration of `agency` (after it changed here).
+    /// Forgets every cached registration of `agency` (after it changed here), and every
+    /// issuer remembered as unregistered (the agency may have registered one of them).
     pub fn invalidate_agency(&self, agency: AgencyId) {
         if let Ok(mut cache) = self.cache.write() {
             cache.retain(|_, (_, e)| e.agency_id != Some(agency));
+        }
+        if let Ok(mut unknown) = self.unknown.write() {
+            unknown.clear();
         }
     }
 }

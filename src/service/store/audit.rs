@@ -3,6 +3,8 @@
 //! be shown entries where that agency is the actor, a recipient or an agency a governance
 //! change concerns; a candidate a disclosure was withheld from is linked to the entry (so a
 //! scoped `agency_id` filter finds it) but never in scope through that link.
+pub mod page;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

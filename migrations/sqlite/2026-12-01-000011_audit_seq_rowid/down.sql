@@ -1,0 +1,43 @@
+CREATE TABLE audit_entries_v1 (
+    seq BIGINT PRIMARY KEY NOT NULL,
+    operation TEXT NOT NULL,
+    occurred_at TIMESTAMP NOT NULL,
+    record_kind TEXT,
+    record_id TEXT,
+    purpose TEXT,
+    body TEXT NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    subtree_hashes BLOB NOT NULL,
+    receipt_tree_size BIGINT NOT NULL,
+    receipt_root BLOB NOT NULL
+);
+INSERT INTO audit_entries_v1
+SELECT seq, operation, occurred_at, record_kind, record_id, purpose, body, leaf_hash,
+       subtree_hashes, receipt_tree_size, receipt_root
+FROM audit_entries ORDER BY seq;
+DROP TABLE audit_entries;
+ALTER TABLE audit_entries_v1 RENAME TO audit_entries;
+CREATE INDEX audit_entries_by_record ON audit_entries (record_id, seq);
+CREATE INDEX audit_entries_by_time ON audit_entries (occurred_at, seq);
+CREATE INDEX audit_entries_by_operation ON audit_entries (operation, seq);
+
+CREATE TABLE audit_entry_agencies_v1 (
+    agency_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    relation TEXT NOT NULL,
+    PRIMARY KEY (agency_id, seq, relation)
+);
+INSERT INTO audit_entry_agencies_v1 SELECT agency_id, seq, relation FROM audit_entry_agencies;
+DROP TABLE audit_entry_agencies;
+ALTER TABLE audit_entry_agencies_v1 RENAME TO audit_entry_agencies;
+CREATE INDEX audit_entry_agencies_by_seq ON audit_entry_agencies (seq);
+
+CREATE TABLE audit_entry_subjects_v1 (
+    subject_ref TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (subject_ref, seq)
+);
+INSERT INTO audit_entry_subjects_v1 SELECT subject_ref, seq FROM audit_entry_subjects;
+DROP TABLE audit_entry_subjects;
+ALTER TABLE audit_entry_subjects_v1 RENAME TO audit_entry_subjects;
+CREATE INDEX audit_entry_subjects_by_seq ON audit_entry_subjects (seq);

@@ -27,6 +27,7 @@ mod contract;
 mod delivery;
 mod dev_mode;
 mod interop_oidc;
+mod limits;
 mod ops;
 mod partnerships;
 mod policy_epoch;

@@ -16,7 +16,8 @@ use crate::config::Settings;
 use crate::delivery::worker::Worker;
 use crate::domain::audit::{Actor, NewEntry};
 use crate::error::AppError;
-use crate::http::{handlers, middleware, routes};
+use crate::http::rate_limit::RateLimits;
+use crate::http::{gate, handlers, middleware, routes};
 use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
 use crate::identity::registry::{IssuerEntry, Registry};
 use crate::identity::{AuthFailure, Authenticator, Principal};
@@ -47,6 +48,8 @@ pub struct AppState {
     pub delivery: Arc<Worker>,
     /// The audit trail's signing key, trusted keys and refusal budget.
     pub audit: Arc<AuditRuntime>,
+    /// Per-caller request budgets.
+    pub rate: Arc<RateLimits>,
 }
 
 /// `METHOD /path` of a request, without its query string, at most 200 characters.
@@ -257,6 +260,7 @@ impl Application {
             &settings.identity,
             clock.clone(),
         ));
+        let rate = Arc::new(RateLimits::new(&settings.rate_limit)?);
         let metrics = Arc::new(Metrics::new()?);
         metrics.watch_writer(db.writer_stats());
         let max_body = settings.http.max_body_bytes;
@@ -282,6 +286,7 @@ impl Application {
             dev,
             delivery,
             audit: audit_runtime,
+            rate,
         });
         if sign_interval > 0 {
             spawn_audit_ticker(
@@ -301,6 +306,7 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )
+                .wrap(from_fn(gate::gate))
                 .wrap(from_fn(middleware::observe))
                 .configure(|cfg| routes::configure(cfg, dev_mode))
                 .default_service(web::to(handlers::fallback::not_found))

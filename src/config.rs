@@ -31,6 +31,35 @@ pub struct Settings {
     pub referrals: ReferralSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub rate_limit: RateLimitSettings,
+    pub limits: LimitSettings,
+}
+
+/// Per-caller request budgets (GCRA: a sustained rate and a burst on top of it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests per second one authenticated principal (issuer and subject) may sustain.
+    pub principal_per_second: u32,
+    /// Requests one principal may make at once on top of the sustained rate.
+    pub principal_burst: u32,
+    /// Requests per second one client address may sustain without a valid token.
+    pub client_per_second: u32,
+    pub client_burst: u32,
+    /// Client addresses tracked at most; past it, unauthenticated callers share one budget.
+    pub max_clients: usize,
+}
+
+/// Caps on what one request or one agency may hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Subscriptions one agency may hold (active ones).
+    pub subscriptions_per_agency: usize,
+    /// Addresses one e-mail subscription may name.
+    pub addresses_per_email_subscription: usize,
+    /// Items in any list of an incident or referral body (victims, suspects, needs, ...).
+    pub list_items: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

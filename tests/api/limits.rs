@@ -1,8 +1,8 @@
 //! Resource limits at the edge: bounded metrics labels, per-principal rate limits, caps on
 //! subscriptions, addresses and list lengths.
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 
-use crate::helpers::TestApp;
+use crate::helpers::{assert_problem, Options, TestApp};
 
 async fn metrics(app: &TestApp) -> String {
     app.client
@@ -52,4 +52,78 @@ async fn metrics_labels_bounded_for_invented_methods() {
     assert!(methods.len() <= 10, "{methods:?}");
     // Forty distinct invented requests made at most a handful of series.
     assert!(series.len() <= 6, "{series:?}");
+}
+
+/// A hub whose principals may make `burst` requests at once and one a second after that.
+async fn small_budgets(burst: u32) -> TestApp {
+    let b = burst.to_string();
+    TestApp::spawn_with(
+        Options::default()
+            .with_env("MSHT_HUB__RATE_LIMIT__PRINCIPAL_PER_SECOND", "1")
+            .with_env("MSHT_HUB__RATE_LIMIT__PRINCIPAL_BURST", &b)
+            .with_env("MSHT_HUB__RATE_LIMIT__CLIENT_PER_SECOND", "1")
+            .with_env("MSHT_HUB__RATE_LIMIT__CLIENT_BURST", &b),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn one_principal_is_rate_limited_many_are_not() {
+    let app = small_budgets(30).await;
+    // Registering the agency costs the operator 2 requests of its own 30.
+    let a = app.agency("Agency A", "police_force", &["E08000025"]).await;
+    // Thirty principals of one agency, each well inside its budget, all at once.
+    let many = futures_util::future::join_all((0..30).map(|i| {
+        let token = app.token_as(&a, &format!("officer-{i}"), &["practitioner"]);
+        let app = &app;
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..20 {
+                statuses.push(app.get("/me", &token).await.0);
+            }
+            statuses
+        }
+    }))
+    .await;
+    assert!(
+        many.iter().flatten().all(|s| *s == StatusCode::OK),
+        "{many:?}"
+    );
+    // One principal flooding: the first 30 pass, then 429 with Retry-After as a problem.
+    let flood = app.token_as(&a, "flooder", &["practitioner"]);
+    let mut limited = None;
+    let mut passed = 0;
+    for _ in 0..60 {
+        let r = app.request(Method::GET, "/me", &flood, None).await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        passed += 1;
+    }
+    let r = limited.expect("the flooding principal was throttled");
+    assert!((30..=32).contains(&passed), "{passed}");
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1, "{retry}");
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_problem(&(StatusCode::TOO_MANY_REQUESTS, body.clone()), 429);
+    assert_eq!(body["type"], "urn:msht-hub:problem:rate-limited");
+    // Other principals are not affected by the flood.
+    let other = app.token_as(&a, "officer-0", &["practitioner"]);
+    assert_eq!(app.get("/me", &other).await.0, StatusCode::OK);
+    // Without a valid token the budget is the client address's.
+    let mut codes = Vec::new();
+    for i in 0..40 {
+        codes.push(app.get("/me", &format!("junk-{i}")).await.0);
+    }
+    assert!(codes.contains(&StatusCode::UNAUTHORIZED), "{codes:?}");
+    assert!(codes.contains(&StatusCode::TOO_MANY_REQUESTS), "{codes:?}");
 }

@@ -26,6 +26,7 @@ mod auth;
 mod contract;
 mod delivery;
 mod dev_mode;
+mod edge;
 mod interop_oidc;
 mod limits;
 mod ops;

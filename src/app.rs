@@ -159,6 +159,21 @@ impl AppState {
     }
 }
 
+/// How the writer logs a use case's refusal (a probe for another agency's record, an action
+/// refused): within the refusing principal's refusal budget, like a refused role, so one
+/// principal probing cannot fill the log; the ones over budget are counted in the summary.
+fn refusal_log(runtime: Arc<AuditRuntime>) -> crate::service::store::RefusalLog {
+    Arc::new(move |c, entry| {
+        let source = format!("{} {}", entry.actor.issuer, entry.actor.subject);
+        let admission = runtime.principal_denials.admit(&source, entry.occurred_at);
+        let mut entries: Vec<NewEntry> = admission.summary.into_iter().collect();
+        if admission.log_this {
+            entries.push(entry.clone());
+        }
+        audit::append_all(c, &entries).map(|_| ())
+    })
+}
+
 /// Runs [`AppState::audit_tick`] every `every` until the state is dropped.
 fn spawn_audit_ticker(state: Weak<AppState>, every: Duration) {
     tokio::spawn(async move {
@@ -195,10 +210,11 @@ impl Application {
 
         let url = settings.effective_database_url();
         let db_settings = settings.database.clone();
+        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
         let db = tokio::task::spawn_blocking(move || Db::open(&url, &db_settings))
             .await
             .map_err(AppError::internal)??
-            .with_refusal_log(audit::append_refusal);
+            .with_refusal_log(refusal_log(audit_runtime.clone()));
         if db.backend() == Backend::Sqlite
             && settings.database.sqlite_synchronous == Synchronous::Normal
         {
@@ -247,7 +263,6 @@ impl Application {
             None
         };
 
-        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
         let sign_interval = settings.audit.sign_interval_secs;
 
         let registry = Arc::new(Registry::new(

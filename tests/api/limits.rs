@@ -127,3 +127,45 @@ async fn one_principal_is_rate_limited_many_are_not() {
     assert!(codes.contains(&StatusCode::UNAUTHORIZED), "{codes:?}");
     assert!(codes.contains(&StatusCode::TOO_MANY_REQUESTS), "{codes:?}");
 }
+
+#[tokio::test]
+async fn one_principal_probing_other_agencies_cannot_fill_the_log() {
+    let app = TestApp::spawn().await;
+    let a = app.agency("Agency A", "police_force", &["E08000025"]).await;
+    let prober = app.token_as(&a, "prober", &["practitioner"]);
+    let size = |app: &TestApp| {
+        let db = app.state.db().clone();
+        async move {
+            db.read(msht_hub::audit::proofs::current_size)
+                .await
+                .unwrap()
+        }
+    };
+    let before = size(&app).await;
+    for _ in 0..100 {
+        let id = uuid::Uuid::now_v7();
+        let r = app.get(&format!("/incidents/{id}"), &prober).await;
+        assert_eq!(r.0, StatusCode::NOT_FOUND);
+    }
+    // Ten a minute are logged one by one, the rest counted in one summary entry.
+    let grown = size(&app).await - before;
+    assert_eq!(grown, 10, "{grown} entries for 100 probes");
+    app.clock.advance(chrono::Duration::seconds(61));
+    app.state.audit_tick().await;
+    let grown = size(&app).await - before;
+    assert_eq!(grown, 11);
+    let denied = crate::audit::all_events(
+        &app,
+        &crate::audit::auditor(&app),
+        "&operation=access_denied&record_kind=refused_requests",
+    )
+    .await;
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert!(
+        denied[0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("90 refused request(s) from 1 source(s)"),
+        "{denied:?}"
+    );
+}

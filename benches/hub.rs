@@ -884,7 +884,7 @@ async fn run_hub(
         .post(format!("{}/subscriptions", hub.api))
         .bearer_auth(&ngo)
         .json(&json!({"events": ["incident.notified"],
-                      "channel": {"type": "email", "addresses": ["duty@ngo.example.org"]}}))
+                      "channel": {"type": "email", "addresses": ["duty@ngo.demo.invalid"]}}))
         .send()
         .await
         .unwrap();

@@ -32,7 +32,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub audit: AuditSettings,
     pub rate_limit: RateLimitSettings,
-    pub limits: LimitSettings,
+    pub limits: crate::domain::limits::Limits,
 }
 
 /// Per-caller request budgets (GCRA: a sustained rate and a burst on top of it).
@@ -48,18 +48,6 @@ pub struct RateLimitSettings {
     pub client_burst: u32,
     /// Client addresses tracked at most; past it, unauthenticated callers share one budget.
     pub max_clients: usize,
-}
-
-/// Caps on what one request or one agency may hold.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitSettings {
-    /// Subscriptions one agency may hold (active ones).
-    pub subscriptions_per_agency: usize,
-    /// Addresses one e-mail subscription may name.
-    pub addresses_per_email_subscription: usize,
-    /// Items in any list of an incident or referral body (victims, suspects, needs, ...).
-    pub list_items: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -372,6 +360,12 @@ mod tests {
             "Boxing Day substitute"
         );
         assert!(c.is_working_day("2026-12-29".parse().unwrap()));
+    }
+
+    #[test]
+    fn shipped_limits_are_the_documented_defaults() {
+        let s = Settings::load_with_env(&Overrides::default(), Some(HashMap::new())).unwrap();
+        assert_eq!(s.limits, crate::domain::limits::Limits::default());
     }
 
     #[test]

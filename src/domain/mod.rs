@@ -70,6 +70,7 @@ pub mod delivery;
 pub mod fields;
 pub mod ids;
 pub mod incident;
+pub mod limits;
 pub mod msht;
 pub mod notification;
 pub mod partnership;

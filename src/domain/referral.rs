@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use super::agency::GssCode;
 use super::ids::AgencyId;
 use super::incident::{age_band, age_on};
+use super::limits::Limits;
 use super::msht::ExploitationType;
 use super::referral_lifecycle::Status;
 use super::sharing::Classification;
@@ -317,8 +318,6 @@ fn required<T>(e: &mut Errors, pointer: &str, v: Option<T>) -> Option<T> {
     v
 }
 
-const MAX_LIST: usize = 50;
-
 impl PotentialVictimInput {
     fn parse(&self, e: &mut Errors, now: DateTime<Utc>) -> PotentialVictim {
         const P: &str = "/potential_victim";
@@ -358,13 +357,20 @@ impl PotentialVictimInput {
 }
 
 impl ReferralInput {
-    /// Validates the body into a referral by `referrer` with id `id`, made at `now`.
+    /// Validates the body into a referral by `referrer` with id `id`, made at `now`, within
+    /// `limits` (every over-long list is refused before anything else is parsed).
     pub fn parse(
         self,
         id: String,
         referrer: AgencyId,
         now: DateTime<Utc>,
+        limits: &Limits,
     ) -> Result<Referral, AppError> {
+        let mut e = Errors::new();
+        limits.list(&mut e, "/exploitation_types", self.exploitation_types.len());
+        limits.list(&mut e, "/indicators", self.indicators.len());
+        limits.list(&mut e, "/immediate_needs", self.immediate_needs.len());
+        e.finish()?;
         let mut e = Errors::new();
         let reference = optional_text(&mut e, "/reference", &self.reference, 100);
         let area = required(&mut e, "/area", self.area.as_deref())
@@ -396,14 +402,6 @@ impl ReferralInput {
                 if !exploitation_types.contains(&t) {
                     exploitation_types.push(t);
                 }
-            }
-        }
-        for (list, pointer) in [
-            (self.indicators.len(), "/indicators"),
-            (self.immediate_needs.len(), "/immediate_needs"),
-        ] {
-            if list > MAX_LIST {
-                e.add(pointer, format!("at most {MAX_LIST} items"));
             }
         }
         let indicators: Vec<String> = self

@@ -169,3 +169,161 @@ async fn one_principal_probing_other_agencies_cannot_fill_the_log() {
         "{denied:?}"
     );
 }
+
+fn email_subscription(addresses: &[String]) -> serde_json::Value {
+    serde_json::json!({"events": ["incident.notified"],
+                       "channel": {"type": "email", "addresses": addresses}})
+}
+
+#[tokio::test]
+async fn subscriptions_per_agency_capped() {
+    let app = TestApp::spawn().await;
+    let a = app.agency("Agency A", "mash", &["E08000025"]).await;
+    let b = app.agency("Agency B", "mash", &["E08000025"]).await;
+    let token = app.token(&a, &["practitioner"]);
+    let own = vec!["duty@agency.example.org".to_owned()];
+    for i in 0..50 {
+        let r = app
+            .post("/subscriptions", &token, email_subscription(&own))
+            .await;
+        assert_eq!(r.0, StatusCode::CREATED, "{i}: {}", r.1);
+    }
+    let r = app
+        .post("/subscriptions", &token, email_subscription(&own))
+        .await;
+    assert_eq!(crate::helpers::pointers(&r), vec![""]);
+    let detail = r.1["errors"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("limits.subscriptions_per_agency = 50"),
+        "{detail}"
+    );
+    // Another agency is not affected, and removing one makes room again.
+    let other = app
+        .post(
+            "/subscriptions",
+            &app.token(&b, &["practitioner"]),
+            email_subscription(&own),
+        )
+        .await;
+    assert_eq!(other.0, StatusCode::CREATED, "{}", other.1);
+    let list = app.get("/subscriptions?limit=1", &token).await;
+    let first = list.1["items"][0]["id"].as_str().unwrap().to_owned();
+    let gone = app
+        .send(
+            Method::DELETE,
+            &format!("/subscriptions/{first}"),
+            &token,
+            None,
+        )
+        .await;
+    assert!(gone.0.is_success(), "{}", gone.1);
+    let again = app
+        .post("/subscriptions", &token, email_subscription(&own))
+        .await;
+    assert_eq!(again.0, StatusCode::CREATED, "{}", again.1);
+}
+
+#[tokio::test]
+async fn email_subscription_addresses_capped_and_kept_to_the_agencys_domain() {
+    let app = TestApp::spawn().await;
+    let a = app.agency("Agency A", "mash", &["E08000025"]).await;
+    let token = app.token(&a, &["practitioner"]);
+    let eleven: Vec<String> = (0..11)
+        .map(|i| format!("duty{i}@agency.example.org"))
+        .collect();
+    let r = app
+        .post("/subscriptions", &token, email_subscription(&eleven))
+        .await;
+    assert_eq!(crate::helpers::pointers(&r), vec!["/channel/addresses"]);
+    assert!(r.1["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("limits.addresses_per_email_subscription"));
+    let ten = &eleven[..10];
+    let r = app
+        .post("/subscriptions", &token, email_subscription(ten))
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // The hub's mail relay is not a way to mail anyone: only the agency's own domain.
+    let r = app
+        .post(
+            "/subscriptions",
+            &token,
+            email_subscription(&[
+                "ok@mash.agency.example.org".to_owned(),
+                "anyone@elsewhere.example".to_owned(),
+            ]),
+        )
+        .await;
+    assert_eq!(crate::helpers::pointers(&r), vec!["/channel/addresses/1"]);
+}
+
+fn incident() -> serde_json::Value {
+    serde_json::json!({
+        "reference": "REF-1", "occurred_at": "2026-01-10T22:15:00Z", "area": "E08000025",
+        "exploitation_types": ["criminal"], "classification": "official", "narrative": "n",
+        "victims": [{"reference": "V1", "age": 30, "consent_to_share": "given"}]
+    })
+}
+
+#[tokio::test]
+async fn incident_and_referral_lists_capped() {
+    let app = TestApp::spawn().await;
+    let police = app.agency("Police", "police_force", &["E08000025"]).await;
+    let token = app.token(&police, &["practitioner"]);
+    let many = |n: usize| -> Vec<String> { (0..n).map(|i| format!("item {i}")).collect() };
+    let mut body = incident();
+    body["victims"][0]["needs"] = serde_json::json!(many(51));
+    body["nca_disruption_outcomes"] = serde_json::json!(many(51));
+    body["threats"] = serde_json::json!(vec!["county_lines"; 51]);
+    let r = app.post("/incidents", &token, body).await;
+    let mut p = crate::helpers::pointers(&r);
+    p.sort();
+    assert_eq!(
+        p,
+        vec!["/nca_disruption_outcomes", "/threats", "/victims/0/needs"]
+    );
+    assert!(r.1.to_string().contains("limits.list_items"), "{}", r.1);
+    let mut body = incident();
+    let victim = body["victims"][0].clone();
+    body["victims"] = serde_json::json!(vec![victim; 501]);
+    body["suspects"] = serde_json::json!(vec![serde_json::json!({"role": "controller"}); 501]);
+    let r = app.post("/incidents", &token, body).await;
+    assert_eq!(crate::helpers::pointers(&r), vec!["/victims", "/suspects"]);
+    // Exactly at the limit is fine.
+    let mut body = incident();
+    body["victims"][0]["needs"] = serde_json::json!(many(50));
+    let r = app.post("/incidents", &token, body).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    // A change is held to the same limits.
+    let id = r.1["id"].as_str().unwrap().to_owned();
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/incidents/{id}"),
+            &token,
+            Some(serde_json::json!({"nca_disruption_outcomes": many(51)})),
+        )
+        .await;
+    assert_eq!(
+        crate::helpers::pointers(&r),
+        vec!["/nca_disruption_outcomes"]
+    );
+
+    let ngo = app.agency("NGO", "ngo", &["E08000025"]).await;
+    let r = app
+        .post(
+            "/referrals",
+            &app.token(&ngo, &["practitioner"]),
+            serde_json::json!({
+                "area": "E08000025", "nrm_consent": "given",
+                "potential_victim": {"name": "A", "age": 30},
+                "exploitation_types": vec!["labour"; 51], "narrative": "n",
+                "indicators": many(51), "classification": "official"
+            }),
+        )
+        .await;
+    let mut p = crate::helpers::pointers(&r);
+    p.sort();
+    assert_eq!(p, vec!["/exploitation_types", "/indicators"]);
+}

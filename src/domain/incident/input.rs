@@ -10,6 +10,7 @@ use super::{
 };
 use crate::domain::agency::GssCode;
 use crate::domain::ids::AgencyId;
+use crate::domain::limits::Limits;
 use crate::domain::msht::{ExploitationType, Threat};
 use crate::domain::sharing::Classification;
 use crate::domain::validate::{required_text, Errors};
@@ -138,13 +139,35 @@ fn proceeds(v: &Value) -> Result<Decimal, String> {
 }
 
 impl IncidentInput {
-    /// Validates the body into an incident of `reporting_agency` with id `id`.
+    /// Every list longer than `limits` allows, each named by its pointer (checked before
+    /// anything else is parsed, so an oversized body costs little).
+    fn check_lengths(&self, limits: &Limits) -> Result<(), AppError> {
+        let mut e = Errors::new();
+        limits.list(&mut e, "/exploitation_types", self.exploitation_types.len());
+        limits.list(&mut e, "/threats", self.threats.len());
+        limits.list(&mut e, "/four_p", self.four_p.len());
+        limits.list(
+            &mut e,
+            "/nca_disruption_outcomes",
+            self.nca_disruption_outcomes.len(),
+        );
+        limits.people(&mut e, "/victims", self.victims.len());
+        limits.people(&mut e, "/suspects", self.suspects.len());
+        for (i, v) in self.victims.iter().enumerate() {
+            limits.list(&mut e, &format!("/victims/{i}/needs"), v.needs.len());
+        }
+        e.finish()
+    }
+
+    /// Validates the body into an incident of `reporting_agency` with id `id`, within `limits`.
     pub fn parse(
         self,
         id: String,
         reporting_agency: AgencyId,
         now: DateTime<Utc>,
+        limits: &Limits,
     ) -> Result<Incident, AppError> {
+        self.check_lengths(limits)?;
         let mut e = Errors::new();
         let reference = match &self.reference {
             None => {

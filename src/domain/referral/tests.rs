@@ -29,7 +29,7 @@ fn input(v: Value) -> ReferralInput {
 }
 
 fn parse(v: Value) -> Result<Referral, AppError> {
-    input(v).parse("r-1".into(), AgencyId::new(), now())
+    input(v).parse("r-1".into(), AgencyId::new(), now(), &Default::default())
 }
 
 fn pointers(r: Result<Referral, AppError>) -> Vec<String> {

@@ -87,7 +87,12 @@ pub async fn create(
     input: IncidentInput,
 ) -> Result<Recorded, AppError> {
     let now = hub.now();
-    let incident = Arc::new(input.parse(IncidentId::new().to_string(), agency, now)?);
+    let incident = Arc::new(input.parse(
+        IncidentId::new().to_string(),
+        agency,
+        now,
+        &hub.settings().limits,
+    )?);
     let deadlines = hub.deadlines();
     until_fresh(|| {
         let (actor, incident) = (actor.clone(), incident.clone());
@@ -186,7 +191,8 @@ pub async fn patch(
             let mut input = before.incident.to_input();
             merge(&mut input, patch);
             let bytes = serde_json::to_vec(&input)?;
-            let changed = Arc::new(reparse(&bytes)?.parse(key, agency, now)?);
+            let changed =
+                Arc::new(reparse(&bytes)?.parse(key, agency, now, &hub.settings().limits)?);
             let planned = plan(hub, changed.clone(), now).await?;
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;

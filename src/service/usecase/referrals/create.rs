@@ -70,7 +70,12 @@ pub async fn create(
     let now = hub.now();
     let who = actor.clone();
     hub.read(move |c| may_refer(c, &who, referrer, now)).await?;
-    let referral = Arc::new(input.parse(ReferralId::new().to_string(), referrer, now)?);
+    let referral = Arc::new(input.parse(
+        ReferralId::new().to_string(),
+        referrer,
+        now,
+        &hub.settings().limits,
+    )?);
     let timing = hub.referral_timing();
     let request = Arc::new(request);
     until_fresh(|| {

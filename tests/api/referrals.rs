@@ -1160,3 +1160,69 @@ async fn only_ngos_refer_and_only_the_referrer_reads_the_referral() {
     assert_eq!(elsewhere.1["routing"], json!([]));
     assert_eq!(elsewhere.1["warnings"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn duty_to_notify_carries_no_free_text() {
+    let w = world().await;
+    let app = &w.app;
+    let mut body = referral(ADULT_DOB, "declined");
+    body["indicators"] = json!(["kept at 14 Albert Street by Marius", "passport withheld"]);
+    let r = refer(&w, body).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["pathway"], "duty_to_notify");
+    let id = r.1["id"].as_str().unwrap().to_owned();
+    // What the anonymous Duty to Notify return carries, and nothing else.
+    let dtn_return: BTreeSet<&str> = [
+        "area",
+        "potential_victim.age_band",
+        "potential_victim.is_child",
+        "potential_victim.gender",
+        "potential_victim.nationality",
+        "nrm_consent",
+        "pathway",
+        "exploitation_types",
+        "classification",
+        "status",
+    ]
+    .into_iter()
+    .collect();
+    for item in routing(&r.1).values() {
+        for f in item["fields"].as_array().unwrap() {
+            assert!(dtn_return.contains(f.as_str().unwrap()), "{f} in {item}");
+        }
+    }
+    let free_text = ["Albert Street", "Marius", "passport withheld", "Romanian"];
+    for agency in [&w.police, &w.mash] {
+        let read = read_referral(app, agency).await;
+        assert_eq!(read.0, StatusCode::OK, "{}", read.1);
+        let rec = &read.1["record"];
+        for p in paths_present(rec) {
+            assert!(dtn_return.contains(p.as_str()), "{p} disclosed: {rec}");
+        }
+        for s in free_text {
+            assert!(!rec.to_string().contains(s), "{s} disclosed: {rec}");
+        }
+    }
+    app.drain().await;
+    for sent in everything_sent(app, &[&w.police_hook, &w.ngo_hook]) {
+        for s in free_text {
+            assert!(!sent.contains(s), "{s} sent: {sent}");
+        }
+    }
+    let log = app
+        .get(
+            &format!("/audit/events?purpose=self_monitoring&record_id={id}"),
+            &app.operator_token(&["hub_auditor"]),
+        )
+        .await;
+    for item in log.1["items"].as_array().unwrap() {
+        if item["operation"] == "disclosure" || item["operation"] == "consultation" {
+            for f in item["data_items"].as_array().unwrap() {
+                assert!(dtn_return.contains(f.as_str().unwrap()), "{f}: {item}");
+            }
+        }
+        for s in free_text {
+            assert!(!item.to_string().contains(s), "{s} in the log: {item}");
+        }
+    }
+}

@@ -29,6 +29,7 @@ mod dev_mode;
 mod edge;
 mod interop_oidc;
 mod limits;
+mod minimisation;
 mod ops;
 mod partnerships;
 mod policy_epoch;

@@ -12,6 +12,7 @@ use crate::domain::agency::GssCode;
 use crate::domain::ids::AgencyId;
 use crate::domain::limits::Limits;
 use crate::domain::msht::{ExploitationType, Threat};
+use crate::domain::policy::Schedule8Condition;
 use crate::domain::sharing::Classification;
 use crate::domain::validate::{required_text, Errors};
 use crate::error::AppError;
@@ -74,6 +75,7 @@ pub struct VictimInput {
     pub ictg_referral: Option<bool>,
     #[serde(default)]
     pub adult_at_risk: bool,
+    pub schedule_8_condition: Option<String>,
     pub safe_address: Option<String>,
 }
 
@@ -312,6 +314,18 @@ impl IncidentInput {
                     "only when consent is not given",
                 );
             }
+            let schedule_8 = v.schedule_8_condition.as_deref().and_then(|c| {
+                e.take(
+                    format!("{p}/schedule_8_condition"),
+                    c.parse::<Schedule8Condition>(),
+                )
+            });
+            if consent == Some(ConsentToShare::Given) && schedule_8.is_some() {
+                e.add(
+                    format!("{p}/schedule_8_condition"),
+                    "only when consent is not given",
+                );
+            }
             let nrm = v
                 .nrm_status
                 .as_deref()
@@ -341,6 +355,7 @@ impl IncidentInput {
                     nrm_status: nrm,
                     ictg_referral: v.ictg_referral,
                     adult_at_risk: v.adult_at_risk,
+                    schedule_8_condition: schedule_8,
                     safe_address: optional_text(
                         &mut e,
                         &format!("{p}/safe_address"),

@@ -57,12 +57,14 @@ async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<
             )),
         };
 
+        let subjects = incident.subjects(now);
         let ask = Ask {
             discloser: incident.reporting_agency,
             record_kind: RecordKind::Incident,
             classification: incident.classification,
             purpose: |_| Purpose::Safeguarding,
             withheld: &[],
+            subjects: &subjects,
             consent_withdrawn: false,
             at: now,
         };

@@ -49,6 +49,7 @@ async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<
             classification: referral.classification,
             purpose: purpose_for,
             withheld: referral.withheld(),
+            subjects: &[],
             consent_withdrawn: false,
             at: now,
         };

@@ -92,7 +92,7 @@ pub struct Permit {
     pub lawful_basis: LawfulBasis,
     pub recipient_lawful_basis: LawfulBasis,
     /// The basis for each of the request's subjects, in order (see [`basis`]).
-    pub subjects: Vec<Basis>,
+    pub subjects: Box<[Basis]>,
 }
 
 /// The outcome for one live version of one candidate agreement.

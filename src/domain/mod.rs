@@ -75,6 +75,7 @@ pub mod msht;
 pub mod notification;
 pub mod partnership;
 pub mod policy;
+pub mod precondition;
 pub mod projection;
 pub mod records;
 pub mod referral;

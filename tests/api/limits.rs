@@ -298,11 +298,11 @@ async fn incident_and_referral_lists_capped() {
     // A change is held to the same limits.
     let id = r.1["id"].as_str().unwrap().to_owned();
     let r = app
-        .send(
-            Method::PATCH,
+        .patch_if(
             &format!("/incidents/{id}"),
             &token,
-            Some(serde_json::json!({"nca_disruption_outcomes": many(51)})),
+            "\"1\"",
+            serde_json::json!({"nca_disruption_outcomes": many(51)}),
         )
         .await;
     assert_eq!(

@@ -191,11 +191,11 @@ async fn every_refused_action_is_logged_as_access_denied() {
         .await;
     refused(&app, "routing view", r, 404, &incident_id, n + 1, &ngo).await;
     let r = app
-        .send(
-            reqwest::Method::PATCH,
+        .patch_if(
             &format!("/incidents/{incident_id}"),
             &ngo_staff,
-            Some(json!({"narrative": "changed"})),
+            "*",
+            json!({"narrative": "changed"}),
         )
         .await;
     refused(&app, "incident change", r, 404, &incident_id, n + 2, &ngo).await;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use msht_hub::domain::projection::paths_present;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, pointers, Options, TestAgency, TestApp};

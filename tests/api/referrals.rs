@@ -1226,3 +1226,60 @@ async fn duty_to_notify_carries_no_free_text() {
         }
     }
 }
+
+#[tokio::test]
+async fn acknowledging_and_recording_acknowledged_race_without_deadlock() {
+    // Two hub processes on one database: one acknowledges the police's notification while
+    // the other records the police's `acknowledged` event. Both lock the referral first,
+    // then its notifications, so neither waits on the other in the opposite order.
+    let w = world().await;
+    let app = &w.app;
+    let (peer, _state, _handle) = app.spawn_peer().await;
+    let token = app.token(&w.police, &["practitioner"]);
+    for round in 0..6 {
+        let r = refer(&w, referral(ADULT_DOB, "given")).await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let id = r.1["id"].as_str().unwrap().to_owned();
+        let list = app.get("/notifications?limit=200", &token).await;
+        let n = list.1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["referral_id"] == id.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ack = app
+            .client
+            .post(format!("{}/notifications/{n}/acknowledge", app.api))
+            .bearer_auth(&token)
+            .send();
+        let event = app
+            .client
+            .post(format!("{peer}/referrals/{id}/events"))
+            .bearer_auth(&token)
+            .json(&json!({"type": "acknowledged"}))
+            .send();
+        let (ack, event) = tokio::join!(ack, event);
+        let (ack, event) = (ack.unwrap().status(), event.unwrap().status());
+        assert_eq!(ack, StatusCode::OK, "round {round}");
+        assert!(
+            event == StatusCode::CREATED || event == StatusCode::CONFLICT,
+            "round {round}: {event}"
+        );
+        let own = app
+            .get(
+                &format!("/referrals/{id}"),
+                &app.token(&w.ngo, &["practitioner"]),
+            )
+            .await;
+        let acks = own.1["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "acknowledged")
+            .count();
+        assert_eq!(acks, 1, "round {round}: {}", own.1);
+    }
+}

@@ -3,7 +3,8 @@
 //! consultation, with the audit receipt), and acknowledges it. A referral is read with its
 //! consent state (withdrawn consent makes the policy function refuse) and, on the Duty to
 //! Notify pathway, without its identifying fields; acknowledging a `referral.received`
-//! notification also records the agency's `acknowledged` event on the referral.
+//! notification also records the agency's `acknowledged` event on the referral, locking the
+//! referral before the notification, the order recording a referral event locks them in.
 use super::refusal;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -227,8 +228,13 @@ fn acknowledge_in(
 ) -> Result<Notification, AppError> {
     let n = notifications::get(conn, agency, id)?
         .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
+    let about_referral = n.record_kind == "referral" && n.event == EventType::ReferralReceived;
+    if about_referral {
+        // The referral before its notifications, as recording a referral event does.
+        referrals::lock(conn, &n.record_id)?;
+    }
     if notifications::acknowledge(conn, agency, id, &actor.subject, now)? {
-        if n.record_kind == "referral" && n.event == EventType::ReferralReceived {
+        if about_referral {
             super::referrals::acknowledged_by_notification(conn, actor, agency, &n.record_id, now)?;
         }
         audit::append(

@@ -327,3 +327,49 @@ async fn incident_and_referral_lists_capped() {
     p.sort();
     assert_eq!(p, vec!["/exploitation_types", "/indicators"]);
 }
+
+#[tokio::test]
+async fn default_budgets_stop_one_flooding_principal_but_not_many_busy_ones() {
+    let app = TestApp::spawn().await;
+    let a = app.agency("Agency A", "police_force", &["E08000025"]).await;
+    let count =
+        |statuses: &[StatusCode], s: StatusCode| statuses.iter().filter(|x| **x == s).count();
+    // 64 officers, each making 100 requests as fast as the hub answers: none is throttled.
+    let tokens: Vec<String> = (0..64)
+        .map(|i| app.token_as(&a, &format!("officer-{i}"), &["practitioner"]))
+        .collect();
+    let busy = futures_util::future::join_all(tokens.iter().map(|t| {
+        let app = &app;
+        async move {
+            let mut out = Vec::new();
+            for _ in 0..100 {
+                out.push(app.get("/me", t).await.0);
+            }
+            out
+        }
+    }))
+    .await
+    .concat();
+    assert_eq!(count(&busy, StatusCode::OK), 6400);
+    // One principal sending 2,500 at once from 32 connections: held to its burst and rate.
+    let flooder = app.token_as(&a, "flooder", &["practitioner"]);
+    let flood = futures_util::future::join_all((0..32).map(|_| {
+        let (app, t) = (&app, &flooder);
+        async move {
+            let mut out = Vec::new();
+            for _ in 0..78 {
+                out.push(app.get("/me", t).await.0);
+            }
+            out
+        }
+    }))
+    .await
+    .concat();
+    let limited = count(&flood, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited > 0,
+        "{} ok, none throttled",
+        count(&flood, StatusCode::OK)
+    );
+    assert_eq!(limited + count(&flood, StatusCode::OK), flood.len());
+}

@@ -1283,3 +1283,65 @@ async fn acknowledging_and_recording_acknowledged_race_without_deadlock() {
         assert_eq!(acks, 1, "round {round}: {}", own.1);
     }
 }
+
+#[tokio::test]
+async fn acknowledging_a_notification_locks_the_referral_before_the_notification() {
+    // PostgreSQL only: SQLite has one database write lock and no row locks to order.
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let w = world().await;
+    let app = &w.app;
+    let token = app.token(&w.police, &["practitioner"]);
+    let r = refer(&w, referral(ADULT_DOB, "given")).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let id = r.1["id"].as_str().unwrap().to_owned();
+    let n = notification(app, &w.police, "referral.received").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Another process is recording an event on the referral: it holds the referral's row.
+    let url = app.settings.database_url.clone();
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (id2, n2) = (id.clone(), n.clone());
+    let other = std::thread::spawn(move || {
+        let mut c = diesel::PgConnection::establish(&url).unwrap();
+        c.batch_execute(&format!(
+            "BEGIN; SELECT id FROM referrals WHERE id = '{id2}' FOR UPDATE;"
+        ))
+        .unwrap();
+        held_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        // ... and then touches the notification, as recording `acknowledged` does.
+        let touched = c.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '3s'; \
+             UPDATE notifications SET acknowledged_by = acknowledged_by WHERE id = '{n2}';"
+        ));
+        let _ = c.batch_execute(if touched.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        });
+        touched.is_ok()
+    });
+    held_rx.recv().unwrap();
+    let ack = app
+        .client
+        .post(format!("{}/notifications/{n}/acknowledge", app.api))
+        .bearer_auth(&token)
+        .send();
+    let ack = tokio::spawn(ack);
+    // The acknowledgement is waiting by now; the other process must still reach the
+    // notification (the hub waits on the referral, holding nothing the other needs).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    go_tx.send(()).unwrap();
+    let touched = tokio::task::spawn_blocking(move || other.join().unwrap())
+        .await
+        .unwrap();
+    assert!(touched, "the notification was locked before the referral");
+    let ack = ack.await.unwrap().unwrap();
+    assert_eq!(ack.status(), StatusCode::OK);
+}

@@ -1,7 +1,8 @@
 //! The gate every request passes before routing: a served route that needs a bearer token
 //! has it checked first (so a bad body or query is never answered before a missing token,
 //! and every refused token leaves its `access_denied` entry), then the request is charged to
-//! its caller's rate limit (the principal, or the client address without a valid token).
+//! its caller's rate limit (the principal, or the client address without a valid token;
+//! only the liveness probe, which does no work, is not charged).
 //! Every API answer except the operations endpoints carries `Cache-Control: no-store`: they
 //! can hold personal data, which no cache may keep.
 use actix_web::body::{EitherBody, MessageBody};
@@ -37,6 +38,10 @@ pub async fn gate(
             // A refused token still costs its client address.
             Err(refused) => Err(state.rate.check_client(peer).err().unwrap_or(refused)),
         }
+    } else if pattern.as_deref().is_some_and(routes::is_liveness) {
+        // Liveness answers without any work; a 429 there would only get a healthy hub
+        // restarted by its orchestrator.
+        Ok(())
     } else {
         state.rate.check_client(peer)
     };

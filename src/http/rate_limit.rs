@@ -24,6 +24,9 @@ use crate::identity::Principal;
 /// Checks between two evictions of idle keys.
 const TIDY_EVERY: u64 = 4096;
 
+/// Checks between two evictions while the address table is full.
+const TIDY_WHEN_FULL: u64 = 64;
+
 /// The key shared by unauthenticated callers once `max_clients` addresses are tracked.
 const OVERFLOW: u128 = u128::MAX;
 
@@ -114,11 +117,13 @@ impl RateLimits {
         }
     }
 
-    /// Evicts keys whose budget is full again, every [`TIDY_EVERY`] checks (and at once when
-    /// the address table is full).
+    /// Evicts keys whose budget is full again, every [`TIDY_EVERY`] checks (and every
+    /// [`TIDY_WHEN_FULL`] while the address table is full, so a flood of new addresses
+    /// cannot make every request pay for a sweep).
     fn tidy(&self) {
         let n = self.checks.fetch_add(1, Ordering::Relaxed);
-        if n % TIDY_EVERY == TIDY_EVERY - 1 || self.clients.len() >= self.max_clients {
+        let full = self.clients.len() >= self.max_clients;
+        if n % TIDY_EVERY == TIDY_EVERY - 1 || (full && n % TIDY_WHEN_FULL == 0) {
             self.principals.retain_recent();
             self.clients.retain_recent();
             self.principals.shrink_to_fit();

@@ -195,6 +195,11 @@ pub fn is_public(pattern: &str) -> bool {
     ) || pattern.starts_with("/dev-issuer/")
 }
 
+/// Whether `pattern` is the liveness probe (root or under [`API`]).
+pub fn is_liveness(pattern: &str) -> bool {
+    pattern.strip_prefix(API).unwrap_or(pattern) == "/healthz"
+}
+
 /// Whether `method` on the matched `pattern` is a served route that needs a bearer token
 /// (a wrong method is answered 405 without one).
 pub fn needs_token(method: &str, pattern: &str) -> bool {

@@ -373,3 +373,30 @@ async fn default_budgets_stop_one_flooding_principal_but_not_many_busy_ones() {
     );
     assert_eq!(limited + count(&flood, StatusCode::OK), flood.len());
 }
+
+#[tokio::test]
+async fn liveness_is_never_throttled_but_other_unauthenticated_calls_are() {
+    let app = small_budgets(5).await;
+    let mut codes = Vec::new();
+    for _ in 0..30 {
+        let r = app
+            .client
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
+        codes.push(r.status());
+    }
+    assert!(codes.iter().all(|c| *c == StatusCode::OK), "{codes:?}");
+    let mut codes = Vec::new();
+    for _ in 0..30 {
+        let r = app
+            .client
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap();
+        codes.push(r.status());
+    }
+    assert!(codes.contains(&StatusCode::TOO_MANY_REQUESTS), "{codes:?}");
+}

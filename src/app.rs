@@ -162,7 +162,7 @@ impl AppState {
 /// How the writer logs a use case's refusal (a probe for another agency's record, an action
 /// refused): within the refusing principal's refusal budget, like a refused role, so one
 /// principal probing cannot fill the log; the ones over budget are counted in the summary.
-fn refusal_log(runtime: Arc<AuditRuntime>) -> crate::service::store::RefusalLog {
+fn refusal_log(runtime: Arc<AuditRuntime>) -> crate::service::RefusalLog {
     Arc::new(move |c, entry| {
         let source = format!("{} {}", entry.actor.issuer, entry.actor.subject);
         let admission = runtime.principal_denials.admit(&source, entry.occurred_at);

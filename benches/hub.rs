@@ -9,7 +9,11 @@
 //!   requests/s of the running hub;
 //! - the hub at 32 and 64 concurrent clients: incidents/s (`POST /api/v1/incidents`, each
 //!   routed to five recipients), logged notification reads/s (`GET /api/v1/notifications/{id}`),
-//!   p50/p99 latency and non-2xx answers per phase, and the hub's peak RSS;
+//!   p50/p99 latency and non-2xx answers per phase, and the hub's peak RSS; the load comes
+//!   from many principals (one token per officer, [`PRINCIPALS`] per agency), so no 429
+//!   may appear in these phases;
+//! - one principal flooding `GET /api/v1/me` from every client: it must be answered 429
+//!   once its rate limit is spent;
 //!
 //! then prints each figure beside its ratio to the limit and its target, PASS or MISS. Runs on
 //! SQLite, and again on a fresh PostgreSQL database when `MSHT_HUB_BENCH_POSTGRES_URL` is set.
@@ -53,6 +57,11 @@ const MAX_IDS: usize = 200_000;
 const MAX_SAMPLES: usize = 5;
 
 const WANTED_RECIPIENTS: usize = 5;
+/// Principals (officers) per agency that drive the hub phases: enough that no one of them
+/// comes near the per-principal rate limit at the hub's full rate.
+const PRINCIPALS: usize = 512;
+/// How long one principal floods the hub.
+const FLOOD: Duration = Duration::from_secs(3);
 const INCIDENT_TARGET: f64 = 0.40;
 const READ_TARGET: f64 = 0.25;
 const RSS_TARGET_MIB: f64 = 128.0;
@@ -526,6 +535,30 @@ impl Hub {
         );
     }
 
+    /// `n` tokens of `agency`'s practitioners, one per officer (subjects `bench-{agency}-{i}`),
+    /// minted in this process with the dev issuer's key in the hub's data folder.
+    fn tokens(&self, agency: &str, n: usize) -> Vec<String> {
+        let env = self.env.iter().cloned().collect();
+        let overrides = msht_hub::config::Overrides {
+            data_dir: Some(self.data_dir.clone()),
+            ..Default::default()
+        };
+        let settings = msht_hub::config::Settings::load_with_env(&overrides, Some(env)).unwrap();
+        (0..n)
+            .map(|i| {
+                let subject = format!("bench-{agency}-{i}");
+                msht_hub::cli::dev_token(
+                    &settings,
+                    Some(agency),
+                    "practitioner",
+                    Some(&subject),
+                    3600,
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
     /// A token from the binary's `dev-token` subcommand.
     fn token(&self, agency: Option<&str>, role: &str) -> String {
         let mut cmd = Command::new(HUB);
@@ -621,6 +654,8 @@ enum Op {
     Health,
     Incident,
     Read,
+    /// One principal's `GET /me` from every client at once.
+    Flood,
 }
 
 struct Ctx {
@@ -628,8 +663,12 @@ struct Ctx {
     run: String,
     health: String,
     api: String,
-    police: String,
-    reader: String,
+    /// One token per officer: the load comes from many principals, as it would in a real
+    /// partnership, each well inside its own rate limit.
+    police: Vec<String>,
+    reader: Vec<String>,
+    /// A principal of its own for the flood phase.
+    flooder: String,
     reader_agency: String,
     seq: AtomicU64,
 }
@@ -694,18 +733,24 @@ async fn phase(
                     Op::Health => ctx.http.get(&ctx.health),
                     Op::Incident => {
                         let i = ctx.seq.fetch_add(1, Ordering::Relaxed);
+                        let officer = &ctx.police[i as usize % ctx.police.len()];
                         ctx.http
                             .post(format!("{}/incidents", ctx.api))
-                            .bearer_auth(&ctx.police)
+                            .bearer_auth(officer)
                             .json(&incident(&ctx.run, i))
                     }
                     Op::Read => {
                         let id = &read_ids[k % read_ids.len()];
+                        let officer = &ctx.reader[k % ctx.reader.len()];
                         k += clients;
                         ctx.http
                             .get(format!("{}/notifications/{id}", ctx.api))
-                            .bearer_auth(&ctx.reader)
+                            .bearer_auth(officer)
                     }
+                    Op::Flood => ctx
+                        .http
+                        .get(format!("{}/me", ctx.api))
+                        .bearer_auth(&ctx.flooder),
                 };
                 let failure = match request.send().await {
                     Ok(r) if r.status().is_success() => match r.bytes().await {
@@ -819,12 +864,16 @@ async fn run_hub(
         health
     ));
 
-    let police = hub.token(Some("police"), "practitioner");
-    let reader = hub.token(Some("mash"), "practitioner");
+    let police = hub.tokens("police", PRINCIPALS);
+    let reader = hub.tokens("mash", PRINCIPALS);
+    let flooder = hub.token(Some("mash"), "practitioner");
     let ngo = hub.token(Some("ngo"), "practitioner");
+    out.line(format!(
+        "  load from {PRINCIPALS} police and {PRINCIPALS} MASH principals (one token per officer)"
+    ));
     let me: Value = http
         .get(format!("{}/me", hub.api))
-        .bearer_auth(&reader)
+        .bearer_auth(&reader[0])
         .send()
         .await
         .unwrap()
@@ -839,6 +888,7 @@ async fn run_hub(
         api: hub.api.clone(),
         police,
         reader,
+        flooder,
         reader_agency,
         seq: AtomicU64::new(0),
     });
@@ -850,7 +900,7 @@ async fn run_hub(
             let r = ctx
                 .http
                 .post(format!("{}/incidents", ctx.api))
-                .bearer_auth(&ctx.police)
+                .bearer_auth(&ctx.police[0])
                 .json(&body)
                 .send()
                 .await
@@ -884,7 +934,7 @@ async fn run_hub(
         .post(format!("{}/subscriptions", hub.api))
         .bearer_auth(&ngo)
         .json(&json!({"events": ["incident.notified"],
-                      "channel": {"type": "email", "addresses": ["duty@ngo.example.org"]}}))
+                      "channel": {"type": "email", "addresses": ["duty@ngo.demo.invalid"]}}))
         .send()
         .await
         .unwrap();
@@ -1006,6 +1056,42 @@ async fn run_hub(
             }
         }
     }
+
+    // One principal flooding is held to its rate limit while the many above never were.
+    let flood = phase(
+        &ctx,
+        Op::Flood,
+        CLIENTS[CLIENTS.len() - 1],
+        FLOOD,
+        &no_ids,
+        &ids,
+    )
+    .await;
+    let only_429 = flood.samples.iter().all(|s| s.starts_with("429"));
+    out.line(format!(
+        "  one principal flooding GET /me from {} clients for {:.1} s: {} ok, {} answered 429 ({:.0}% throttled)",
+        CLIENTS[CLIENTS.len() - 1],
+        flood.secs,
+        flood.ok,
+        flood.failures,
+        100.0 * flood.failures as f64 / (flood.ok + flood.failures).max(1) as f64
+    ));
+    for s in &flood.samples {
+        out.line(format!("      flood answer sample: {s}"));
+    }
+    rows.push(Row {
+        backend,
+        clients: Some(CLIENTS[CLIENTS.len() - 1]),
+        figure: "one principal flooding: 429s".to_owned(),
+        value: flood.failures.to_string(),
+        p50: Some(flood.p50_ms),
+        p99: Some(flood.p99_ms),
+        failures: None,
+        limit: "-".to_owned(),
+        ratio: None,
+        target: "> 0, all 429".to_owned(),
+        pass: flood.failures > 0 && only_429,
+    });
 
     let rss = hub.peak_rss_mib();
     let alive = hub.child.try_wait().unwrap().is_none();

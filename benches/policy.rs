@@ -204,10 +204,11 @@ fn main() {
         at,
         consent_withdrawn: false,
         withheld: &[],
+        subjects: &[],
     };
     let all: &'static [String] = Box::leak(all.into_boxed_slice());
     assert!(
-        matches!(decide(&req(Some(all)), &views), PolicyDecision::Permit(ref p) if p.fields.len() == 36)
+        matches!(decide(&req(Some(all)), &views), PolicyDecision::Permit(ref p) if p.fields.len() == fields::fields(RecordKind::Incident).len())
     );
     let weighed = evaluate(&req(Some(all)), &views);
     assert_eq!(weighed.len(), 2 * CANDIDATES - 1);

@@ -30,7 +30,11 @@ cargo build --quiet --bin msht-hub
 data=$(mktemp -d "${TMPDIR:-/tmp}/msht-hub-fuzz.XXXXXX")
 port=$(ci_free_port)
 hub="$ROOT/target/debug/msht-hub"
-"$hub" serve --dev --data-dir "$data" --bind "127.0.0.1:$port" >"$data/serve.log" 2>&1 &
+# One principal per role sends every request of a pass: budgets that let the fuzzer explore
+# the API rather than the rate limiter (tests/api/limits.rs covers the limiter).
+MSHT_HUB__RATE_LIMIT__PRINCIPAL_PER_SECOND=100000 MSHT_HUB__RATE_LIMIT__PRINCIPAL_BURST=100000 \
+  MSHT_HUB__RATE_LIMIT__CLIENT_PER_SECOND=100000 MSHT_HUB__RATE_LIMIT__CLIENT_BURST=100000 \
+  "$hub" serve --dev --data-dir "$data" --bind "127.0.0.1:$port" >"$data/serve.log" 2>&1 &
 pid=$!
 cleanup() {
   ci_kill_pid "$pid" msht-hub msht-hub

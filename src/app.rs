@@ -17,7 +17,8 @@ use crate::delivery::secrets::SecretBox;
 use crate::delivery::worker::Worker;
 use crate::domain::audit::{Actor, NewEntry};
 use crate::error::AppError;
-use crate::http::{handlers, middleware, routes};
+use crate::http::rate_limit::RateLimits;
+use crate::http::{gate, handlers, middleware, routes};
 use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
 use crate::identity::registry::{IssuerEntry, Registry};
 use crate::identity::{AuthFailure, Authenticator, Principal};
@@ -48,6 +49,8 @@ pub struct AppState {
     pub delivery: Arc<Worker>,
     /// The audit trail's signing key, trusted keys and refusal budget.
     pub audit: Arc<AuditRuntime>,
+    /// Per-caller request budgets.
+    pub rate: Arc<RateLimits>,
 }
 
 /// `METHOD /path` of a request, without its query string, at most 200 characters.
@@ -157,6 +160,21 @@ impl AppState {
     }
 }
 
+/// How the writer logs a use case's refusal (a probe for another agency's record, an action
+/// refused): within the refusing principal's refusal budget, like a refused role, so one
+/// principal probing cannot fill the log; the ones over budget are counted in the summary.
+fn refusal_log(runtime: Arc<AuditRuntime>) -> crate::service::RefusalLog {
+    Arc::new(move |c, entry| {
+        let source = format!("{} {}", entry.actor.issuer, entry.actor.subject);
+        let admission = runtime.principal_denials.admit(&source, entry.occurred_at);
+        let mut entries: Vec<NewEntry> = admission.summary.into_iter().collect();
+        if admission.log_this {
+            entries.push(entry.clone());
+        }
+        audit::append_all(c, &entries).map(|_| ())
+    })
+}
+
 /// Runs [`AppState::audit_tick`] every `every` until the state is dropped.
 fn spawn_audit_ticker(state: Weak<AppState>, every: Duration) {
     tokio::spawn(async move {
@@ -193,10 +211,11 @@ impl Application {
 
         let url = settings.effective_database_url();
         let db_settings = settings.database.clone();
+        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
         let db = tokio::task::spawn_blocking(move || Db::open(&url, &db_settings))
             .await
             .map_err(AppError::internal)??
-            .with_refusal_log(audit::append_refusal);
+            .with_refusal_log(refusal_log(audit_runtime.clone()));
         if db.backend() == Backend::Sqlite
             && settings.database.sqlite_synchronous == Synchronous::Normal
         {
@@ -256,7 +275,6 @@ impl Application {
             None
         };
 
-        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
         let sign_interval = settings.audit.sign_interval_secs;
 
         let registry = Arc::new(
@@ -272,6 +290,7 @@ impl Application {
             &settings.identity,
             clock.clone(),
         ));
+        let rate = Arc::new(RateLimits::new(&settings.rate_limit)?);
         let metrics = Arc::new(Metrics::new()?);
         metrics.watch_writer(db.writer_stats());
         let max_body = settings.http.max_body_bytes;
@@ -304,6 +323,7 @@ impl Application {
             dev,
             delivery,
             audit: audit_runtime,
+            rate,
         });
         if sign_interval > 0 {
             spawn_audit_ticker(
@@ -323,6 +343,7 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )
+                .wrap(from_fn(gate::gate))
                 .wrap(from_fn(middleware::observe))
                 .configure(|cfg| routes::configure(cfg, dev_mode))
                 .default_service(web::to(handlers::fallback::not_found))

@@ -32,6 +32,23 @@ pub struct Settings {
     pub log: LogSettings,
     pub audit: AuditSettings,
     pub support: SupportSettings,
+    pub rate_limit: RateLimitSettings,
+    pub limits: crate::domain::limits::Limits,
+}
+
+/// Per-caller request budgets (GCRA: a sustained rate and a burst on top of it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests per second one authenticated principal (issuer and subject) may sustain.
+    pub principal_per_second: u32,
+    /// Requests one principal may make at once on top of the sustained rate.
+    pub principal_burst: u32,
+    /// Requests per second one client address may sustain without a valid token.
+    pub client_per_second: u32,
+    pub client_burst: u32,
+    /// Client addresses tracked at most; past it, unauthenticated callers share one budget.
+    pub max_clients: usize,
 }
 
 /// Commissioned support: the small-number protection of counts shown outside the agencies
@@ -414,6 +431,12 @@ mod tests {
             "Boxing Day substitute"
         );
         assert!(c.is_working_day("2026-12-29".parse().unwrap()));
+    }
+
+    #[test]
+    fn shipped_limits_are_the_documented_defaults() {
+        let s = Settings::load_with_env(&Overrides::default(), Some(HashMap::new())).unwrap();
+        assert_eq!(s.limits, crate::domain::limits::Limits::default());
     }
 
     #[test]

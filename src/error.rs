@@ -57,6 +57,15 @@ pub enum AppError {
     /// The body is not JSON (415).
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// The caller has spent its request budget (429, with `Retry-After`).
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    /// `If-Match` names a version that is no longer current (412).
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// The change needs `If-Match` and the request has none (428).
+    #[error("precondition required: {0}")]
+    PreconditionRequired(String),
     /// A dependency (database, pool) is not available right now (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -126,6 +135,9 @@ impl AppError {
                 "unsupported-media-type",
                 "Request body must be application/json",
             ),
+            AppError::RateLimited { .. } => ("rate-limited", "Too many requests"),
+            AppError::PreconditionFailed(_) => ("precondition-failed", "The version has changed"),
+            AppError::PreconditionRequired(_) => ("precondition-required", "If-Match is required"),
             AppError::Unavailable(_) => ("unavailable", "Service temporarily unavailable"),
             AppError::Config(_) | AppError::Internal(_) => ("internal", "Internal error"),
             AppError::Denied { error, .. } => error.slug_title(),
@@ -149,6 +161,10 @@ impl AppError {
             AppError::Conflict { detail, .. } => detail.clone(),
             AppError::PayloadTooLarge => "the request body exceeds the configured limit".into(),
             AppError::UnsupportedMediaType => "send the body as application/json".to_owned(),
+            AppError::RateLimited { retry_after_secs } => {
+                format!("this caller has used its request budget; retry after {retry_after_secs} s")
+            }
+            AppError::PreconditionFailed(d) | AppError::PreconditionRequired(d) => d.clone(),
             AppError::Unavailable(_) => "a dependency is unavailable; retry later".to_owned(),
             AppError::Config(_) | AppError::Internal(_) => {
                 "an internal error occurred; it has been logged".to_owned()
@@ -190,6 +206,9 @@ impl ResponseError for AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Denied { error, .. } => error.status_code(),
@@ -247,6 +266,9 @@ impl ResponseError for AppError {
             }
             AppError::Unavailable(_) | AppError::StalePlan => {
                 resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! Prometheus metrics, through the `prometheus` crate's registry and text encoder: request
-//! counts and latencies by route pattern and status (never by raw path, so ids do not blow up
-//! the label space), and the writer's group commits (batches and the intents they carried, so
+//! counts and latencies by method, route pattern and status, each from a fixed set (the
+//! standard methods or `other`; a registered pattern or `unmatched`; never the raw method or
+//! path, so neither invented methods nor ids can grow the label space), and the writer's group commits (batches and the intents they carried, so
 //! `intents / batches` is the mean batch size). Other modules register their own collectors on
 //! [`Metrics::registry`].
 use std::sync::atomic::Ordering;
@@ -12,6 +13,19 @@ use prometheus::{
 
 use crate::error::AppError;
 use crate::service::WriterStats;
+
+/// The methods counted under their own name; anything else is counted as `other`.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The `method` label of a request: one of [`METHODS`], or `other`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|m| *m == method)
+        .unwrap_or("other")
+}
 
 /// The hub's metrics registry and its HTTP collectors.
 pub struct Metrics {
@@ -94,10 +108,11 @@ impl Metrics {
         }
     }
 
-    /// Records one finished request.
+    /// Records one finished request. `method` is reduced to [`method_label`]; `route` must be
+    /// a registered pattern or `unmatched` (the middleware passes nothing else).
     pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
-        let labels = [method, route, status.as_str()];
+        let labels = [method_label(method), route, status.as_str()];
         self.http_requests.with_label_values(&labels).inc();
         self.http_duration
             .with_label_values(&labels)
@@ -112,5 +127,18 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .map_err(AppError::internal)?;
         String::from_utf8(buf).map_err(AppError::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("PATCH"), "PATCH");
+        assert_eq!(method_label("FOO"), "other");
+        assert_eq!(method_label("get"), "other", "methods are case-sensitive");
     }
 }

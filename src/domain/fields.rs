@@ -57,6 +57,7 @@ pub const INCIDENT_FIELDS: &[&str] = &[
     "victims[].nrm_status",
     "victims[].ictg_referral",
     "victims[].adult_at_risk",
+    "victims[].schedule_8_condition",
     "suspects[].role",
     "suspects[].nationality",
     "suspects[].foreign_national",

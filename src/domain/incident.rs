@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::agency::GssCode;
 use super::ids::AgencyId;
 use super::msht::{ExploitationType, Threat};
+use super::policy::{Basis, Schedule8Condition, Subject};
 use super::sharing::Classification;
 
 str_enum! {
@@ -99,6 +100,10 @@ pub struct Victim {
     pub nrm_status: Option<NrmStatus>,
     pub ictg_referral: Option<bool>,
     pub adult_at_risk: bool,
+    /// The DPA 2018 Schedule 8 condition recorded as the reason to share the person's details
+    /// without their consent, if any.
+    #[serde(default)]
+    pub schedule_8_condition: Option<Schedule8Condition>,
     pub safe_address: Option<String>,
 }
 
@@ -164,6 +169,43 @@ impl Incident {
             .any(|v| !v.is_child(now) && v.adult_at_risk)
     }
 
+    /// The victims as the policy function sees them, in order, for the basis of disclosing
+    /// each.
+    pub fn subjects(&self, now: DateTime<Utc>) -> Vec<Subject> {
+        self.victims
+            .iter()
+            .map(|v| Subject {
+                child: v.is_child(now),
+                consent: v.consent_to_share,
+                adult_at_risk: v.adult_at_risk,
+                schedule_8: v.schedule_8_condition,
+            })
+            .collect()
+    }
+
+    /// Each victim's consent state (with the reason where consent is absent) and, where a
+    /// permit gave them (`bases`, victim order), the basis each was disclosed on: the consent
+    /// part of a disclosure's audit entry.
+    pub fn consent_summary(&self, bases: &[Basis]) -> String {
+        let parts: Vec<String> = self
+            .victims
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let state = match (v.consent_to_share, v.consent_absent_reason) {
+                    (ConsentToShare::Given, _) => "given".to_owned(),
+                    (c, Some(r)) => format!("{c} ({r})"),
+                    (c, None) => c.to_string(),
+                };
+                match bases.get(i) {
+                    Some(b) => format!("{}: {state}; {}", v.reference, b.describe()),
+                    None => format!("{}: {state}", v.reference),
+                }
+            })
+            .collect();
+        parts.join("; ")
+    }
+
     /// Opaque references to the people the record is about (for the audit log).
     pub fn subject_refs(&self) -> Vec<String> {
         self.victims
@@ -226,6 +268,7 @@ impl Incident {
                 "nrm_status": v.nrm_status,
                 "ictg_referral": v.ictg_referral,
                 "adult_at_risk": v.adult_at_risk,
+                "schedule_8_condition": v.schedule_8_condition,
                 "safe_address": v.safe_address,
             })).collect::<Vec<_>>(),
             "suspects": self.suspects.iter().map(|s| json!({

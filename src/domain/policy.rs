@@ -10,6 +10,9 @@
 //! partnership's current terms of reference, the classification is at most the version's
 //! maximum, the purpose is covered, the agreement names data items for the recipient and
 //! record kind, every requested field is among them, and the victim has not withdrawn consent.
+//! A permit also says, per person the record is about, on which basis they are disclosed;
+//! an adult who declined, is not at risk and has no Schedule 8 condition recorded is
+//! disclosed without identifying fields ([`basis`]).
 //!
 //! When several agreement versions permit, the one chosen is the one that came into effect
 //! most recently (latest `effective_from`), then the higher version, then the lower agreement
@@ -42,6 +45,9 @@ pub struct DisclosureRequest<'a> {
     /// referral on the Duty to Notify pathway): a permit never names them, so its `fields`
     /// are final for the projection, the webhook and the audit entry alike.
     pub withheld: &'a [&'a str],
+    /// The people the record is about (an incident's victims, in order): the permit says on
+    /// which basis each is disclosed, and whose identifying fields are withheld.
+    pub subjects: &'a [Subject],
 }
 
 /// Everything the function needs about one agreement between the parties: all its versions,
@@ -85,6 +91,8 @@ pub struct Permit {
     /// The discloser's lawful basis under the agreement.
     pub lawful_basis: LawfulBasis,
     pub recipient_lawful_basis: LawfulBasis,
+    /// The basis for each of the request's subjects, in order (see [`basis`]).
+    pub subjects: Box<[Basis]>,
 }
 
 /// The outcome for one live version of one candidate agreement.
@@ -286,6 +294,7 @@ fn permit(
         retention_days: v.terms.retention_days,
         lawful_basis: g.discloser.to_audit(),
         recipient_lawful_basis: g.recipient.to_audit(),
+        subjects: req.subjects.iter().map(Basis::of).collect(),
     }
 }
 
@@ -372,9 +381,11 @@ pub fn decide(req: &DisclosureRequest<'_>, candidates: &[AgreementView]) -> Poli
     PolicyDecision::Deny(reasons)
 }
 
+pub mod basis;
 pub mod check;
 mod reason;
 
+pub use basis::{Basis, Schedule8Condition, Subject};
 pub use reason::DenyReason;
 
 #[cfg(test)]

@@ -9,16 +9,21 @@
 //!   anonymised, and a support route is still offered;
 //! - `not_required` for an adult is invalid.
 //!
-//! On the Duty to Notify pathway the fields in [`DTN_WITHHELD`] never leave the hub, whatever
-//! an agreement allows: name, date of birth and contact (the list), and also the
-//! exact age (the age band goes instead) and the narrative (free text can name the person).
+//! On the Duty to Notify pathway only what the anonymous Duty to Notify return carries
+//! ([`DTN_RETURN`]) ever leaves the hub, whatever an agreement allows: every other field
+//! ([`DTN_WITHHELD`]: name, date of birth, exact age, contact, language, the free-text
+//! indicators and narrative, needs) is withheld by the policy function.
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::agency::GssCode;
+use super::fields::REFERRAL_FIELDS;
 use super::ids::AgencyId;
 use super::incident::{age_band, age_on};
+use super::limits::Limits;
 use super::msht::ExploitationType;
 use super::referral_lifecycle::Status;
 use super::sharing::Classification;
@@ -59,14 +64,34 @@ str_enum! {
     }
 }
 
-/// Fields withheld on the Duty to Notify pathway, whatever an agreement allows.
-pub const DTN_WITHHELD: &[&str] = &[
-    "potential_victim.name",
-    "potential_victim.date_of_birth",
-    "potential_victim.contact",
-    "potential_victim.age",
-    "narrative",
+/// What the Home Office's anonymous Duty to Notify return carries, and so all a referral on
+/// that pathway ever discloses: where, which exploitation, the person's gender, nationality
+/// and age band (never an exact age), that it is an adult who declined, and the referral's
+/// state and classification. No free text (indicators and narrative can name the person or a
+/// place) and no other quasi-identifier (language, interpreter, needs, disputed age).
+pub const DTN_RETURN: &[&str] = &[
+    "area",
+    "potential_victim.age_band",
+    "potential_victim.is_child",
+    "potential_victim.gender",
+    "potential_victim.nationality",
+    "nrm_consent",
+    "pathway",
+    "exploitation_types",
+    "classification",
+    "status",
 ];
+
+/// Fields withheld on the Duty to Notify pathway, whatever an agreement allows: every
+/// referral field that is not in [`DTN_RETURN`] (so a field added later is withheld until
+/// the return is shown to carry it).
+pub static DTN_WITHHELD: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    REFERRAL_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !DTN_RETURN.contains(f))
+        .collect()
+});
 
 /// The pathway for a child or adult with `consent`; the error explains a bad combination.
 pub fn pathway(child: bool, consent: NrmConsent) -> Result<Pathway, &'static str> {
@@ -196,7 +221,7 @@ impl Referral {
             o.remove("reference");
         }
         if self.pathway == Pathway::DutyToNotify {
-            for p in DTN_WITHHELD {
+            for p in DTN_WITHHELD.iter() {
                 remove_path(&mut v, p);
             }
         }
@@ -208,7 +233,7 @@ impl Referral {
     pub fn withheld(&self) -> &'static [&'static str] {
         match self.pathway {
             Pathway::Nrm => &[],
-            _ => DTN_WITHHELD,
+            _ => DTN_WITHHELD.as_slice(),
         }
     }
 
@@ -317,8 +342,6 @@ fn required<T>(e: &mut Errors, pointer: &str, v: Option<T>) -> Option<T> {
     v
 }
 
-const MAX_LIST: usize = 50;
-
 impl PotentialVictimInput {
     fn parse(&self, e: &mut Errors, now: DateTime<Utc>) -> PotentialVictim {
         const P: &str = "/potential_victim";
@@ -358,13 +381,20 @@ impl PotentialVictimInput {
 }
 
 impl ReferralInput {
-    /// Validates the body into a referral by `referrer` with id `id`, made at `now`.
+    /// Validates the body into a referral by `referrer` with id `id`, made at `now`, within
+    /// `limits` (every over-long list is refused before anything else is parsed).
     pub fn parse(
         self,
         id: String,
         referrer: AgencyId,
         now: DateTime<Utc>,
+        limits: &Limits,
     ) -> Result<Referral, AppError> {
+        let mut e = Errors::new();
+        limits.list(&mut e, "/exploitation_types", self.exploitation_types.len());
+        limits.list(&mut e, "/indicators", self.indicators.len());
+        limits.list(&mut e, "/immediate_needs", self.immediate_needs.len());
+        e.finish()?;
         let mut e = Errors::new();
         let reference = optional_text(&mut e, "/reference", &self.reference, 100);
         let area = required(&mut e, "/area", self.area.as_deref())
@@ -396,14 +426,6 @@ impl ReferralInput {
                 if !exploitation_types.contains(&t) {
                     exploitation_types.push(t);
                 }
-            }
-        }
-        for (list, pointer) in [
-            (self.indicators.len(), "/indicators"),
-            (self.immediate_needs.len(), "/immediate_needs"),
-        ] {
-            if list > MAX_LIST {
-                e.add(pointer, format!("at most {MAX_LIST} items"));
             }
         }
         let indicators: Vec<String> = self

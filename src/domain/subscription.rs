@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::agency::{parse_areas, parse_email, GssCode};
 use super::ids::{AgencyId, SubscriptionId};
+use super::limits::Limits;
 use super::msht::{EventType, ExploitationType, Threat};
 use super::validate::Errors;
 use super::webhook_url as ssrf;
@@ -169,8 +170,30 @@ fn parse_list<T: std::str::FromStr<Err = String>>(
 }
 
 impl SubscriptionInput {
-    /// Validates everything but DNS.
-    pub fn parse(self, rules: ssrf::Rules) -> Result<NewSubscription, crate::error::AppError> {
+    /// Validates everything but DNS and the agency's own rules (its subscription count and
+    /// mail domain, see [`check_mail_domains`]), within `limits`.
+    pub fn parse(
+        self,
+        rules: ssrf::Rules,
+        limits: &Limits,
+    ) -> Result<NewSubscription, crate::error::AppError> {
+        let mut e = Errors::new();
+        if let Some(events) = &self.events {
+            limits.list(&mut e, "/events", events.len());
+        }
+        if let Some(f) = &self.filters {
+            limits.list(&mut e, "/filters/areas", f.areas.len());
+            limits.list(
+                &mut e,
+                "/filters/exploitation_types",
+                f.exploitation_types.len(),
+            );
+            limits.list(&mut e, "/filters/threats", f.threats.len());
+        }
+        if let Some(addresses) = self.channel.as_ref().and_then(|c| c.addresses.as_ref()) {
+            limits.addresses(&mut e, "/channel/addresses", addresses.len());
+        }
+        e.finish()?;
         let mut e = Errors::new();
         let events: Vec<EventType> = match &self.events {
             None => {
@@ -260,6 +283,45 @@ impl SubscriptionInput {
     }
 }
 
+/// The domain of an e-mail address, lower case.
+fn mail_domain(address: &str) -> Option<String> {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// An e-mail subscription may send only to the agency's own mail domain: the domain of its
+/// registered contact address, or a subdomain of it. So the hub's mail relay tells an
+/// agency's own people, and never becomes a way to mail anyone at all.
+pub fn check_mail_domains(
+    channel: &Channel,
+    contact_email: &str,
+) -> Result<(), crate::error::AppError> {
+    let Channel::Email { addresses } = channel else {
+        return Ok(());
+    };
+    let Some(own) = mail_domain(contact_email) else {
+        return Err(crate::error::AppError::validation(
+            "/channel/addresses",
+            "the agency has no contact address to take its mail domain from",
+        ));
+    };
+    let mut e = Errors::new();
+    for (i, a) in addresses.iter().enumerate() {
+        let ok = mail_domain(a).is_some_and(|d| d == own || d.ends_with(&format!(".{own}")));
+        if !ok {
+            e.add(
+                format!("/channel/addresses/{i}"),
+                format!(
+                    "must be in the agency's own mail domain `{own}` (that of its contact \
+                     address) or a subdomain of it"
+                ),
+            );
+        }
+    }
+    e.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +344,19 @@ mod tests {
         let text = format!("{sub:?}");
         assert!(!text.contains("MfKQ9r8G"), "{text}");
         assert!(text.contains("[redacted]") && text.contains("hooks.example.org"));
+    }
+
+    #[test]
+    fn mail_goes_only_to_the_agencys_own_domain() {
+        let ch = |a: &[&str]| Channel::Email {
+            addresses: a.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let contact = "team@Agency.example.org";
+        assert!(check_mail_domains(&ch(&["duty@agency.example.org"]), contact).is_ok());
+        assert!(check_mail_domains(&ch(&["x@mash.agency.example.org"]), contact).is_ok());
+        for bad in ["x@evil.example", "x@notagency.example.org", "x@example.org"] {
+            assert!(check_mail_domains(&ch(&[bad]), contact).is_err(), "{bad}");
+        }
     }
 
     fn facets(area: &GssCode) -> Facets<'_> {
@@ -325,7 +400,9 @@ mod tests {
             "channel": {"type": "webhook", "url": "http://hooks.example.org/x"}
         }))
         .unwrap();
-        let err = input.parse(ssrf::Rules::default()).unwrap_err();
+        let err = input
+            .parse(ssrf::Rules::default(), &Limits::default())
+            .unwrap_err();
         let crate::error::AppError::Validation(v) = err else {
             panic!()
         };

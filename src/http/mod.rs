@@ -1,7 +1,9 @@
 //! The HTTP edge: routes, extractors (who is calling, which roles an action needs, JSON
 //! bodies that fail as problems), wire types and thin handlers that call one use case each.
 pub mod extract;
+pub mod gate;
 pub mod handlers;
 pub mod middleware;
+pub mod rate_limit;
 pub mod routes;
 pub mod wire;

@@ -1,6 +1,9 @@
 //! The route table: one list of (method, path, handler) that both mounts the routes and tells
 //! the contract test which routes are served, so the code and api-spec/openapi.yaml cannot
 //! drift apart unnoticed.
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
@@ -217,6 +220,29 @@ pub fn served() -> Vec<(String, String)> {
                 .map(|e| (e.method.to_string(), e.path.to_owned())),
         )
         .collect()
+}
+
+/// Whether `pattern` is answered without a bearer token: the probes, the metrics, the
+/// spec and the dev issuer. Everything else needs one.
+pub fn is_public(pattern: &str) -> bool {
+    let relative = pattern.strip_prefix(API).unwrap_or(pattern);
+    matches!(
+        relative,
+        "/healthz" | "/readyz" | "/metrics" | "/api-spec/openapi.yaml"
+    ) || pattern.starts_with("/dev-issuer/")
+}
+
+/// Whether `pattern` is the liveness probe (root or under [`API`]).
+pub fn is_liveness(pattern: &str) -> bool {
+    pattern.strip_prefix(API).unwrap_or(pattern) == "/healthz"
+}
+
+/// Whether `method` on the matched `pattern` is a served route that needs a bearer token
+/// (a wrong method is answered 405 without one).
+pub fn needs_token(method: &str, pattern: &str) -> bool {
+    static SERVED: LazyLock<HashSet<(String, String)>> =
+        LazyLock::new(|| served().into_iter().collect());
+    !is_public(pattern) && SERVED.contains(&(method.to_owned(), pattern.to_owned()))
 }
 
 /// The methods served at a matched path pattern (for `Allow`).

@@ -15,4 +15,4 @@ pub mod store;
 mod store;
 pub mod usecase;
 
-pub use store::{Backend, Db, Synchronous, WriterStats};
+pub use store::{Backend, Db, RefusalLog, Synchronous, WriterStats};

@@ -313,6 +313,29 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// `PATCH /api/v1{path}` with `If-Match: {if_match}` (a change names the version it
+    /// was made from).
+    pub async fn patch_if(
+        &self,
+        path: &str,
+        token: &str,
+        if_match: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .patch(format!("{}{}", self.api, path))
+            .bearer_auth(token)
+            .header("if-match", if_match)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.send(Method::GET, path, token, None).await
     }

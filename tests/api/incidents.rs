@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use msht_hub::domain::projection::paths_present;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, pointers, Options, TestAgency, TestApp};
@@ -413,11 +413,11 @@ async fn a_change_re_routes_updates_to_existing_recipients() {
         .await;
     let id = r.1["id"].as_str().unwrap().to_owned();
     let p = app
-        .send(
-            Method::PATCH,
+        .patch_if(
             &format!("/incidents/{id}"),
             &app.token(&w.police, &["practitioner"]),
-            Some(json!({"narrative": "Updated after a second visit", "threats": ["county_lines"]})),
+            "\"1\"",
+            json!({"narrative": "Updated after a second visit", "threats": ["county_lines"]}),
         )
         .await;
     assert_eq!(p.0, StatusCode::OK, "{}", p.1);
@@ -435,20 +435,20 @@ async fn a_change_re_routes_updates_to_existing_recipients() {
     assert_eq!(events, vec!["incident.notified", "incident.updated"]);
     // Another agency cannot change it.
     let r = app
-        .send(
-            Method::PATCH,
+        .patch_if(
             &format!("/incidents/{id}"),
             &app.token(&w.ngo_with, &["practitioner"]),
-            Some(json!({"narrative": "x"})),
+            "*",
+            json!({"narrative": "x"}),
         )
         .await;
     assert_problem(&r, 404);
     let bad = app
-        .send(
-            Method::PATCH,
+        .patch_if(
             &format!("/incidents/{id}"),
             &app.token(&w.police, &["practitioner"]),
-            Some(json!({"area": "nowhere"})),
+            "*",
+            json!({"area": "nowhere"}),
         )
         .await;
     assert_eq!(pointers(&bad), vec!["/area"]);

@@ -1164,3 +1164,188 @@ async fn only_ngos_refer_and_only_the_referrer_reads_the_referral() {
     assert_eq!(elsewhere.1["routing"], json!([]));
     assert_eq!(elsewhere.1["warnings"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn duty_to_notify_carries_no_free_text() {
+    let w = world().await;
+    let app = &w.app;
+    let mut body = referral(ADULT_DOB, "declined");
+    body["indicators"] = json!(["kept at 14 Albert Street by Marius", "passport withheld"]);
+    let r = refer(&w, body).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["pathway"], "duty_to_notify");
+    let id = r.1["id"].as_str().unwrap().to_owned();
+    // What the anonymous Duty to Notify return carries, and nothing else.
+    let dtn_return: BTreeSet<&str> = [
+        "area",
+        "potential_victim.age_band",
+        "potential_victim.is_child",
+        "potential_victim.gender",
+        "potential_victim.nationality",
+        "nrm_consent",
+        "pathway",
+        "exploitation_types",
+        "classification",
+        "status",
+    ]
+    .into_iter()
+    .collect();
+    for item in routing(&r.1).values() {
+        for f in item["fields"].as_array().unwrap() {
+            assert!(dtn_return.contains(f.as_str().unwrap()), "{f} in {item}");
+        }
+    }
+    let free_text = ["Albert Street", "Marius", "passport withheld", "Romanian"];
+    for agency in [&w.police, &w.mash] {
+        let read = read_referral(app, agency).await;
+        assert_eq!(read.0, StatusCode::OK, "{}", read.1);
+        let rec = &read.1["record"];
+        for p in paths_present(rec) {
+            assert!(dtn_return.contains(p.as_str()), "{p} disclosed: {rec}");
+        }
+        for s in free_text {
+            assert!(!rec.to_string().contains(s), "{s} disclosed: {rec}");
+        }
+    }
+    app.drain().await;
+    for sent in everything_sent(app, &[&w.police_hook, &w.ngo_hook]) {
+        for s in free_text {
+            assert!(!sent.contains(s), "{s} sent: {sent}");
+        }
+    }
+    let log = app
+        .get(
+            &format!("/audit/events?purpose=self_monitoring&record_id={id}"),
+            &app.operator_token(&["hub_auditor"]),
+        )
+        .await;
+    for item in log.1["items"].as_array().unwrap() {
+        if item["operation"] == "disclosure" || item["operation"] == "consultation" {
+            for f in item["data_items"].as_array().unwrap() {
+                assert!(dtn_return.contains(f.as_str().unwrap()), "{f}: {item}");
+            }
+        }
+        for s in free_text {
+            assert!(!item.to_string().contains(s), "{s} in the log: {item}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn acknowledging_and_recording_acknowledged_race_without_deadlock() {
+    // Two hub processes on one database: one acknowledges the police's notification while
+    // the other records the police's `acknowledged` event. Both lock the referral first,
+    // then its notifications, so neither waits on the other in the opposite order.
+    let w = world().await;
+    let app = &w.app;
+    let (peer, _state, _handle) = app.spawn_peer().await;
+    let token = app.token(&w.police, &["practitioner"]);
+    for round in 0..6 {
+        let r = refer(&w, referral(ADULT_DOB, "given")).await;
+        assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+        let id = r.1["id"].as_str().unwrap().to_owned();
+        let list = app.get("/notifications?limit=200", &token).await;
+        let n = list.1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["referral_id"] == id.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ack = app
+            .client
+            .post(format!("{}/notifications/{n}/acknowledge", app.api))
+            .bearer_auth(&token)
+            .send();
+        let event = app
+            .client
+            .post(format!("{peer}/referrals/{id}/events"))
+            .bearer_auth(&token)
+            .json(&json!({"type": "acknowledged"}))
+            .send();
+        let (ack, event) = tokio::join!(ack, event);
+        let (ack, event) = (ack.unwrap().status(), event.unwrap().status());
+        assert_eq!(ack, StatusCode::OK, "round {round}");
+        assert!(
+            event == StatusCode::CREATED || event == StatusCode::CONFLICT,
+            "round {round}: {event}"
+        );
+        let own = app
+            .get(
+                &format!("/referrals/{id}"),
+                &app.token(&w.ngo, &["practitioner"]),
+            )
+            .await;
+        let acks = own.1["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "acknowledged")
+            .count();
+        assert_eq!(acks, 1, "round {round}: {}", own.1);
+    }
+}
+
+#[tokio::test]
+async fn acknowledging_a_notification_locks_the_referral_before_the_notification() {
+    // PostgreSQL only: SQLite has one database write lock and no row locks to order.
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let w = world().await;
+    let app = &w.app;
+    let token = app.token(&w.police, &["practitioner"]);
+    let r = refer(&w, referral(ADULT_DOB, "given")).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let id = r.1["id"].as_str().unwrap().to_owned();
+    let n = notification(app, &w.police, "referral.received").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Another process is recording an event on the referral: it holds the referral's row.
+    let url = app.settings.database_url.clone();
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (id2, n2) = (id.clone(), n.clone());
+    let other = std::thread::spawn(move || {
+        let mut c = diesel::PgConnection::establish(&url).unwrap();
+        c.batch_execute(&format!(
+            "BEGIN; SELECT id FROM referrals WHERE id = '{id2}' FOR UPDATE;"
+        ))
+        .unwrap();
+        held_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        // ... and then touches the notification, as recording `acknowledged` does.
+        let touched = c.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '3s'; \
+             UPDATE notifications SET acknowledged_by = acknowledged_by WHERE id = '{n2}';"
+        ));
+        let _ = c.batch_execute(if touched.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        });
+        touched.is_ok()
+    });
+    held_rx.recv().unwrap();
+    let ack = app
+        .client
+        .post(format!("{}/notifications/{n}/acknowledge", app.api))
+        .bearer_auth(&token)
+        .send();
+    let ack = tokio::spawn(ack);
+    // The acknowledgement is waiting by now; the other process must still reach the
+    // notification (the hub waits on the referral, holding nothing the other needs).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    go_tx.send(()).unwrap();
+    let touched = tokio::task::spawn_blocking(move || other.join().unwrap())
+        .await
+        .unwrap();
+    assert!(touched, "the notification was locked before the referral");
+    let ack = ack.await.unwrap().unwrap();
+    assert_eq!(ack.status(), StatusCode::OK);
+}

@@ -10,7 +10,9 @@ use super::{
 };
 use crate::domain::agency::GssCode;
 use crate::domain::ids::AgencyId;
+use crate::domain::limits::Limits;
 use crate::domain::msht::{ExploitationType, Threat};
+use crate::domain::policy::Schedule8Condition;
 use crate::domain::sharing::Classification;
 use crate::domain::validate::{required_text, Errors};
 use crate::error::AppError;
@@ -73,6 +75,7 @@ pub struct VictimInput {
     pub ictg_referral: Option<bool>,
     #[serde(default)]
     pub adult_at_risk: bool,
+    pub schedule_8_condition: Option<String>,
     pub safe_address: Option<String>,
 }
 
@@ -138,13 +141,35 @@ fn proceeds(v: &Value) -> Result<Decimal, String> {
 }
 
 impl IncidentInput {
-    /// Validates the body into an incident of `reporting_agency` with id `id`.
+    /// Every list longer than `limits` allows, each named by its pointer (checked before
+    /// anything else is parsed, so an oversized body costs little).
+    fn check_lengths(&self, limits: &Limits) -> Result<(), AppError> {
+        let mut e = Errors::new();
+        limits.list(&mut e, "/exploitation_types", self.exploitation_types.len());
+        limits.list(&mut e, "/threats", self.threats.len());
+        limits.list(&mut e, "/four_p", self.four_p.len());
+        limits.list(
+            &mut e,
+            "/nca_disruption_outcomes",
+            self.nca_disruption_outcomes.len(),
+        );
+        limits.people(&mut e, "/victims", self.victims.len());
+        limits.people(&mut e, "/suspects", self.suspects.len());
+        for (i, v) in self.victims.iter().enumerate() {
+            limits.list(&mut e, &format!("/victims/{i}/needs"), v.needs.len());
+        }
+        e.finish()
+    }
+
+    /// Validates the body into an incident of `reporting_agency` with id `id`, within `limits`.
     pub fn parse(
         self,
         id: String,
         reporting_agency: AgencyId,
         now: DateTime<Utc>,
+        limits: &Limits,
     ) -> Result<Incident, AppError> {
+        self.check_lengths(limits)?;
         let mut e = Errors::new();
         let reference = match &self.reference {
             None => {
@@ -289,6 +314,18 @@ impl IncidentInput {
                     "only when consent is not given",
                 );
             }
+            let schedule_8 = v.schedule_8_condition.as_deref().and_then(|c| {
+                e.take(
+                    format!("{p}/schedule_8_condition"),
+                    c.parse::<Schedule8Condition>(),
+                )
+            });
+            if consent == Some(ConsentToShare::Given) && schedule_8.is_some() {
+                e.add(
+                    format!("{p}/schedule_8_condition"),
+                    "only when consent is not given",
+                );
+            }
             let nrm = v
                 .nrm_status
                 .as_deref()
@@ -318,6 +355,7 @@ impl IncidentInput {
                     nrm_status: nrm,
                     ictg_referral: v.ictg_referral,
                     adult_at_risk: v.adult_at_risk,
+                    schedule_8_condition: schedule_8,
                     safe_address: optional_text(
                         &mut e,
                         &format!("{p}/safe_address"),

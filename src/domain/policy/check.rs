@@ -32,6 +32,7 @@ impl Check {
             at: self.at.unwrap_or(now),
             consent_withdrawn: self.consent_withdrawn,
             withheld: &[],
+            subjects: &[],
         }
     }
 }

@@ -29,7 +29,7 @@ fn input(v: Value) -> ReferralInput {
 }
 
 fn parse(v: Value) -> Result<Referral, AppError> {
-    input(v).parse("r-1".into(), AgencyId::new(), now())
+    input(v).parse("r-1".into(), AgencyId::new(), now(), &Default::default())
 }
 
 fn pointers(r: Result<Referral, AppError>) -> Vec<String> {
@@ -113,17 +113,20 @@ fn duty_to_notify_never_discloses_identifying_fields() {
         .map(|f| (*f).to_owned())
         .collect();
     let allowed = r.disclosable(&all);
-    for f in DTN_WITHHELD {
+    for f in DTN_WITHHELD.iter() {
         assert!(!allowed.contains(&(*f).to_owned()), "{f}");
         assert!(fields::is_known(RecordKind::Referral, f), "{f}");
     }
     let out = project(&r.disclosure_record(Status::Submitted), &all);
     let text = out.to_string();
-    for secret in ["Ana P", "1996-02-03", "07700", "car wash"] {
+    for secret in ["Ana P", "1996-02-03", "07700", "car wash", "passport"] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     assert_eq!(out["potential_victim"]["age_band"], "25-34");
     assert!(!paths_present(&out).contains(&"potential_victim.name".to_owned()));
+    for p in paths_present(&out) {
+        assert!(DTN_RETURN.contains(&p.as_str()), "{p} is not in the return");
+    }
     // On the NRM pathway the agreement decides.
     let nrm = parse(json!({})).unwrap();
     assert_eq!(nrm.disclosable(&all), all);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{candidates, Candidate, Route};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::AgencyId;
-use crate::domain::policy::{self, AgreementView, DisclosureRequest, PolicyDecision};
+use crate::domain::policy::{self, AgreementView, DisclosureRequest, PolicyDecision, Subject};
 use crate::domain::sharing::{Classification, Purpose};
 
 /// What a plan reads, loaded before the write.
@@ -43,6 +43,8 @@ pub struct Ask<'a> {
     pub purpose: fn(Route) -> Purpose,
     /// Fields that never leave the hub for this record (Duty to Notify).
     pub withheld: &'a [&'a str],
+    /// The people the record is about, for the basis of disclosing each.
+    pub subjects: &'a [Subject],
     pub consent_withdrawn: bool,
     pub at: DateTime<Utc>,
 }
@@ -72,6 +74,7 @@ pub fn plan(ask: &Ask<'_>, inputs: &Inputs) -> Vec<Outcome> {
                 at: ask.at,
                 consent_withdrawn: ask.consent_withdrawn,
                 withheld: ask.withheld,
+                subjects: ask.subjects,
             };
             let views = inputs
                 .views
@@ -99,6 +102,7 @@ mod tests {
             classification: Classification::Official,
             purpose: |_| Purpose::Safeguarding,
             withheld: &[],
+            subjects: &[],
             consent_withdrawn: false,
             at: chrono::DateTime::UNIX_EPOCH,
         }

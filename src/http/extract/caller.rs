@@ -1,6 +1,6 @@
 //! `Caller` (any valid bearer token) and `Authorized<R>` (a caller holding one of the roles of
-//! requirement `R`). The token is checked once per request and kept in the request's
-//! extensions; it never reaches a log.
+//! requirement `R`). The token is checked once per request (by the gate middleware, before
+//! any body or query is read) and kept in the request's extensions; it never reaches a log.
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -28,6 +28,33 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// Checks the request's bearer token once: the principal is kept in the request's
+/// extensions (later extractors take it from there); a missing or refused token is logged
+/// as `access_denied` (within the refusal budget) and answered 401.
+pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, AppError> {
+    if let Some(p) = req.extensions().get::<Principal>() {
+        return Ok(p.clone());
+    }
+    let Some(token) = bearer(req) else {
+        let failure = AuthFailure {
+            reason: "no bearer token".into(),
+            issuer: None,
+        };
+        state.on_authentication_failure(req, &failure).await;
+        return Err(AppError::Unauthenticated(failure.reason));
+    };
+    match state.auth.authenticate(&token).await {
+        Ok(p) => {
+            req.extensions_mut().insert(p.clone());
+            Ok(p)
+        }
+        Err(f) => {
+            state.on_authentication_failure(req, &f).await;
+            Err(AppError::Unauthenticated(f.reason))
+        }
+    }
+}
+
 impl FromRequest for Caller {
     type Error = AppError;
     type Future = BoxFut<Self>;
@@ -38,28 +65,10 @@ impl FromRequest for Caller {
             return Box::pin(async move { Ok(Caller(p)) });
         }
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let Some(token) = token else {
-                let failure = AuthFailure {
-                    reason: "no bearer token".into(),
-                    issuer: None,
-                };
-                state.on_authentication_failure(&req, &failure).await;
-                return Err(AppError::Unauthenticated(failure.reason));
-            };
-            match state.auth.authenticate(&token).await {
-                Ok(p) => {
-                    req.extensions_mut().insert(p.clone());
-                    Ok(Caller(p))
-                }
-                Err(f) => {
-                    state.on_authentication_failure(&req, &f).await;
-                    Err(AppError::Unauthenticated(f.reason))
-                }
-            }
+            authenticate(&state, &req).await.map(Caller)
         })
     }
 }

@@ -3,6 +3,7 @@
 pub mod body;
 pub mod caller;
 pub mod idempotency;
+pub mod if_match;
 pub mod optional_body;
 pub mod path;
 pub mod roles;
@@ -10,5 +11,6 @@ pub mod roles;
 pub use body::JsonBody;
 pub use caller::{Authorized, Caller};
 pub use idempotency::IdempotencyKey;
+pub use if_match::IfMatch;
 pub use optional_body::OptionalJsonBody;
 pub use path::parse_id;

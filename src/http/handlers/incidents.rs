@@ -1,5 +1,5 @@
 //! `/incidents` (the reporting agency) and `/notifications` (the receiving agency).
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -10,10 +10,11 @@ use crate::app::AppState;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{IncidentId, NotificationId};
 use crate::domain::incident::IncidentInput;
+use crate::domain::precondition::etag;
 use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, IncidentRecorder};
-use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::extract::{parse_id, Authorized, IfMatch, JsonBody};
 use crate::http::wire::incidents::{incident_body, EscalationOut, NotificationOut, RoutingItem};
 use crate::http::wire::page::{page, PageQuery};
 use crate::usecase::{incidents, notifications};
@@ -29,6 +30,7 @@ pub async fn create(
     state.delivery.wake();
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/incidents/{}", done.incident.id)))
+        .insert_header((ETAG, etag(done.version)))
         .json(recorded_body(&done, state.hub.now())))
 }
 
@@ -68,11 +70,13 @@ pub async fn get(
     let id: IncidentId = parse_id(&id)?;
     let actor = Actor::from(&auth.principal);
     let stored = incidents::read(&state.hub, actor, agency, id).await?;
-    Ok(HttpResponse::Ok().json(incident_body(
-        stored.incident.to_record(state.hub.now()),
-        stored.version,
-        None,
-    )))
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(stored.version)))
+        .json(incident_body(
+            stored.incident.to_record(state.hub.now()),
+            stored.version,
+            None,
+        )))
 }
 
 /// Re-reads a merge-patched incident as a request body would be read (422 with pointers).
@@ -84,14 +88,17 @@ pub async fn patch(
     state: web::Data<AppState>,
     auth: Authorized<IncidentRecorder>,
     id: web::Path<String>,
+    IfMatch(expected): IfMatch,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
     let id: IncidentId = parse_id(&id)?;
     let actor = Actor::from(&auth.principal);
-    let done = incidents::patch(&state.hub, actor, agency, id, patch, reparse).await?;
+    let done = incidents::patch(&state.hub, actor, agency, id, expected, patch, reparse).await?;
     state.delivery.wake();
-    Ok(HttpResponse::Ok().json(recorded_body(&done, state.hub.now())))
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(done.version)))
+        .json(recorded_body(&done, state.hub.now())))
 }
 
 pub async fn routing(

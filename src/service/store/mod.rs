@@ -58,8 +58,9 @@ pub fn in_snapshot<T>(
 }
 
 /// Appends a refusal's `access_denied` entry on the writer's connection (the audit trail
-/// provides it; the composition root hands it to [`Db::with_refusal_log`]).
-pub type RefusalLog = fn(&mut DbConn, &NewEntry) -> Result<(), AppError>;
+/// provides it, within its refusal budget; the composition root hands it to
+/// [`Db::with_refusal_log`]).
+pub type RefusalLog = Arc<dyn Fn(&mut DbConn, &NewEntry) -> Result<(), AppError> + Send + Sync>;
 
 /// The database handle: a pool of reader connections and the process's one writer. Cheap to
 /// clone.
@@ -228,7 +229,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
-        let refusals = self.refusals;
+        let refusals = self.refusals.clone();
         Box::new(move |c: &mut DbConn| {
             let r = c.transaction(f);
             let r = match r {
@@ -248,7 +249,7 @@ impl Db {
         let Err(AppError::Denied { error, entry }) = r else {
             return r;
         };
-        let refusals = self.refusals;
+        let refusals = self.refusals.clone();
         let logged = self.write_blocking(move |c| {
             log_refusal(c, refusals, &entry);
             Ok(())

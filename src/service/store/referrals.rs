@@ -188,6 +188,17 @@ pub fn set_status(
     Ok(n > 0)
 }
 
+/// Locks referral `id`'s row until the caller commits (PostgreSQL; a SQLite write
+/// transaction already holds the one database write lock). Whatever changes a referral and
+/// its notifications locks the referral first, then the notifications: one order, so two
+/// hub processes never deadlock on them.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
+    if let DbConn::Pg(pg) = conn {
+        let _: Vec<String> = r::table.find(id).select(r::id).for_update().load(pg)?;
+    }
+    Ok(())
+}
+
 /// Records who submitted the NRM referral and when the reasonable grounds decision is due.
 pub fn set_nrm_submitted(
     conn: &mut DbConn,

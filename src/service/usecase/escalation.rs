@@ -128,6 +128,7 @@ pub(super) fn lead_sees_child(
         at: now,
         consent_withdrawn: false,
         withheld,
+        subjects: &[],
     };
     Ok(match policy::decide(&req, &views) {
         PolicyDecision::Permit(p) => p.fields.iter().any(|f| child_fields.contains(&f.as_str())),

@@ -18,6 +18,7 @@ use crate::domain::ids::{AgencyId, IncidentId};
 use crate::domain::incident::{Incident, IncidentInput};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Deadlines;
+use crate::domain::precondition::Expected;
 use crate::domain::projection;
 use crate::domain::records::{Decision, StoredIncident as Stored};
 use crate::domain::routing;
@@ -57,12 +58,14 @@ async fn plan(hub: &Hub, incident: Arc<Incident>, now: DateTime<Utc>) -> Result<
             )),
         };
 
+        let subjects = incident.subjects(now);
         let ask = Ask {
             discloser: incident.reporting_agency,
             record_kind: RecordKind::Incident,
             classification: incident.classification,
             purpose: |_| Purpose::Safeguarding,
             withheld: &[],
+            subjects: &subjects,
             consent_withdrawn: false,
             at: now,
         };
@@ -87,7 +90,12 @@ pub async fn create(
     input: IncidentInput,
 ) -> Result<Recorded, AppError> {
     let now = hub.now();
-    let incident = Arc::new(input.parse(IncidentId::new().to_string(), agency, now)?);
+    let incident = Arc::new(input.parse(
+        IncidentId::new().to_string(),
+        agency,
+        now,
+        &hub.settings().limits,
+    )?);
     let deadlines = hub.deadlines();
     until_fresh(|| {
         let (actor, incident) = (actor.clone(), incident.clone());
@@ -157,13 +165,15 @@ fn merge(target: &mut Value, patch: &Value) {
 }
 
 /// Changes an incident of the caller's `agency` with a JSON merge patch (RFC 7396) and
-/// routes it again. Another agency's incident is a logged 404; the patched incident is
-/// validated like a new one (422 with pointers).
+/// routes it again, if it is still at a version `expected` allows (412 otherwise, also when
+/// another change lands between the read and the write). Another agency's incident is a
+/// logged 404; the patched incident is validated like a new one (422 with pointers).
 pub async fn patch(
     hub: &Hub,
     actor: Actor,
     agency: AgencyId,
     id: IncidentId,
+    expected: Expected,
     patch: Value,
     reparse: fn(&[u8]) -> Result<IncidentInput, AppError>,
 ) -> Result<Recorded, AppError> {
@@ -173,7 +183,7 @@ pub async fn patch(
     let key = id.to_string();
     let deadlines = hub.deadlines();
     until_fresh(|| {
-        let (actor, key, patch) = (actor.clone(), key.clone(), &patch);
+        let (actor, key, patch, expected) = (actor.clone(), key.clone(), &patch, &expected);
         async move {
             let now = hub.now();
             let (who, k) = (actor.clone(), key.clone());
@@ -183,10 +193,18 @@ pub async fn patch(
                         .ok_or_else(|| refusal::not_found(&who, KIND, &k, now))
                 })
                 .await?;
+            if !expected.allows(before.version) {
+                return Err(AppError::PreconditionFailed(format!(
+                    "the incident is at version {} (ETag \"{}\"); read it again and apply \
+                     your change to that version",
+                    before.version, before.version
+                )));
+            }
             let mut input = before.incident.to_input();
             merge(&mut input, patch);
             let bytes = serde_json::to_vec(&input)?;
-            let changed = Arc::new(reparse(&bytes)?.parse(key, agency, now)?);
+            let changed =
+                Arc::new(reparse(&bytes)?.parse(key, agency, now, &hub.settings().limits)?);
             let planned = plan(hub, changed.clone(), now).await?;
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;

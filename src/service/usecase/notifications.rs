@@ -3,7 +3,8 @@
 //! consultation, with the audit receipt), and acknowledges it. A referral is read with its
 //! consent state (withdrawn consent makes the policy function refuse) and, on the Duty to
 //! Notify pathway, without its identifying fields; acknowledging a `referral.received`
-//! notification also records the agency's `acknowledged` event on the referral. An
+//! notification also records the agency's `acknowledged` event on the referral, locking the
+//! referral before the notification, the order recording a referral event locks them in. An
 //! escalation (`notification.overdue` to a partnership's lead) is never a read of the record
 //! it is about: reading one answers who is late on which notification, and nothing else.
 use super::refusal;
@@ -14,9 +15,10 @@ use crate::audit::{self, Receipt};
 use crate::domain::audit::{Actor, AgreementRef, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, NotificationId};
+use crate::domain::incident::Incident;
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
-use crate::domain::policy::{self, DisclosureRequest, PolicyDecision};
+use crate::domain::policy::{self, DisclosureRequest, PolicyDecision, Subject};
 use crate::domain::projection;
 use crate::domain::referral::Referral;
 use crate::domain::sharing::{Classification, Purpose};
@@ -125,8 +127,10 @@ fn decide_read(
                 record: stored.incident.to_record(now),
                 classification: stored.incident.classification,
                 subjects: stored.incident.subject_refs(),
+                people: stored.incident.subjects(now),
                 consent_withdrawn: false,
                 consent: None,
+                incident: Some(stored.incident),
                 referral: None,
             }
         }
@@ -138,8 +142,10 @@ fn decide_read(
                 record: stored.referral.disclosure_record(stored.status),
                 classification: stored.referral.classification,
                 subjects: stored.referral.subject_refs(),
+                people: Vec::new(),
                 consent_withdrawn: withdrawn,
                 consent: Some(stored.referral.consent_state(withdrawn)),
+                incident: None,
                 referral: Some(stored.referral),
             }
         }
@@ -155,6 +161,7 @@ fn decide_read(
         at: now,
         consent_withdrawn: source.consent_withdrawn,
         withheld: source.referral.as_ref().map_or(&[], Referral::withheld),
+        subjects: &source.people,
     };
     let (epoch, views) = views_between(conn, cache, n.discloser, agency)?;
     match policy::decide(&req, &views) {
@@ -165,8 +172,15 @@ fn decide_read(
         PolicyDecision::Permit(p) => {
             // The permit's fields are final: a referral on the Duty to Notify pathway had its
             // identifying fields withheld by the policy function itself.
+            // Identifying fields of a declined adult not at risk, without a Schedule 8
+            // condition, are withheld as the permit says.
             let fields = p.fields.clone();
-            let projected = projection::project(&source.record, &fields);
+            let mut projected = projection::project(&source.record, &fields);
+            policy::basis::withhold_identities(&mut projected, &p.subjects);
+            let consent = match &source.incident {
+                Some(incident) => Some(incident.consent_summary(&p.subjects)),
+                None => source.consent.clone(),
+            };
             let entry = NewEntry {
                 subject_refs: source.subjects,
                 data_items: fields,
@@ -174,7 +188,7 @@ fn decide_read(
                 agreement: Some(p.agreement.clone()),
                 lawful_basis: Some(p.recipient_lawful_basis.clone()),
                 retention_days: Some(p.retention_days),
-                consent: source.consent,
+                consent,
                 ..NewEntry::new(Operation::Consultation, actor.clone(), now)
                     .record(&n.record_kind, &n.record_id)
                     .purpose(purpose.as_str())
@@ -197,8 +211,11 @@ struct Source {
     record: Value,
     classification: Classification,
     subjects: Vec<String>,
+    /// The people the record is about, for the policy function.
+    people: Vec<Subject>,
     consent_withdrawn: bool,
     consent: Option<String>,
+    incident: Option<Incident>,
     referral: Option<Referral>,
 }
 
@@ -240,8 +257,13 @@ fn acknowledge_in(
 ) -> Result<Notification, AppError> {
     let n = notifications::get(conn, agency, id)?
         .ok_or_else(|| refusal::not_found(actor, "notification", id, now))?;
+    let about_referral = n.record_kind == "referral" && n.event == EventType::ReferralReceived;
+    if about_referral {
+        // The referral before its notifications, as recording a referral event does.
+        referrals::lock(conn, &n.record_id)?;
+    }
     if notifications::acknowledge(conn, agency, id, &actor.subject, now)? {
-        if n.record_kind == "referral" && n.event == EventType::ReferralReceived {
+        if about_referral {
             super::referrals::acknowledged_by_notification(conn, actor, agency, &n.record_id, now)?;
         }
         audit::append(

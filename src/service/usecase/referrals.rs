@@ -6,7 +6,7 @@
 //! MASH for the area, and for a child the children's safeguarding partnership and the ICTG
 //! service; each passes through the policy function (purpose `nrm_referral` for the police,
 //! `safeguarding` for the others). On the Duty to Notify pathway the identifying fields are
-//! taken out whatever the agreement allows (`domain::referral::DTN_WITHHELD`).
+//! taken out whatever the agreement allows (all but `domain::referral::DTN_RETURN`).
 //!
 //! Lifecycle events follow `domain::referral_lifecycle`; each one tells the referring agency
 //! (webhook or e-mail through the outbox). Withdrawal of consent is seen by the policy

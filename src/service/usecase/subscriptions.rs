@@ -12,10 +12,13 @@ use crate::delivery::secrets::{SecretBox, SEALED_PREFIX};
 use crate::delivery::{ssrf, webhook};
 use crate::domain::audit::{Actor, NewEntry, Operation};
 use crate::domain::ids::{AgencyId, SubscriptionId};
-use crate::domain::subscription::{Channel, NewSubscription, Subscription, SubscriptionInput};
+use crate::domain::limits::Limits;
+use crate::domain::subscription::{
+    check_mail_domains, Channel, NewSubscription, Subscription, SubscriptionInput,
+};
 use crate::error::AppError;
 use crate::identity::Principal;
-use crate::service::store::{outbox, subscriptions, DbConn};
+use crate::service::store::{agencies, outbox, subscriptions, DbConn};
 
 /// What the settings allow a webhook URL to be.
 fn rules(hub: &Hub) -> ssrf::Rules {
@@ -39,16 +42,31 @@ async fn check_url(hub: &Hub, new: &NewSubscription) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Stores a new subscription for `agency`; a webhook gets a fresh `whsec_` secret, stored
-/// sealed under the hub's key and returned in the clear this once.
+/// Stores a new subscription for `agency`, within its cap and (for e-mail) its own mail
+/// domain; a webhook gets a fresh `whsec_` secret, stored sealed under the hub's key and
+/// returned in the clear this once.
 fn create_in(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,
     new: NewSubscription,
     secrets: &SecretBox,
+    limits: &Limits,
     now: DateTime<Utc>,
 ) -> Result<Subscription, AppError> {
+    let held = subscriptions::active_of(conn, agency)?.len();
+    if held >= limits.subscriptions_per_agency {
+        return Err(AppError::validation(
+            "",
+            format!(
+                "the agency already holds {held} subscriptions, the most it may \
+                 (limits.subscriptions_per_agency = {}); remove one first",
+                limits.subscriptions_per_agency
+            ),
+        ));
+    }
+    let owner = agencies::get(conn, agency)?.ok_or(AppError::NotFound)?;
+    check_mail_domains(&new.channel, &owner.contact_email)?;
     let secret = match new.channel {
         Channel::Webhook { .. } => Some(webhook::new_secret()),
         Channel::Email { .. } => None,
@@ -117,12 +135,13 @@ pub async fn create(
     input: SubscriptionInput,
 ) -> Result<Subscription, AppError> {
     let agency = actor.agency()?;
-    let new = input.parse(rules(hub))?;
+    let limits = hub.settings().limits;
+    let new = input.parse(rules(hub), &limits)?;
     check_url(hub, &new).await?;
     let now = hub.now();
     let who = Actor::from(&actor);
     let secrets = hub.secrets().clone();
-    hub.write(move |c| create_in(c, &who, agency, new, &secrets, now))
+    hub.write(move |c| create_in(c, &who, agency, new, &secrets, &limits, now))
         .await
 }
 

@@ -128,6 +128,7 @@ fn request(at: DateTime<Utc>) -> DisclosureRequest<'static> {
         at,
         consent_withdrawn: false,
         withheld: &[],
+        subjects: &[],
     }
 }
 

@@ -351,6 +351,7 @@ impl Scenario {
             at: t0() + Duration::hours(self.at_hours),
             consent_withdrawn: self.consent_withdrawn,
             withheld: &[],
+            subjects: &[],
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::KIND;
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::ids::NotificationId;
-use crate::domain::incident::{ConsentToShare, Incident};
+use crate::domain::incident::Incident;
 use crate::domain::msht::EventType;
 use crate::domain::notification::{Deadlines, Notification};
 use crate::domain::policy::PolicyDecision;
@@ -16,19 +16,6 @@ use crate::domain::records::Decision;
 use crate::error::AppError;
 use crate::service::store::{incidents, DbConn};
 use crate::usecase::routing::{Planned, Told};
-
-fn consent_summary(incident: &Incident) -> String {
-    let parts: Vec<String> = incident
-        .victims
-        .iter()
-        .map(|v| match (v.consent_to_share, v.consent_absent_reason) {
-            (ConsentToShare::Given, _) => format!("{}: given", v.reference),
-            (c, Some(r)) => format!("{}: {c} ({r})", v.reference),
-            (c, None) => format!("{}: {c}", v.reference),
-        })
-        .collect();
-    parts.join("; ")
-}
 
 /// The thin webhook data for one recipient: ids, and only those facets its agreement allows.
 fn thin_data(
@@ -74,7 +61,7 @@ impl Route<'_> {
     ) -> Result<Vec<Decision>, AppError> {
         let (incident, now) = (self.incident, self.now);
         let any_child = incident.any_child(now);
-        let consent = consent_summary(incident);
+        let consent = incident.consent_summary(&[]);
         let subjects = incident.subject_refs();
         let mut told = Told::default();
         let version = Some(self.version);
@@ -128,6 +115,7 @@ impl Route<'_> {
                     told.notify(n, subs, data, now);
                     entries.push(NewEntry {
                         data_items: p.fields.clone(),
+                        consent: Some(incident.consent_summary(&p.subjects)),
                         agreement: Some(p.agreement.clone()),
                         lawful_basis: Some(p.lawful_basis.clone()),
                         retention_days: Some(p.retention_days),

@@ -49,6 +49,7 @@ async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<
             classification: referral.classification,
             purpose: purpose_for,
             withheld: referral.withheld(),
+            subjects: &[],
             consent_withdrawn: false,
             at: now,
         };
@@ -70,7 +71,12 @@ pub async fn create(
     let now = hub.now();
     let who = actor.clone();
     hub.read(move |c| may_refer(c, &who, referrer, now)).await?;
-    let referral = Arc::new(input.parse(ReferralId::new().to_string(), referrer, now)?);
+    let referral = Arc::new(input.parse(
+        ReferralId::new().to_string(),
+        referrer,
+        now,
+        &hub.settings().limits,
+    )?);
     let timing = hub.referral_timing();
     let request = Arc::new(request);
     until_fresh(|| {

@@ -304,6 +304,7 @@ pub async fn read(hub: &Hub, p: Principal, id: Uuid) -> Result<PlacementView, Ap
                     at: now,
                     consent_withdrawn: stored.consent_withdrawn(),
                     withheld: r.withheld(),
+                    subjects: &[],
                 };
                 match policy::decide(c, &req)? {
                     PolicyDecision::Permit(permit) => {

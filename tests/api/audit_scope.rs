@@ -289,7 +289,7 @@ async fn a_subscription_without_filters_makes_only_the_disclosers_partners_candi
             "/subscriptions",
             &app.token(&ngo, &["practitioner"]),
             json!({"events": ["incident.notified", "incident.updated"], "filters": {},
-                   "channel": {"type": "email", "addresses": ["duty@ngo.example.org"]}}),
+                   "channel": {"type": "email", "addresses": ["duty@agency.example.org"]}}),
         )
         .await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);

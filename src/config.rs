@@ -31,6 +31,32 @@ pub struct Settings {
     pub referrals: ReferralSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub support: SupportSettings,
+}
+
+/// Commissioned support: the small-number protection of counts shown outside the agencies
+/// that hold the records, and the VAT rate added to unit costs charged plus VAT.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportSettings {
+    /// Counts from 1 to this are suppressed.
+    pub small_number_threshold: u64,
+    /// Other counts are rounded to the nearest multiple of this.
+    pub small_number_base: u64,
+    /// The standard VAT rate in percent, added to unit costs whose VAT is `added`.
+    pub vat_standard_rate_percent: u32,
+}
+
+impl SupportSettings {
+    /// The disclosure-control rule these settings describe.
+    pub fn rule(&self) -> crate::domain::disclosure::Rule {
+        crate::domain::disclosure::Rule::new(self.small_number_threshold, self.small_number_base)
+    }
+
+    /// The standard VAT rate as a fraction (`0.20`).
+    pub fn vat_rate(&self) -> rust_decimal::Decimal {
+        rust_decimal::Decimal::new(i64::from(self.vat_standard_rate_percent), 2)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,6 +306,11 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "json" | "text") {
             return Err(AppError::Config(
                 "log.format must be `json` or `text`".into(),
+            ));
+        }
+        if self.support.small_number_base == 0 {
+            return Err(AppError::Config(
+                "support.small_number_base must be at least 1".into(),
             ));
         }
         if self.database.pool_size == 0 {

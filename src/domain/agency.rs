@@ -28,10 +28,12 @@ pub enum AgencyKind {
     Ngo,
     Health,
     Other,
+    /// The office of a police and crime commissioner (commissions victim support).
+    Pcc,
 }
 
 impl AgencyKind {
-    pub const ALL: [AgencyKind; 13] = [
+    pub const ALL: [AgencyKind; 14] = [
         AgencyKind::PoliceForce,
         AgencyKind::Nca,
         AgencyKind::Cps,
@@ -45,6 +47,7 @@ impl AgencyKind {
         AgencyKind::Ngo,
         AgencyKind::Health,
         AgencyKind::Other,
+        AgencyKind::Pcc,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +65,7 @@ impl AgencyKind {
             AgencyKind::Ngo => "ngo",
             AgencyKind::Health => "health",
             AgencyKind::Other => "other",
+            AgencyKind::Pcc => "pcc",
         }
     }
 

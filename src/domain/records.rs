@@ -129,4 +129,6 @@ pub struct ReferralEvent {
     pub reason: Option<String>,
     pub ictg_role: Option<IctgRole>,
     pub occurred_at: DateTime<Utc>,
+    /// The service a `support_offered` event placed the person with.
+    pub service_id: Option<String>,
 }

@@ -242,6 +242,8 @@ pub struct NewEvent {
     pub note: Option<String>,
     pub reason: Option<String>,
     pub ictg_role: Option<IctgRole>,
+    /// The service a placement offered (`support_offered` recorded by a placement).
+    pub service_id: Option<String>,
 }
 
 impl EventInput {
@@ -286,6 +288,7 @@ impl EventInput {
             note,
             reason,
             ictg_role,
+            service_id: None,
         })
     }
 }

@@ -15,16 +15,20 @@ pub enum Role {
     IgOfficer,
     Practitioner,
     Analyst,
+    /// Commissioning staff of a PCC office or a local authority: records the services it
+    /// funds and reads their spend.
+    Commissioner,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::HubAdmin,
         Role::HubAuditor,
         Role::AgencyAdmin,
         Role::IgOfficer,
         Role::Practitioner,
         Role::Analyst,
+        Role::Commissioner,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,7 @@ impl Role {
             Role::IgOfficer => "ig_officer",
             Role::Practitioner => "practitioner",
             Role::Analyst => "analyst",
+            Role::Commissioner => "commissioner",
         }
     }
 

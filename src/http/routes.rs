@@ -6,7 +6,7 @@ use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
     agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships, referrals,
-    subscriptions,
+    subscriptions, support,
 };
 
 /// One served endpoint.
@@ -163,6 +163,32 @@ fn api() -> Vec<Endpoint> {
             "/reports/disclosures",
             audit::disclosure_report,
         ),
+        // Commissioned support (issue 15).
+        ep(Method::POST, "/support/providers", support::create_provider),
+        ep(Method::POST, "/support/services", support::create_service),
+        ep(Method::GET, "/support/services/{id}", support::get_service),
+        ep(
+            Method::POST,
+            "/support/services/{id}/capacity-exceptions",
+            support::create_exception,
+        ),
+        ep(
+            Method::POST,
+            "/support/placements",
+            support::create_placement,
+        ),
+        ep(
+            Method::GET,
+            "/support/placements/{id}",
+            support::get_placement,
+        ),
+        ep(
+            Method::POST,
+            "/support/placements/{id}/end",
+            support::end_placement,
+        ),
+        ep(Method::GET, "/reports/support-coverage", support::coverage),
+        ep(Method::GET, "/reports/support-spend", support::spend),
     ]
 }
 

@@ -753,10 +753,11 @@ async fn dev_mode_seeds_a_partnership_and_an_active_agreement() {
     assert_eq!(items.len(), 1, "{}", r.1);
     assert_eq!(items[0]["status"], "active", "{}", items[0]);
     assert_eq!(items[0]["parties"].as_array().unwrap().len(), 6);
-    // Every demo agency joined the demo partnership by its own acceptance.
+    // Every demo agency (the PCC office too) joined the demo partnership by its own
+    // acceptance.
     let ps = app.get("/partnerships", &token("mash", "ig_officer")).await;
     let members = ps.1["items"][0]["members"].as_array().unwrap().clone();
-    assert_eq!(members.len(), 6, "{}", ps.1);
+    assert_eq!(members.len(), 7, "{}", ps.1);
     assert!(members.iter().all(|m| m["status"] == "member"), "{}", ps.1);
     let me = app.get("/me", &token("police", "ig_officer")).await;
     let mash = app.get("/me", &token("mash", "ig_officer")).await;

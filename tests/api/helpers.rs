@@ -259,6 +259,7 @@ impl TestApp {
             ("ig_officer", "ig_officer"),
             ("practitioner", "practitioner"),
             ("analyst", "analyst"),
+            ("commissioner", "commissioner"),
         ]
         .into_iter()
         .collect();

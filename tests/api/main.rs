@@ -34,4 +34,5 @@ mod leases;
 mod ops;
 mod partnerships;
 mod policy_epoch;
+mod support;
 mod unknown_records;

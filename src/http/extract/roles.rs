@@ -29,7 +29,7 @@ requirement!(
 );
 requirement!(
     /// Anyone with a hub role: the agency directory is open to every member.
-    AnyRole, [HubAdmin, HubAuditor, AgencyAdmin, IgOfficer, Practitioner, Analyst], "a hub role"
+    AnyRole, [HubAdmin, HubAuditor, AgencyAdmin, IgOfficer, Practitioner, Analyst, Commissioner], "a hub role"
 );
 requirement!(
     /// An agency's information governance officer: drafts, signs, suspends agreements.
@@ -69,4 +69,19 @@ requirement!(
     /// their lifecycle events; which events an agency may record depends on how it stands to
     /// the referral (`domain::referral_lifecycle::may_record`).
     CaseWorker, [Practitioner], "the practitioner role"
+);
+requirement!(
+    /// Commissioning staff (a PCC office, a local authority): register providers and the
+    /// services they fund, and read their contracts' spend.
+    Commissioner, [Commissioner], "the commissioner role"
+);
+requirement!(
+    /// Who may record a capacity exception for a service: its commissioner, or the staff of
+    /// the provider's own agency (the use case checks which).
+    CapacityKeeper, [Commissioner, Practitioner, AgencyAdmin], "the commissioner, practitioner or agency_admin role"
+);
+requirement!(
+    /// Readers of the support coverage of an area: commissioners and partnership members'
+    /// staff.
+    CoverageReader, [Commissioner, Analyst, IgOfficer, Practitioner, AgencyAdmin], "the commissioner, analyst, ig_officer, practitioner or agency_admin role"
 );

@@ -10,3 +10,4 @@ pub mod ops;
 pub mod partnerships;
 pub mod referrals;
 pub mod subscriptions;
+pub mod support;

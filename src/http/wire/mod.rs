@@ -11,3 +11,4 @@ pub mod partnerships;
 pub mod referrals;
 pub mod routing;
 pub mod subscriptions;
+pub mod support;

@@ -23,6 +23,9 @@ pub struct EventOut {
     pub reason: Option<String>,
     pub ictg_role: Option<&'static str>,
     pub occurred_at: DateTime<Utc>,
+    /// The service a `support_offered` event placed the person with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
 }
 
 impl From<&Event> for EventOut {
@@ -38,6 +41,7 @@ impl From<&Event> for EventOut {
             reason: e.reason.clone(),
             ictg_role: e.ictg_role.map(|r| r.as_str()),
             occurred_at: e.occurred_at,
+            service_id: e.service_id.clone(),
         }
     }
 }

@@ -38,7 +38,7 @@ pub struct DemoAgency {
 }
 
 /// Birmingham (E08000025) and its neighbours in the West Midlands.
-pub const DEMO_AGENCIES: [DemoAgency; 6] = [
+pub const DEMO_AGENCIES: [DemoAgency; 7] = [
     DemoAgency {
         slug: "police",
         name: "Demo West Midlands Police",
@@ -102,6 +102,14 @@ pub const DEMO_AGENCIES: [DemoAgency; 6] = [
         areas: &["E08000025", "E08000026"],
         first_responder: true,
         contact_email: "referrals@ngo.demo.invalid",
+    },
+    DemoAgency {
+        slug: "pcc",
+        name: "Demo West Midlands PCC Office",
+        kind: AgencyKind::Pcc,
+        areas: &["E08000025"],
+        first_responder: false,
+        contact_email: "commissioning@pcc.demo.invalid",
     },
 ];
 

@@ -21,6 +21,7 @@ pub mod partnerships;
 pub mod referrals;
 pub mod schema;
 pub mod subscriptions;
+pub mod support;
 pub mod time;
 mod writer;
 

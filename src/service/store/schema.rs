@@ -378,6 +378,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         ictg_role -> Nullable<Text>,
         occurred_at -> Timestamp,
+        service_id -> Nullable<Text>,
     }
 }
 
@@ -411,3 +412,94 @@ diesel::table! {
 
 diesel::joinable!(referral_routing -> referrals (referral_id));
 diesel::allow_tables_to_appear_in_same_query!(referrals, referral_routing);
+
+// Commissioned support (migration 2026-12-01-000014_commissioned_support).
+diesel::table! {
+    support_providers (id) {
+        id -> Text,
+        registered_by_agency_id -> Text,
+        name -> Text,
+        registration_number -> Nullable<Text>,
+        inspection -> Nullable<Text>,
+        areas -> Text,
+        safeguarding_contact -> Text,
+        agency_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    support_contracts (id) {
+        id -> Text,
+        commissioner_agency_id -> Text,
+        funding_stream -> Text,
+        starts -> Date,
+        ends -> Date,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    support_services (id) {
+        id -> Text,
+        provider_id -> Text,
+        contract_id -> Text,
+        name -> Text,
+        service_type -> Text,
+        stages -> Text,
+        areas -> Text,
+        languages -> Text,
+        places -> Integer,
+        capacity_unit -> Text,
+        unit_amount -> Text,
+        currency -> Text,
+        unit_per -> Text,
+        vat -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    support_service_areas (service_id, area) {
+        service_id -> Text,
+        area -> Text,
+    }
+}
+
+diesel::table! {
+    support_capacity_exceptions (id) {
+        id -> Text,
+        service_id -> Text,
+        extra_places -> Integer,
+        reason -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        recorded_by_agency_id -> Text,
+        recorded_by_subject -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    support_placements (id) {
+        id -> Text,
+        referral_id -> Text,
+        service_id -> Text,
+        referring_agency_id -> Text,
+        placed_by_agency_id -> Text,
+        stage -> Text,
+        area -> Text,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(support_services -> support_contracts (contract_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    support_services,
+    support_contracts,
+    support_service_areas,
+    support_placements
+);

@@ -49,6 +49,7 @@ pub fn seed(
             Role::IgOfficer,
             Role::Practitioner,
             Role::Analyst,
+            Role::Commissioner,
         ]
         .into_iter()
         .map(|r| (r.as_str().to_owned(), r))
@@ -72,6 +73,7 @@ pub fn seed(
         });
     }
     super::dev_sharing::seed(conn, &out, base_url, now)?;
+    super::dev_support::seed(conn, &out, base_url, now)?;
     Ok(out)
 }
 

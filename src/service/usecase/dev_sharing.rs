@@ -223,7 +223,8 @@ pub fn seed(
     };
     let drafter = officer(base_url, police, Role::IgOfficer)?;
     let a = super::agreements::create_in(conn, &drafter, p.id, terms, now)?;
-    for ag in agencies {
+    // The PCC office is a member of the partnership but no party to this agreement.
+    for ag in agencies.iter().filter(|a| a.slug != "pcc") {
         let ig = officer(base_url, ag, Role::IgOfficer)?;
         super::agreements::sign_in(conn, &ig, a.id, 1, now)?;
     }

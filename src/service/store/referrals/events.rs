@@ -26,6 +26,7 @@ struct EventRow {
     reason: Option<String>,
     ictg_role: Option<String>,
     occurred_at: NaiveDateTime,
+    service_id: Option<String>,
 }
 
 impl EventRow {
@@ -47,6 +48,7 @@ impl EventRow {
                 .map(|r| r.parse().map_err(AppError::internal))
                 .transpose()?,
             occurred_at: from_db(self.occurred_at),
+            service_id: self.service_id,
         })
     }
 }
@@ -75,6 +77,7 @@ pub fn insert_event(conn: &mut DbConn, x: &Event) -> Result<(), AppError> {
         reason: x.reason.clone(),
         ictg_role: x.ictg_role.map(|r| r.as_str().to_owned()),
         occurred_at: to_db(x.occurred_at),
+        service_id: x.service_id.clone(),
     };
     diesel::insert_into(e::table).values(row).execute(conn)?;
     Ok(())

@@ -126,13 +126,14 @@ pub fn acknowledged_by_notification(
         note: None,
         reason: None,
         ictg_role: None,
+        service_id: None,
     };
     // Acknowledgement sets no deadline, so the default timing is never consulted.
     apply(conn, actor, agency, &stored, &new, &Timing::default(), now).map(|_| ())
 }
 
 /// Records an event already checked against the lifecycle and the recorder's standing.
-fn apply(
+pub(in crate::service) fn apply(
     conn: &mut DbConn,
     actor: &Actor,
     agency: AgencyId,
@@ -176,6 +177,7 @@ fn apply(
         reason: new.reason.clone(),
         ictg_role: new.ictg_role,
         occurred_at: now,
+        service_id: new.service_id.clone(),
     };
     referrals::insert_event(conn, &event)?;
     let classification = r.classification.as_str().to_owned();
@@ -205,20 +207,25 @@ fn apply(
     }
     // Each event tells the referring agency: ids and states only, with the event's sequence
     // number so that a receiver can order deliveries that arrive out of order.
+    let mut payload = json!({
+        "referral_id": id,
+        "event_id": event.id,
+        "seq": event.seq,
+        "event": new.kind,
+        "status": to,
+        "previous_status": from,
+        "recorded_by_agency_id": agency.to_string(),
+        "occurred_at": now,
+    });
+    // A `support_offered` from a placement names the service (an id, not personal data).
+    if let (Some(sid), Some(o)) = (&new.service_id, payload.as_object_mut()) {
+        o.insert("service_id".to_owned(), json!(sid));
+    }
     notify::enqueue(
         conn,
         r.referring_agency,
         EventType::ReferralStatusChanged,
-        json!({
-            "referral_id": id,
-            "event_id": event.id,
-            "seq": event.seq,
-            "event": new.kind,
-            "status": to,
-            "previous_status": from,
-            "recorded_by_agency_id": agency.to_string(),
-            "occurred_at": now,
-        }),
+        payload,
         &classification,
         now,
     )?;

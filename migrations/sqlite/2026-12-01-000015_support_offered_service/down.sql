@@ -1,0 +1,1 @@
+ALTER TABLE referral_events DROP COLUMN service_id;

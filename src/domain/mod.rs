@@ -73,6 +73,7 @@ pub mod ids;
 pub mod incident;
 pub mod msht;
 pub mod notification;
+pub mod outcome;
 pub mod partnership;
 pub mod policy;
 pub mod projection;

@@ -5,8 +5,8 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships, referrals,
-    subscriptions, support,
+    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, outcomes, partnerships,
+    referrals, subscriptions, support,
 };
 
 /// One served endpoint.
@@ -189,6 +189,8 @@ fn api() -> Vec<Endpoint> {
         ),
         ep(Method::GET, "/reports/support-coverage", support::coverage),
         ep(Method::GET, "/reports/support-spend", support::spend),
+        // Outcomes and the threat picture (issue 14).
+        ep(Method::POST, "/incidents/{id}/outcomes", outcomes::create),
     ]
 }
 

@@ -36,3 +36,6 @@ mod partnerships;
 mod policy_epoch;
 mod support;
 mod unknown_records;
+
+mod outcomes;
+mod threat_picture;

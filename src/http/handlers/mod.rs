@@ -7,6 +7,7 @@ pub mod fallback;
 pub mod incidents;
 pub mod me;
 pub mod ops;
+pub mod outcomes;
 pub mod partnerships;
 pub mod referrals;
 pub mod subscriptions;

@@ -80,6 +80,7 @@ pub mod projection;
 pub mod records;
 pub mod referral;
 pub mod referral_lifecycle;
+pub mod report;
 pub mod role;
 pub mod routing;
 pub mod sharing;

@@ -6,7 +6,7 @@ use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
     agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, outcomes, partnerships,
-    referrals, subscriptions, support,
+    referrals, subscriptions, support, threat_picture,
 };
 
 /// One served endpoint.
@@ -191,6 +191,7 @@ fn api() -> Vec<Endpoint> {
         ep(Method::GET, "/reports/support-spend", support::spend),
         // Outcomes and the threat picture (issue 14).
         ep(Method::POST, "/incidents/{id}/outcomes", outcomes::create),
+        ep(Method::GET, "/reports/threat-picture", threat_picture::get),
     ]
 }
 

@@ -12,3 +12,4 @@ pub mod partnerships;
 pub mod referrals;
 pub mod subscriptions;
 pub mod support;
+pub mod threat_picture;

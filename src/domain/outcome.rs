@@ -401,7 +401,7 @@ pub fn migrated(
     out
 }
 
-/// Uuid without the uuid crate's feature flags, for ids that are not time ordered.
+/// A fresh, time-ordered id for a new outcome.
 pub fn fresh_id() -> String {
     Uuid::now_v7().hyphenated().to_string()
 }
@@ -410,6 +410,10 @@ pub fn fresh_id() -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn at() -> DateTime<Utc> {
+        "2026-06-01T09:00:00Z".parse().unwrap()
+    }
 
     fn input(v: serde_json::Value) -> OutcomeInput {
         serde_json::from_value(v).unwrap()
@@ -424,7 +428,7 @@ mod tests {
 
     #[test]
     fn a_disruption_needs_tactic_impact_and_rationale() {
-        let now = Utc::now();
+        let now = at();
         let who = AgencyId::new();
         let p = pointers(
             input(json!({"kind": "disruption", "date": "2026-01-05"})).parse("x".into(), who, now),
@@ -443,7 +447,7 @@ mod tests {
 
     #[test]
     fn fields_of_another_kind_and_future_dates_are_refused() {
-        let now = Utc::now();
+        let now = at();
         let p = pointers(
             input(
                 json!({"kind": "pnd_recorded", "date": "2999-01-01", "reference": "P1",
@@ -472,7 +476,7 @@ mod tests {
 
     #[test]
     fn old_fields_migrate_to_stable_outcomes() {
-        let at = Utc::now();
+        let at = at();
         let who = AgencyId::new();
         let a = migrated("i1", who, at, &["van seized".into(), " ".into()], true);
         assert_eq!(a.len(), 2);

@@ -183,16 +183,78 @@ impl Rule {
                     }
                 }
             }
-            for margin in [
-                (&table.row_totals, &mut row_totals),
-                (&table.column_totals, &mut column_totals),
-            ] {
-                let mut line = Line {
-                    entries: margin.0.iter().copied().zip(margin.1.iter_mut()).collect(),
-                    total: &mut total,
+            // The margins: row totals (and column totals) against the grand total. A total
+            // suppressed while every cell of its line is published is no secret (it follows
+            // from the cells), so it does not count as hidden; a partner is taken, where it
+            // can be, from a line that already hides a cell, and otherwise the partner's
+            // smallest cell is suppressed with it.
+            let height = table.row_totals.len();
+            for rows in [true, false] {
+                if total.suppressed {
+                    continue;
+                }
+                let (n, across) = if rows {
+                    (height, width)
+                } else {
+                    (width, height)
                 };
-                if line.protect().is_some() {
-                    changed = true;
+                let at = |k: usize, m: usize| if rows { (k, m) } else { (m, k) };
+                let hides = |cells: &Vec<Vec<Published>>, k: usize| {
+                    (0..across).any(|m| {
+                        let (i, j) = at(k, m);
+                        cells
+                            .get(i)
+                            .and_then(|r| r.get(j))
+                            .is_some_and(|c| c.suppressed)
+                    })
+                };
+                let (true_totals, published) = if rows {
+                    (&table.row_totals, &mut row_totals)
+                } else {
+                    (&table.column_totals, &mut column_totals)
+                };
+                let hidden = (0..n)
+                    .filter(|k| {
+                        published.get(*k).is_some_and(|p| p.suppressed) && hides(&cells, *k)
+                    })
+                    .count();
+                if hidden != 1 {
+                    continue;
+                }
+                let open: Vec<usize> = (0..n)
+                    .filter(|k| published.get(*k).is_some_and(|p| !p.suppressed))
+                    .collect();
+                let value = |k: &usize| true_totals.get(*k).copied().unwrap_or(0);
+                let pick = open
+                    .iter()
+                    .copied()
+                    .filter(|k| hides(&cells, *k))
+                    .min_by_key(value)
+                    .map(|k| (k, false))
+                    .or_else(|| open.iter().copied().min_by_key(value).map(|k| (k, true)));
+                changed = true;
+                let Some((k, with_cell)) = pick else {
+                    total = SUPPRESSED;
+                    continue;
+                };
+                if let Some(p) = published.get_mut(k) {
+                    *p = SUPPRESSED;
+                }
+                if with_cell {
+                    let smallest = (0..across)
+                        .map(|m| {
+                            let (i, j) = at(k, m);
+                            let n = table.cells.get(i).and_then(|r| r.get(j)).copied();
+                            (m, n.unwrap_or(0))
+                        })
+                        .min_by_key(|(_, n)| (*n == 0, *n));
+                    if let Some((m, _)) = smallest {
+                        let (i, j) = at(k, m);
+                        if let Some(c) = cells.get_mut(i).and_then(|r| r.get_mut(j)) {
+                            *c = SUPPRESSED;
+                            secondary.push((i, j));
+                        }
+                    }
                 }
             }
             if !changed {
@@ -300,12 +362,37 @@ mod tests {
             let col = p.cells.iter().map(|r| &r[j]).collect();
             check(col, &p.column_totals[j], format!("column {j}"))?;
         }
-        check(p.row_totals.iter().collect(), &p.total, "row totals".into())?;
-        check(
-            p.column_totals.iter().collect(),
-            &p.total,
-            "column totals".into(),
-        )
+        // A suppressed total whose cells are all published follows from them: not hidden.
+        let open = Published {
+            count: Some(0),
+            suppressed: false,
+        };
+        let rows: Vec<Published> = p
+            .row_totals
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if p.cells[i].iter().all(|c| !c.suppressed) {
+                    open
+                } else {
+                    *t
+                }
+            })
+            .collect();
+        let cols: Vec<Published> = p
+            .column_totals
+            .iter()
+            .enumerate()
+            .map(|(j, t)| {
+                if p.cells.iter().all(|r| !r[j].suppressed) {
+                    open
+                } else {
+                    *t
+                }
+            })
+            .collect();
+        check(rows.iter().collect(), &p.total, "row totals".into())?;
+        check(cols.iter().collect(), &p.total, "column totals".into())
     }
 
     fn table_of(cells: Vec<Vec<u64>>) -> Table {

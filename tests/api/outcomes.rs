@@ -243,3 +243,34 @@ async fn partners_record_outcomes_only_where_an_agreement_lets_them() {
     assert_eq!(last["kind"], "charge");
     assert_eq!(last["recorded_by_agency_id"], w.mash.id);
 }
+
+#[actix_web::test]
+async fn a_retried_outcome_with_its_idempotency_key_is_recorded_once() {
+    let w = world().await;
+    let app = &w.app;
+    let token = app.token(&w.police, &["practitioner"]);
+    let path = format!("/incidents/{}/outcomes", w.incident);
+    let send = |body: Value| {
+        app.client
+            .post(format!("{}{path}", app.api))
+            .bearer_auth(&token)
+            .header("idempotency-key", "outcome-1")
+            .json(&body)
+            .send()
+    };
+    let first = send(disruption()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = send(disruption()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let other = send(json!({"kind": "pnd_recorded", "date": "2026-05-31", "reference": "PND-9"}))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.get(&format!("/incidents/{}", w.incident), &token).await;
+    assert_eq!(r.1["outcomes"].as_array().unwrap().len(), 3, "{}", r.1);
+    assert_eq!(r.1["version"], 2);
+}

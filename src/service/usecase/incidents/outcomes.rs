@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use super::{changed_paths, plan, Recorded, Route, KIND};
 use crate::audit;
@@ -24,6 +25,7 @@ use crate::domain::sharing::Purpose;
 use crate::error::AppError;
 use crate::service::store::{incidents, DbConn};
 use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Keyed, Response};
 use crate::usecase::refusal;
 use crate::usecase::routing::{check_epoch, until_fresh, views_between, PlanCache, Planned};
 
@@ -101,20 +103,27 @@ fn reachable(
     }
 }
 
-/// Records `input` as an outcome of incident `id` for the caller's `agency`.
+/// How the answer to a recorded outcome is shaped (by the edge), for the caller's agency.
+pub type Shape = fn(&RecordedOutcome, AgencyId) -> Result<Value, AppError>;
+
+/// Records `input` as an outcome of incident `id` for the caller's `agency`. With an
+/// `Idempotency-Key` a retry of the same request answers the first result and records nothing.
 pub async fn record(
     hub: &Hub,
     actor: Actor,
     agency: AgencyId,
     id: IncidentId,
     input: OutcomeInput,
-) -> Result<RecordedOutcome, AppError> {
+    request: Keyed,
+    shape: Shape,
+) -> Result<Response, AppError> {
     let now = hub.now();
     let outcome = input.parse(fresh_id(), agency, now)?;
     let key = id.to_string();
     let deadlines = hub.deadlines();
     until_fresh(|| {
-        let (actor, key, outcome) = (actor.clone(), key.clone(), outcome.clone());
+        let (actor, key, outcome, request) =
+            (actor.clone(), key.clone(), outcome.clone(), request.clone());
         async move {
             let (who, k, cache) = (actor.clone(), key.clone(), hub.plans().clone());
             let kind = outcome.kind;
@@ -126,11 +135,22 @@ pub async fn record(
             let changed = Arc::new(changed);
             let planned = plan(hub, changed.clone(), now).await?;
             hub.write(move |c| {
-                check_epoch(c, planned.epoch)?;
-                let recorded = write(
-                    c, &actor, &before, &changed, &outcome, &planned, deadlines, now,
-                )?;
-                Ok(RecordedOutcome { outcome, recorded })
+                let scope = format!("POST /incidents/{}/outcomes", changed.id);
+                idempotency::run(
+                    c,
+                    agency,
+                    request.key.as_deref(),
+                    &scope,
+                    &request.body,
+                    now,
+                    |c| {
+                        check_epoch(c, planned.epoch)?;
+                        let recorded = write(
+                            c, &actor, &before, &changed, &outcome, &planned, deadlines, now,
+                        )?;
+                        Ok((201, shape(&RecordedOutcome { outcome, recorded }, agency)?))
+                    },
+                )
             })
             .await
         }

@@ -34,6 +34,27 @@ pub struct Settings {
     pub support: SupportSettings,
     pub rate_limit: RateLimitSettings,
     pub limits: crate::domain::limits::Limits,
+    pub reports: ReportSettings,
+}
+
+/// Aggregate reports (the threat picture): the small-number protection of their counts and
+/// how many periods one report may span.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Counts from 1 to this are suppressed.
+    pub small_number_threshold: u64,
+    /// Other counts are rounded to the nearest multiple of this.
+    pub small_number_base: u64,
+    /// The most periods (months or quarters) one threat picture may span.
+    pub threat_picture_max_periods: usize,
+}
+
+impl ReportSettings {
+    /// The disclosure-control rule these settings describe.
+    pub fn rule(&self) -> crate::domain::disclosure::Rule {
+        crate::domain::disclosure::Rule::new(self.small_number_threshold, self.small_number_base)
+    }
 }
 
 /// Per-caller request budgets (GCRA: a sustained rate and a burst on top of it).
@@ -335,6 +356,11 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "json" | "text") {
             return Err(AppError::Config(
                 "log.format must be `json` or `text`".into(),
+            ));
+        }
+        if self.reports.small_number_base == 0 {
+            return Err(AppError::Config(
+                "reports.small_number_base must be at least 1".into(),
             ));
         }
         if self.support.small_number_base == 0 {

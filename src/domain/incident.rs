@@ -12,6 +12,7 @@ use super::agency::GssCode;
 use super::ids::AgencyId;
 use super::msht::{ExploitationType, Threat};
 use super::policy::{Basis, Schedule8Condition, Subject};
+use super::outcome::{self, Outcome};
 use super::sharing::Classification;
 
 str_enum! {
@@ -146,8 +147,15 @@ pub struct Incident {
     pub handling_conditions: Option<String>,
     pub grading: Option<Grading>,
     pub operation_name: Option<String>,
-    pub recorded_on_pnd: bool,
-    pub nca_disruption_outcomes: Vec<String>,
+    /// Stored before outcomes existed; read only, and turned into outcomes by
+    /// [`Incident::upgrade`].
+    #[serde(default, rename = "recorded_on_pnd", skip_serializing)]
+    legacy_recorded_on_pnd: bool,
+    #[serde(default, rename = "nca_disruption_outcomes", skip_serializing)]
+    legacy_disruptions: Vec<String>,
+    /// What happened after the incident, in the order recorded.
+    #[serde(default)]
+    pub outcomes: Vec<Outcome>,
     pub estimated_criminal_proceeds_gbp: Option<Decimal>,
     pub narrative: String,
     pub victims: Vec<Victim>,
@@ -155,6 +163,55 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// Turns the fields a stored incident had before outcomes existed into migrated
+    /// outcomes (placed first, as the oldest), once.
+    pub fn upgrade(&mut self) {
+        if !self.legacy_recorded_on_pnd && self.legacy_disruptions.is_empty() {
+            return;
+        }
+        let mut old = outcome::migrated(
+            &self.id,
+            self.reporting_agency,
+            self.reported_at,
+            &self.legacy_disruptions,
+            self.legacy_recorded_on_pnd,
+        );
+        old.retain(|o| !self.outcomes.iter().any(|x| x.id == o.id));
+        old.append(&mut self.outcomes);
+        self.outcomes = old;
+        self.legacy_recorded_on_pnd = false;
+        self.legacy_disruptions.clear();
+    }
+
+    /// A changed incident keeps the outcomes of `before` (outcomes are recorded only through
+    /// their own endpoint); old-style fields sent with the change add what is not there yet.
+    pub fn keep_outcomes(mut self, before: &Incident) -> Incident {
+        let mut kept = before.outcomes.clone();
+        for o in std::mem::take(&mut self.outcomes) {
+            let already = kept.iter().any(|k| {
+                k.kind == o.kind
+                    && (o.kind == outcome::OutcomeKind::PndRecorded
+                        || k.description == o.description)
+            });
+            if !already {
+                kept.push(Outcome {
+                    id: outcome::fresh_id(),
+                    ..o
+                });
+            }
+        }
+        self.outcomes = kept;
+        self
+    }
+
+    /// Whether the force has recorded this incident's people or operation on PND (the old
+    /// `recorded_on_pnd`, now derived from the outcomes).
+    pub fn recorded_on_pnd(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|o| o.kind == outcome::OutcomeKind::PndRecorded)
+    }
+
     pub fn any_child(&self, now: DateTime<Utc>) -> bool {
         self.victims.iter().any(|v| v.is_child(now))
     }
@@ -221,6 +278,7 @@ impl Incident {
         if let Some(o) = v.as_object_mut() {
             o.remove("id");
             o.remove("reporting_agency");
+            o.remove("outcomes");
             if let Some(Value::Number(_)) = o.get("estimated_criminal_proceeds_gbp") {
                 let text = self.estimated_criminal_proceeds_gbp.map(|d| d.to_string());
                 o.insert("estimated_criminal_proceeds_gbp".into(), json!(text));
@@ -249,8 +307,8 @@ impl Incident {
             "grading": self.grading.as_ref().map(|g| json!({
                 "source": g.source, "intelligence": g.intelligence, "handling": g.handling})),
             "operation_name": self.operation_name,
-            "recorded_on_pnd": self.recorded_on_pnd,
-            "nca_disruption_outcomes": self.nca_disruption_outcomes,
+            "recorded_on_pnd": self.recorded_on_pnd(),
+            "nca_disruption_outcomes": self.outcomes.iter().filter_map(Outcome::legacy_summary).collect::<Vec<_>>(),
             "estimated_criminal_proceeds_gbp": self.estimated_criminal_proceeds_gbp.map(|d| d.to_string()),
             "narrative": self.narrative,
             "victims": self.victims.iter().map(|v| json!({
@@ -274,8 +332,34 @@ impl Incident {
             "suspects": self.suspects.iter().map(|s| json!({
                 "role": s.role, "nationality": s.nationality, "foreign_national": s.foreign_national,
             })).collect::<Vec<_>>(),
+            "outcomes": self.outcomes.iter().map(outcome_record).collect::<Vec<_>>(),
         })
     }
+}
+
+/// One outcome as the record shows it (every field, `null` where not of its kind).
+pub fn outcome_record(o: &Outcome) -> Value {
+    json!({
+        "id": o.id,
+        "kind": o.kind,
+        "date": o.date,
+        "recorded_by_agency_id": o.recorded_by_agency_id.to_string(),
+        "recorded_at": o.recorded_at,
+        "migrated": o.migrated,
+        "four_p": o.four_p(),
+        "agency_id": o.agency_id.map(|a| a.to_string()),
+        "tactic": o.tactic,
+        "impact": o.impact,
+        "rationale": o.rationale,
+        "ocg_reference": o.ocg_reference,
+        "description": o.description,
+        "cps_decision": o.cps_decision,
+        "offences": o.offences,
+        "reference": o.reference,
+        "result": o.result,
+        "sentence": o.sentence,
+        "orders": o.orders,
+    })
 }
 
 mod input;

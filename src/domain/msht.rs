@@ -33,6 +33,8 @@ str_enum! {
         ReferralReceived = "referral.received",
         ReferralStatusChanged = "referral.status_changed",
         ConsentWithdrawn = "consent.withdrawn",
+        /// An outcome was recorded on an incident the partner was told of.
+        IncidentOutcomeRecorded = "incident.outcome_recorded",
     }
 }
 

@@ -8,8 +8,8 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, partnerships, referrals,
-    subscriptions, support,
+    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, outcomes, partnerships,
+    referrals, subscriptions, support, threat_picture,
 };
 
 /// One served endpoint.
@@ -193,6 +193,9 @@ fn api() -> Vec<Endpoint> {
         ),
         ep(Method::GET, "/reports/support-coverage", support::coverage),
         ep(Method::GET, "/reports/support-spend", support::spend),
+        // Outcomes and the threat picture (issue 14).
+        ep(Method::POST, "/incidents/{id}/outcomes", outcomes::create),
+        ep(Method::GET, "/reports/threat-picture", threat_picture::get),
     ]
 }
 

@@ -40,3 +40,6 @@ mod policy_epoch;
 mod support;
 mod token_cache;
 mod unknown_records;
+
+mod outcomes;
+mod threat_picture;

@@ -85,3 +85,7 @@ requirement!(
     /// staff.
     CoverageReader, [Commissioner, Analyst, IgOfficer, Practitioner, AgencyAdmin], "the commissioner, analyst, ig_officer, practitioner or agency_admin role"
 );
+requirement!(
+    /// Readers of the partnership's aggregate threat picture: analysts and IG officers.
+    ThreatPictureReader, [Analyst, IgOfficer], "the analyst or ig_officer role"
+);

@@ -29,8 +29,10 @@ struct Row {
 
 impl Row {
     fn into_stored(self) -> Result<Stored, AppError> {
+        let mut incident = serde_json::from_str::<Incident>(&self.body)?;
+        incident.upgrade();
         Ok(Stored {
-            incident: serde_json::from_str::<Incident>(&self.body)?,
+            incident,
             version: self.version,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
@@ -201,4 +203,41 @@ pub fn decisions(conn: &mut DbConn, incident: &str) -> Result<Vec<Decision>, App
             })
         })
         .collect()
+}
+
+/// The reporting agency of incident `id`, found only through a routing decision that
+/// notified `recipient` of it (so a partner can act on an incident it was told of).
+pub fn reporter_for_recipient(
+    conn: &mut DbConn,
+    id: &str,
+    recipient: AgencyId,
+) -> Result<Option<AgencyId>, AppError> {
+    let told: Option<String> = r::table
+        .filter(r::incident_id.eq(id))
+        .filter(r::agency_id.eq(recipient.to_string()))
+        .filter(r::decision.eq("notified"))
+        .select(r::incident_id)
+        .first(conn)
+        .optional()?;
+    if told.is_none() {
+        return Ok(None);
+    }
+    let reporter: Option<String> = i::table
+        .find(id)
+        .select(i::reporting_agency_id)
+        .first(conn)
+        .optional()?;
+    reporter
+        .map(|a| a.parse().map_err(AppError::internal))
+        .transpose()
+}
+
+/// Every incident of the `reporters`, oldest first (for aggregate reports).
+pub fn of_reporters(conn: &mut DbConn, reporters: &[AgencyId]) -> Result<Vec<Stored>, AppError> {
+    let ids: Vec<String> = reporters.iter().map(ToString::to_string).collect();
+    let rows: Vec<Row> = i::table
+        .filter(i::reporting_agency_id.eq_any(ids))
+        .order(i::created_at)
+        .load(conn)?;
+    rows.into_iter().map(Row::into_stored).collect()
 }

@@ -273,3 +273,13 @@ mod decisions;
 mod events;
 pub use decisions::*;
 pub use events::*;
+
+/// Every referral made by the `referrers`, oldest first (for aggregate reports).
+pub fn of_referrers(conn: &mut DbConn, referrers: &[AgencyId]) -> Result<Vec<Stored>, AppError> {
+    let ids: Vec<String> = referrers.iter().map(ToString::to_string).collect();
+    let rows: Vec<Row> = r::table
+        .filter(r::referring_agency_id.eq_any(ids))
+        .order(r::created_at)
+        .load(conn)?;
+    rows.into_iter().map(Row::into_stored).collect()
+}

@@ -200,6 +200,7 @@ pub fn seed(
             Purpose::Investigation,
             Purpose::VictimSupport,
             Purpose::NrmReferral,
+            Purpose::StrategicAnalysis,
         ],
         parties: vec![
             party("police", PartyRole::Both, police_basis)?,

@@ -31,6 +31,7 @@ use crate::service::store::DbConn;
 use crate::usecase::hub::Hub;
 use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted};
 
+pub mod outcomes;
 mod route;
 
 use route::Route;
@@ -203,8 +204,8 @@ pub async fn patch(
             let mut input = before.incident.to_input();
             merge(&mut input, patch);
             let bytes = serde_json::to_vec(&input)?;
-            let changed =
-                Arc::new(reparse(&bytes)?.parse(key, agency, now, &hub.settings().limits)?);
+            let changed = reparse(&bytes)?.parse(key, agency, now, &hub.settings().limits)?;
+            let changed = Arc::new(changed.keep_outcomes(&before.incident));
             let planned = plan(hub, changed.clone(), now).await?;
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;

@@ -27,3 +27,4 @@ pub mod refusal;
 pub mod routing;
 pub mod subscriptions;
 pub mod support;
+pub mod threat_picture;

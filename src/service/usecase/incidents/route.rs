@@ -59,6 +59,19 @@ impl Route<'_> {
         planned: &Planned,
         entries: &mut Vec<NewEntry>,
     ) -> Result<Vec<Decision>, AppError> {
+        self.write_as(conn, actor, planned, entries, EventType::IncidentUpdated)
+    }
+
+    /// [`Route::write`], telling recipients notified before of the change as `again`
+    /// (`incident.updated`, or `incident.outcome_recorded` for a new outcome).
+    pub fn write_as(
+        &self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        planned: &Planned,
+        entries: &mut Vec<NewEntry>,
+        again: EventType,
+    ) -> Result<Vec<Decision>, AppError> {
         let (incident, now) = (self.incident, self.now);
         let any_child = incident.any_child(now);
         let consent = incident.consent_summary(&[]);
@@ -83,7 +96,7 @@ impl Route<'_> {
                         .iter()
                         .any(|d| d.agency_id == candidate.agency_id && d.notified);
                     let event = if was_notified {
-                        EventType::IncidentUpdated
+                        again
                     } else {
                         EventType::IncidentNotified
                     };

@@ -130,11 +130,11 @@ async fn the_reporter_records_typed_outcomes_and_the_old_fields_are_derived() {
 
     // A change of the incident keeps its outcomes.
     let r = app
-        .send(
-            reqwest::Method::PATCH,
+        .patch_if(
             &format!("/incidents/{}", w.incident),
             &token,
-            Some(json!({"narrative": "Workers found at two car washes"})),
+            "\"3\"",
+            json!({"narrative": "Workers found at two car washes"}),
         )
         .await;
     assert_eq!(r.0, StatusCode::OK, "{}", r.1);

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use super::agency::GssCode;
 use super::ids::AgencyId;
 use super::msht::{ExploitationType, Threat};
-use super::policy::{Basis, Schedule8Condition, Subject};
 use super::outcome::{self, Outcome};
+use super::policy::{Basis, Schedule8Condition, Subject};
 use super::sharing::Classification;
 
 str_enum! {

@@ -481,7 +481,8 @@ mod tests {
         assert!(!verdict(&e, |b, _| *b = b.replace("{\"actor\"", "{ \"actor\"")));
         assert!(!verdict(&e, |b, _| *b = b.replace("\"p-1\",", "")));
         assert!(!verdict(&e, |b, _| b.push(' ')));
-        assert!(!verdict(&e, |b, _| *b = b.replace("\"withheld_from\"", "\"recipients2\"")));
+        assert!(!verdict(&e, |b, _| *b =
+            b.replace("\"withheld_from\"", "\"recipients2\"")));
         assert!(!verdict(&e, |b, _| *b =
             b.replace("\"retention_days\":365", "\"retention_days\":3.5")));
     }

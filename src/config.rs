@@ -37,8 +37,8 @@ pub struct Settings {
     pub reports: ReportSettings,
 }
 
-/// Aggregate reports (the threat picture): the small-number protection of their counts and
-/// how many periods one report may span.
+/// Aggregate reports (the threat picture, the support coverage report): the small-number
+/// protection of their counts and how many periods one report may span.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSettings {
@@ -72,25 +72,16 @@ pub struct RateLimitSettings {
     pub max_clients: usize,
 }
 
-/// Commissioned support: the small-number protection of counts shown outside the agencies
-/// that hold the records, and the VAT rate added to unit costs charged plus VAT.
+/// Commissioned support: the VAT rate added to unit costs charged plus VAT (its counts of
+/// people follow [`ReportSettings::rule`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SupportSettings {
-    /// Counts from 1 to this are suppressed.
-    pub small_number_threshold: u64,
-    /// Other counts are rounded to the nearest multiple of this.
-    pub small_number_base: u64,
     /// The standard VAT rate in percent, added to unit costs whose VAT is `added`.
     pub vat_standard_rate_percent: u32,
 }
 
 impl SupportSettings {
-    /// The disclosure-control rule these settings describe.
-    pub fn rule(&self) -> crate::domain::disclosure::Rule {
-        crate::domain::disclosure::Rule::new(self.small_number_threshold, self.small_number_base)
-    }
-
     /// The standard VAT rate as a fraction (`0.20`).
     pub fn vat_rate(&self) -> rust_decimal::Decimal {
         rust_decimal::Decimal::new(i64::from(self.vat_standard_rate_percent), 2)
@@ -361,11 +352,6 @@ impl Settings {
         if self.reports.small_number_base == 0 {
             return Err(AppError::Config(
                 "reports.small_number_base must be at least 1".into(),
-            ));
-        }
-        if self.support.small_number_base == 0 {
-            return Err(AppError::Config(
-                "support.small_number_base must be at least 1".into(),
             ));
         }
         if self.database.pool_size == 0 {

@@ -566,8 +566,8 @@ async fn the_coverage_report_shows_stages_capacity_and_people_without_support() 
 async fn the_small_number_rule_comes_from_configuration() {
     let w = world_with(
         Options::local_delivery()
-            .with_env("MSHT_HUB__SUPPORT__SMALL_NUMBER_THRESHOLD", "0")
-            .with_env("MSHT_HUB__SUPPORT__SMALL_NUMBER_BASE", "1"),
+            .with_env("MSHT_HUB__REPORTS__SMALL_NUMBER_THRESHOLD", "0")
+            .with_env("MSHT_HUB__REPORTS__SMALL_NUMBER_BASE", "1"),
     )
     .await;
     let p = provider(&w, None).await;

@@ -40,7 +40,7 @@ fn member_for(c: &mut DbConn, agency: AgencyId, area: &GssCode) -> Result<bool, 
 pub async fn coverage(hub: &Hub, p: Principal, area: GssCode) -> Result<Report, AppError> {
     let now = hub.now();
     let agency = p.agency()?;
-    let rule = hub.settings().support.rule();
+    let rule = hub.settings().reports.rule();
     let (out, entry) = hub
         .snapshot(move |c| {
             let actor = Actor::from(&p);

@@ -22,6 +22,7 @@ mod two_hubs;
 mod agencies;
 mod agreements;
 mod audit;
+mod audit_append_only;
 mod audit_integrity;
 mod audit_scope;
 mod auth;

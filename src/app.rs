@@ -256,7 +256,8 @@ impl Application {
             None
         };
 
-        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
+        let signed_by = db.read(heads::signing_key_ids).await?;
+        let audit_runtime = Arc::new(AuditRuntime::load(&settings, db.backend(), &signed_by)?);
         let sign_interval = settings.audit.sign_interval_secs;
 
         let registry = Arc::new(Registry::new(

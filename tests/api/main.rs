@@ -24,6 +24,7 @@ mod agreements;
 mod audit;
 mod audit_append_only;
 mod audit_integrity;
+mod audit_keys;
 mod audit_scope;
 mod auth;
 mod contract;

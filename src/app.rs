@@ -257,7 +257,13 @@ impl Application {
         };
 
         let signed_by = db.read(heads::signing_key_ids).await?;
-        let audit_runtime = Arc::new(AuditRuntime::load(&settings, db.backend(), &signed_by)?);
+        let audit_runtime = Arc::new(AuditRuntime::load(
+            &settings,
+            db.backend(),
+            &signed_by,
+            settings.checkpoint_origin(&base_url),
+        )?);
+
         let sign_interval = settings.audit.sign_interval_secs;
 
         let registry = Arc::new(Registry::new(

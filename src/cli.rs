@@ -173,6 +173,10 @@ async fn serve(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     if let Some(dev) = &state.dev {
         eprintln!("{}", dev_banner(&dev.state));
     }
+    eprintln!(
+        "audit checkpoint verifier key: {}",
+        state.audit.verifier_key()
+    );
     tracing::info!(port = app.port(), dev = dev_mode, "msht-hub listening");
     let handle = app.handle();
     let server = app.run_until_stopped();

@@ -23,6 +23,7 @@ mod agencies;
 mod agreements;
 mod audit;
 mod audit_append_only;
+mod audit_checkpoints;
 mod audit_integrity;
 mod audit_keys;
 mod audit_scope;

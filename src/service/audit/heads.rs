@@ -106,6 +106,10 @@ impl TreeHeadSigner {
         STANDARD.encode(&self.public_der)
     }
 
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
@@ -268,6 +272,17 @@ impl SignedTreeHead {
             &signature,
         )
         .map_err(|_| "signature does not verify".to_owned())
+    }
+}
+
+/// The signed head stored for a tree of `size` leaves, if one was signed.
+pub fn stored(conn: &mut DbConn, size: u64) -> Result<Option<SignedTreeHead>, AppError> {
+    let Ok(size) = i64::try_from(size) else {
+        return Ok(None);
+    };
+    match rows::tree_heads_after(conn, size - 1, 1)?.first() {
+        Some(row) if row.tree_size == size => SignedTreeHead::from_row(row).map(Some),
+        _ => Ok(None),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What the running hub keeps for its audit trail: the tree-head signing key, the keys
 //! verification trusts, and the budgets for logging refused requests.
+use super::checkpoint;
 use super::denials::DenialBudget;
 use super::heads::{TreeHeadSigner, TrustedKeys};
 use crate::config::Settings;
@@ -11,6 +12,8 @@ use crate::service::store::Backend;
 pub struct AuditRuntime {
     pub signer: TreeHeadSigner,
     pub trusted: TrustedKeys,
+    /// The log's name in its C2SP checkpoints and verifier key.
+    pub origin: String,
     /// Refusals of requests without a valid token (per client address).
     pub denials: DenialBudget,
     /// Refusals of authenticated callers (per principal): a budget of their own, so a flood
@@ -28,7 +31,9 @@ impl AuditRuntime {
         settings: &Settings,
         backend: Backend,
         signed_by: &[String],
+        origin: String,
     ) -> Result<Self, AppError> {
+        checkpoint::check_origin(&origin)?;
         let signer = signer_for(settings, backend, signed_by)?;
         let trusted = trusted_keys(settings, Some(&signer))?;
         let unknown: Vec<&str> = signed_by
@@ -46,10 +51,15 @@ impl AuditRuntime {
                 signer.key_id()
             )));
         }
-        tracing::info!(key_id = signer.key_id(), "audit signing key loaded");
+        tracing::info!(
+            key_id = signer.key_id(),
+            verifier_key = checkpoint::verifier_key(&origin, &signer.verifying_key()),
+            "audit signing key loaded; checkpoints verify with this verifier key"
+        );
         Ok(AuditRuntime {
             signer,
             trusted,
+            origin,
             denials: DenialBudget::new(
                 settings.audit.denials_per_source_per_minute,
                 settings.audit.denials_per_minute,
@@ -59,6 +69,18 @@ impl AuditRuntime {
                 settings.audit.denials_per_minute,
             ),
         })
+    }
+}
+
+impl AuditRuntime {
+    /// The hub's checkpoint verifier key (`origin+keyid+base64`).
+    pub fn verifier_key(&self) -> String {
+        checkpoint::verifier_key(&self.origin, &self.signer.verifying_key())
+    }
+
+    /// `head` as a signed C2SP checkpoint.
+    pub fn checkpoint(&self, head: &super::heads::SignedTreeHead) -> Result<String, AppError> {
+        checkpoint::signed(&self.origin, self.signer.signing_key(), head)
     }
 }
 

@@ -29,7 +29,7 @@ pub fn leave_maintenance(c: &mut DbConn) {
 
 /// Runs one statement in its own transaction on a fresh connection to the hub's database;
 /// the database's error, if it refused.
-async fn run(app: &TestApp, sql: &str, maintenance: bool) -> Result<usize, String> {
+pub async fn run(app: &TestApp, sql: &str, maintenance: bool) -> Result<usize, String> {
     let url = app.settings.effective_database_url();
     let settings = app.settings.database.clone();
     let sql = sql.to_owned();

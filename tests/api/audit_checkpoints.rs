@@ -95,3 +95,81 @@ async fn checkpoints_are_signed_notes_that_verify_with_the_served_verifier_key()
     let (status, _, _) = text(&app, "/audit/checkpoint", "not-a-token").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// `msht-hub audit verify --checkpoint FILE` against the test hub's database.
+async fn cli_verify_with(app: &TestApp, checkpoint: &std::path::Path) -> (i32, String) {
+    let url = app.settings.effective_database_url();
+    let dir = app.data_dir.path().to_path_buf();
+    let checkpoint = checkpoint.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_msht-hub"))
+            .args(["audit", "verify", "--database-url", &url, "--data-dir"])
+            .arg(&dir)
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .env_remove("MSHT_HUB__DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_truncated_or_rewritten_log_fails_against_a_held_checkpoint() {
+    use crate::audit::{append, disclosure};
+    use msht_hub::domain::audit::Decision;
+
+    let app = TestApp::spawn().await;
+    let token = auditor(&app);
+    let a = app.agency("Agency A", "police_force", &["E08000025"]).await;
+    let b = app.agency("Agency B", "mash", &["E08000025"]).await;
+    let entries = (0..3)
+        .map(|i| disclosure(&app, &a, &[&b], &[&format!("p-{i}")], Decision::Shared))
+        .collect();
+    append(&app, entries).await;
+    let (_, _, note) = text(&app, "/audit/checkpoint", &token).await;
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let held = app.data_dir.path().join("held-checkpoint.txt");
+    std::fs::write(&held, &note).unwrap();
+    let (code, out) = cli_verify_with(&app, &held).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("audit log OK:"), "{out}");
+
+    // The tail is cut off (the head rewound to one entry, behind the triggers' back).
+    for sql in [
+        "DELETE FROM audit_entries WHERE seq > 1",
+        "DELETE FROM audit_entry_agencies WHERE seq > 1",
+        "DELETE FROM audit_entry_subjects WHERE seq > 1",
+        "DELETE FROM audit_tree_heads",
+        "UPDATE audit_head SET tree_size = 1, \
+         root_hash = (SELECT leaf_hash FROM audit_entries WHERE seq = 1), \
+         frontier = (SELECT leaf_hash FROM audit_entries WHERE seq = 1)",
+    ] {
+        crate::audit_append_only::run(&app, sql, true)
+            .await
+            .unwrap();
+    }
+    let (code, out) = cli_verify_with(&app, &held).await;
+    assert_eq!(code, 1, "{out}");
+    let name = held.display().to_string();
+    assert!(out.contains(&format!("checkpoint {name}:")), "{out}");
+    assert!(
+        out.contains(&format!("fewer than the checkpoint's {size}")),
+        "{out}"
+    );
+
+    // New entries grow the log past the checkpoint again: it no longer produces its root.
+    let entries = (0..size + 2)
+        .map(|i| disclosure(&app, &a, &[&b], &[&format!("q-{i}")], Decision::Shared))
+        .collect();
+    append(&app, entries).await;
+    let (code, out) = cli_verify_with(&app, &held).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("checkpoint {name}:")), "{out}");
+    assert!(out.contains("inconsistent"), "{out}");
+}

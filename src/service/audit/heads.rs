@@ -220,6 +220,10 @@ impl TrustedKeys {
         self.0.is_empty()
     }
 
+    pub fn verifying_keys(&self) -> impl Iterator<Item = &VerifyingKey> {
+        self.0.values()
+    }
+
     pub fn get(&self, key_id: &str) -> Option<&VerifyingKey> {
         self.0.get(key_id)
     }

@@ -211,11 +211,19 @@ impl Application {
 
         let url = settings.effective_database_url();
         let db_settings = settings.database.clone();
-        let audit_runtime = Arc::new(AuditRuntime::load(&settings)?);
         let db = tokio::task::spawn_blocking(move || Db::open(&url, &db_settings))
             .await
-            .map_err(AppError::internal)??
-            .with_refusal_log(refusal_log(audit_runtime.clone()));
+            .map_err(AppError::internal)??;
+        // The key that signs tree heads is checked against the heads already stored before
+        // anything is written.
+        let signed_by = db.read(heads::signing_key_ids).await?;
+        let audit_runtime = Arc::new(AuditRuntime::load(
+            &settings,
+            db.backend(),
+            &signed_by,
+            settings.checkpoint_origin(&base_url),
+        )?);
+        let db = db.with_refusal_log(refusal_log(audit_runtime.clone()));
         if db.backend() == Backend::Sqlite
             && settings.database.sqlite_synchronous == Synchronous::Normal
         {

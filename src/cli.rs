@@ -86,6 +86,10 @@ pub enum AuditCommand {
     Verify {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// A checkpoint (`GET /audit/checkpoint`) kept outside the hub; fails, naming it,
+        /// when the log is shorter than it or inconsistent with it. Repeatable.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
     },
 }
 
@@ -140,12 +144,16 @@ pub fn run(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { database_url },
+            command:
+                AuditCommand::Verify {
+                    database_url,
+                    checkpoint,
+                },
         } => {
             let mut o = overrides(&cli.global);
             o.database_url = database_url;
             let settings = Settings::load(&o)?;
-            audit_verify(&settings)
+            audit_verify(&settings, &checkpoint)
         }
         Command::DevToken {
             agency,
@@ -173,6 +181,10 @@ async fn serve(settings: Settings, dev_mode: bool) -> Result<(), AppError> {
     if let Some(dev) = &state.dev {
         eprintln!("{}", dev_banner(&dev.state));
     }
+    eprintln!(
+        "audit checkpoint verifier key: {}",
+        state.audit.verifier_key()
+    );
     tracing::info!(port = app.port(), dev = dev_mode, "msht-hub listening");
     let handle = app.handle();
     let server = app.run_until_stopped();
@@ -268,7 +280,7 @@ pub fn dev_token(
 
 /// `msht-hub audit verify`: reads the database without migrating or writing it; progress
 /// goes to stderr, the verdict to stdout.
-fn audit_verify(settings: &Settings) -> Result<ExitCode, AppError> {
+fn audit_verify(settings: &Settings, checkpoints: &[PathBuf]) -> Result<ExitCode, AppError> {
     let url = settings.effective_database_url();
     if let Some(path) = url.strip_prefix("sqlite://") {
         if !Path::new(path).exists() {
@@ -302,6 +314,18 @@ fn audit_verify(settings: &Settings) -> Result<ExitCode, AppError> {
         }
     };
     let busy = settings.database.busy_timeout_ms;
+    let held = checkpoints
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| (p.display().to_string(), t))
+                .map_err(|e| AppError::Config(format!("cannot read {}: {e}", p.display())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(failure) = crate::audit::held::check_database(&url, busy, &keys, &held)? {
+        println!("audit log verification FAILED: {failure}");
+        return Ok(ExitCode::from(1));
+    }
     let report = verify_database(&url, busy, &keys, &mut progress)?;
     println!("{}", verdict(&report, started.elapsed().as_secs_f64()));
     Ok(if report.ok {

@@ -276,6 +276,10 @@ pub struct AuditSettings {
     /// verify after a key change.
     #[serde(default)]
     pub trusted_public_keys: Vec<String>,
+    /// The log's name (origin line) in its C2SP checkpoints; empty: the public URL without
+    /// its scheme, then `/audit`.
+    #[serde(default)]
+    pub checkpoint_origin: String,
     /// Sign a new tree head this often when the log has grown; 0 signs only on request.
     pub sign_interval_secs: u64,
     /// Refused requests logged one by one per source (client address, or caller) per minute.
@@ -378,6 +382,19 @@ impl Settings {
         } else {
             self.http.public_url.trim_end_matches('/').to_owned()
         }
+    }
+
+    /// The origin line of the audit log's checkpoints, for a hub served at `base_url`.
+    pub fn checkpoint_origin(&self, base_url: &str) -> String {
+        let set = self.audit.checkpoint_origin.trim();
+        if !set.is_empty() {
+            return set.to_owned();
+        }
+        let bare = base_url
+            .split_once("://")
+            .map_or(base_url, |(_, rest)| rest)
+            .trim_end_matches('/');
+        format!("{bare}/audit")
     }
 
     /// Where the tree-head signing key is kept.

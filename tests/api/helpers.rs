@@ -127,6 +127,12 @@ impl TestApp {
         settings.identity.allow_http_issuers = true;
         settings.identity.jwks_min_refresh_secs = opts.jwks_min_refresh_secs;
         settings.http.workers = 2;
+        // One named key per deployment (required on PostgreSQL once heads exist).
+        settings.audit.signing_key_file = data_dir
+            .path()
+            .join("audit-signing-key.pem")
+            .display()
+            .to_string();
         settings.identity.operators = vec![IssuerSettings {
             issuer: operator_issuer,
             audience: AUDIENCE.into(),

@@ -17,8 +17,8 @@ use crate::http::wire::audit::{
     CSV_HEADER,
 };
 use crate::http::wire::audit_query::{
-    ConsistencyQuery, DisclosureReportQuery, EventsQuery, ExportFormat, ExportQuery,
-    InclusionQuery, PurposeQuery,
+    CheckpointQuery, ConsistencyQuery, DisclosureReportQuery, EventsQuery, ExportFormat,
+    ExportQuery, InclusionQuery, PurposeQuery,
 };
 use crate::http::wire::page::page;
 use crate::usecase::audit;
@@ -65,6 +65,42 @@ pub async fn tree_head(
 ) -> Result<HttpResponse, AppError> {
     let head = audit::tree_head(&state.hub, &state.audit).await?;
     Ok(HttpResponse::Ok().json(TreeHeadOut::new(&head, state.audit.signer.public_key())))
+}
+
+/// `GET /audit/checkpoint`: the current signed head as a C2SP checkpoint (signed note).
+pub async fn checkpoint(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+) -> Result<HttpResponse, AppError> {
+    let head = audit::tree_head(&state.hub, &state.audit).await?;
+    note(state.audit.checkpoint(&head)?)
+}
+
+/// `GET /audit/checkpoints?size=N`: the stored signed head of that size as a checkpoint.
+pub async fn checkpoint_at(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+    query: web::Query<CheckpointQuery>,
+) -> Result<HttpResponse, AppError> {
+    let size = query
+        .size
+        .ok_or_else(|| AppError::validation("/size", "is required"))?;
+    let head = audit::stored_tree_head(&state.hub, size).await?;
+    note(state.audit.checkpoint(&head)?)
+}
+
+/// `GET /audit/verifier-key`: the key checkpoints verify with, in the note `vkey` form.
+pub async fn verifier_key(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+) -> Result<HttpResponse, AppError> {
+    note(format!("{}\n", state.audit.verifier_key()))
+}
+
+fn note(text: String) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/plain; charset=utf-8"))
+        .body(text))
 }
 
 pub async fn inclusion(

@@ -75,6 +75,13 @@ pub struct InclusionQuery {
     pub tree_size: Option<u64>,
 }
 
+/// `GET /audit/checkpoints` parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointQuery {
+    pub size: Option<u64>,
+}
+
 /// `GET /audit/proofs/consistency` parameters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -71,6 +71,7 @@ impl TreeHeadSigner {
         if !path.exists() {
             return Ok(None);
         }
+        check_private(path)?;
         let pem = std::fs::read_to_string(path)
             .map_err(|e| AppError::Config(format!("cannot read {}: {e}", path.display())))?;
         let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
@@ -105,6 +106,10 @@ impl TreeHeadSigner {
         STANDARD.encode(&self.public_der)
     }
 
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
@@ -126,6 +131,34 @@ impl TreeHeadSigner {
             signature: self.key.sign(&message).to_bytes().to_vec(),
         })
     }
+}
+
+/// Refuses a key file that group or others may read or write (anything beyond 0600).
+fn check_private(path: &Path) -> Result<(), AppError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| AppError::Config(format!("cannot read {}: {e}", path.display())))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(AppError::Config(format!(
+                "the audit signing key {} is open to group or others (mode {:o}): \
+                 `chmod 600` it (and consider it exposed)",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The ids of the keys that signed the tree heads stored so far.
+pub fn signing_key_ids(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
+    rows::tree_head_key_ids(conn)
 }
 
 fn millis(t: DateTime<Utc>) -> Result<u64, AppError> {
@@ -187,6 +220,10 @@ impl TrustedKeys {
         self.0.is_empty()
     }
 
+    pub fn verifying_keys(&self) -> impl Iterator<Item = &VerifyingKey> {
+        self.0.values()
+    }
+
     pub fn get(&self, key_id: &str) -> Option<&VerifyingKey> {
         self.0.get(key_id)
     }
@@ -239,6 +276,17 @@ impl SignedTreeHead {
             &signature,
         )
         .map_err(|_| "signature does not verify".to_owned())
+    }
+}
+
+/// The signed head stored for a tree of `size` leaves, if one was signed.
+pub fn stored(conn: &mut DbConn, size: u64) -> Result<Option<SignedTreeHead>, AppError> {
+    let Ok(size) = i64::try_from(size) else {
+        return Ok(None);
+    };
+    match rows::tree_heads_after(conn, size - 1, 1)?.first() {
+        Some(row) if row.tree_size == size => SignedTreeHead::from_row(row).map(Some),
+        _ => Ok(None),
     }
 }
 

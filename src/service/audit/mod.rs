@@ -5,13 +5,16 @@
 //!   they return a [`Receipt`].
 //! - [`canonical`]: the RFC 8785 bytes each leaf hash covers.
 //! - [`frontier`], [`merkle`], [`proofs`]: the tree, its root and proofs from stored nodes.
-//! - [`heads`]: Ed25519 signed tree heads.
-//! - [`verify`]: checking the whole log against the database.
+//! - [`heads`]: Ed25519 signed tree heads; [`checkpoint`]: the same as C2SP checkpoints.
+//! - [`verify`]: checking the whole log against the database; [`held`]: against
+//!   checkpoints kept outside it.
 //! - [`denials`]: logging refused requests without letting a flood flood the log.
 pub mod canonical;
+pub mod checkpoint;
 pub mod denials;
 pub mod frontier;
 pub mod heads;
+pub mod held;
 pub mod log;
 pub mod merkle;
 pub mod proofs;

@@ -299,6 +299,15 @@ pub fn tree_heads_after(
         .load(conn)?)
 }
 
+/// The ids of the keys that signed the stored tree heads.
+pub fn tree_head_key_ids(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
+    Ok(th::table
+        .select(th::key_id)
+        .distinct()
+        .order(th::key_id)
+        .load(conn)?)
+}
+
 /// Stores a signed tree head; one already stored for that size wins.
 pub fn insert_tree_head(conn: &mut DbConn, row: &TreeHeadRow) -> Result<(), AppError> {
     match conn {

@@ -16,7 +16,7 @@
 //! each one read.
 mod tree;
 
-pub use tree::{consistency, inclusion, tree_head};
+pub use tree::{consistency, inclusion, stored_tree_head, tree_head};
 
 use std::sync::Arc;
 

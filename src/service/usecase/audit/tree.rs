@@ -82,6 +82,12 @@ pub async fn tree_head(hub: &Hub, runtime: &Arc<AuditRuntime>) -> Result<SignedT
         .await
 }
 
+/// `GET /audit/checkpoints?size=N`: the signed head stored for that size (404 if none).
+pub async fn stored_tree_head(hub: &Hub, size: u64) -> Result<SignedTreeHead, AppError> {
+    hub.snapshot(move |c| heads::stored(c, size)?.ok_or(AppError::NotFound))
+        .await
+}
+
 /// `GET /audit/proofs/inclusion`, in one snapshot.
 pub async fn inclusion(hub: &Hub, seq: i64, tree_size: Option<u64>) -> Result<Inclusion, AppError> {
     hub.snapshot(move |c| inclusion_in(c, seq, tree_size)).await

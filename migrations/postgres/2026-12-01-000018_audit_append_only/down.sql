@@ -1,0 +1,13 @@
+DROP TRIGGER audit_head_no_truncate ON audit_head;
+DROP TRIGGER audit_head_forward_only ON audit_head;
+DROP TRIGGER audit_tree_heads_no_truncate ON audit_tree_heads;
+DROP TRIGGER audit_tree_heads_append_only ON audit_tree_heads;
+DROP TRIGGER audit_entry_subjects_no_truncate ON audit_entry_subjects;
+DROP TRIGGER audit_entry_subjects_append_only ON audit_entry_subjects;
+DROP TRIGGER audit_entry_agencies_no_truncate ON audit_entry_agencies;
+DROP TRIGGER audit_entry_agencies_append_only ON audit_entry_agencies;
+DROP TRIGGER audit_entries_no_truncate ON audit_entries;
+DROP TRIGGER audit_entries_append_only ON audit_entries;
+DROP FUNCTION audit_head_forward_only();
+DROP FUNCTION audit_refuse_change();
+DROP FUNCTION audit_maintenance_on();

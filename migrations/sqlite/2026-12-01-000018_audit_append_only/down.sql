@@ -1,0 +1,11 @@
+DROP TRIGGER audit_head_no_delete;
+DROP TRIGGER audit_head_forward_only;
+DROP TRIGGER audit_tree_heads_no_delete;
+DROP TRIGGER audit_tree_heads_no_update;
+DROP TRIGGER audit_entry_subjects_no_delete;
+DROP TRIGGER audit_entry_subjects_no_update;
+DROP TRIGGER audit_entry_agencies_no_delete;
+DROP TRIGGER audit_entry_agencies_no_update;
+DROP TRIGGER audit_entries_no_delete;
+DROP TRIGGER audit_entries_no_update;
+DROP TABLE audit_maintenance;

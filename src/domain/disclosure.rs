@@ -421,6 +421,15 @@ mod tests {
         lines_ok(&p).unwrap();
     }
 
+    /// The case that once revealed a suppressed row total from the column totals and the
+    /// grand total: the margins are checked against the grand total too.
+    #[test]
+    fn the_margins_never_reveal_a_single_suppressed_total() {
+        let t = table_of(vec![vec![2, 35], vec![1, 0], vec![10, 0]]);
+        let p = Rule::new(1, 1).publish_table(&t);
+        lines_ok(&p).unwrap();
+    }
+
     #[test]
     fn a_one_cell_line_hides_its_total() {
         let t = table_of(vec![vec![4]]);

@@ -74,14 +74,6 @@ impl Page {
             .unwrap_or(&[])
     }
 
-    /// How many bytes of canonical bodies the page holds.
-    pub fn body_bytes(&self) -> u64 {
-        self.rows
-            .iter()
-            .map(|r| u64::from(r.body.end - r.body.start))
-            .sum()
-    }
-
     fn push_text(&mut self, s: &str) -> Result<Span, AppError> {
         let start = offset(self.text.len())?;
         self.text.push_str(s);

@@ -98,16 +98,7 @@ pub async fn accept_membership(
     auth: Authorized<AgencyAdmin>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, agency) = path.into_inner();
-    let id: PartnershipId = parse_id(&id)?;
-    let agency: AgencyId = parse_id(&agency)?;
-    let (d, _) =
-        partnerships::answer(&state.hub, auth.principal, id, agency, Answer::Accept).await?;
-    Ok(HttpResponse::Ok().json(membership_body(
-        PartnershipOut::from(&d),
-        agency,
-        MemberStatus::Member.as_str(),
-    )))
+    answer_membership(state, auth, path, Answer::Accept).await
 }
 
 /// `POST /partnerships/{id}/members/{agency_id}/decline`: the invited agency's own
@@ -117,16 +108,25 @@ pub async fn decline_membership(
     auth: Authorized<AgencyAdmin>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
+    answer_membership(state, auth, path, Answer::Decline).await
+}
+
+/// An invited agency's answer, and the membership it leaves.
+async fn answer_membership(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyAdmin>,
+    path: web::Path<(String, String)>,
+    answer: Answer,
+) -> Result<HttpResponse, AppError> {
     let (id, agency) = path.into_inner();
     let id: PartnershipId = parse_id(&id)?;
     let agency: AgencyId = parse_id(&agency)?;
-    let (d, _) =
-        partnerships::answer(&state.hub, auth.principal, id, agency, Answer::Decline).await?;
-    Ok(HttpResponse::Ok().json(membership_body(
-        PartnershipOut::from(&d),
-        agency,
-        "declined",
-    )))
+    let status = match answer {
+        Answer::Accept => MemberStatus::Member.as_str(),
+        Answer::Decline => "declined",
+    };
+    let (d, _) = partnerships::answer(&state.hub, auth.principal, id, agency, answer).await?;
+    Ok(HttpResponse::Ok().json(membership_body(PartnershipOut::from(&d), agency, status)))
 }
 
 pub async fn publish_terms(

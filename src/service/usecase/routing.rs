@@ -316,3 +316,21 @@ impl Told {
         Ok(self.deliveries.iter().map(|d| d.id).collect())
     }
 }
+
+/// The `disclosure` entry of a candidate the policy withheld a record from (`what` names the
+/// record in the justification, e.g. "referral "). The candidate is never a recipient: the
+/// entry is the discloser's and the hub auditor's to see, never the withheld agency's.
+pub(in crate::service) fn withheld_entry(
+    base: crate::domain::audit::NewEntry,
+    agency: AgencyId,
+    route: Route,
+    reasons: Vec<String>,
+    what: &str,
+) -> crate::domain::audit::NewEntry {
+    crate::domain::audit::NewEntry {
+        withheld_from: vec![agency],
+        ..base
+    }
+    .decision(crate::domain::audit::Decision::Withheld, reasons)
+    .justification(format!("{what}withheld from the {} route", route.as_str()))
+}

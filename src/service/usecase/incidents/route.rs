@@ -15,7 +15,7 @@ use crate::domain::projection;
 use crate::domain::records::Decision;
 use crate::error::AppError;
 use crate::service::store::{incidents, DbConn};
-use crate::usecase::routing::{Planned, Told};
+use crate::usecase::routing::{withheld_entry, Planned, Told};
 
 /// The thin webhook data for one recipient: ids, and only those facets its agreement allows.
 fn thin_data(
@@ -151,19 +151,13 @@ impl Route<'_> {
                 }
                 PolicyDecision::Deny(reasons) => {
                     let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                    // A withheld candidate is never a recipient: the entry is the discloser's
-                    // and the hub auditor's to see, never the withheld agency's.
-                    entries.push(
-                        NewEntry {
-                            withheld_from: vec![candidate.agency_id],
-                            ..base
-                        }
-                        .decision(AuditDecision::Withheld, reasons.clone())
-                        .justification(format!(
-                            "withheld from the {} route",
-                            candidate.route.as_str()
-                        )),
-                    );
+                    entries.push(withheld_entry(
+                        base,
+                        candidate.agency_id,
+                        candidate.route,
+                        reasons.clone(),
+                        "",
+                    ));
                     Decision::withheld(candidate, o.purpose, version, reasons, now)
                 }
             };

@@ -30,7 +30,9 @@ use crate::service::store::referrals;
 use crate::service::store::{agencies, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::idempotency::{self, Keyed, Response};
-use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Told, Wanted};
+use crate::usecase::routing::{
+    check_epoch, planned, until_fresh, withheld_entry, Planned, Told, Wanted,
+};
 
 /// Plans the routing of `referral` on a reader.
 async fn plan(hub: &Hub, referral: Arc<Referral>, now: DateTime<Utc>) -> Result<Planned, AppError> {
@@ -265,19 +267,13 @@ fn create_in(
             }
             PolicyDecision::Deny(reasons) => {
                 let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                // A withheld candidate is never a recipient: the entry is the discloser's
-                // and the hub auditor's to see, never the withheld agency's.
-                entries.push(
-                    NewEntry {
-                        withheld_from: vec![candidate.agency_id],
-                        ..base
-                    }
-                    .decision(AuditDecision::Withheld, reasons.clone())
-                    .justification(format!(
-                        "referral withheld from the {} route",
-                        candidate.route.as_str()
-                    )),
-                );
+                entries.push(withheld_entry(
+                    base,
+                    candidate.agency_id,
+                    candidate.route,
+                    reasons.clone(),
+                    "referral ",
+                ));
                 Decision::withheld(candidate, purpose, None, reasons, now)
             }
         };

@@ -279,8 +279,10 @@ fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {
     }
 }
 
-/// Mounts the API, the root operations endpoints, and the dev issuer when `dev` is set.
+/// Mounts the console, the API, the root operations endpoints, and the dev issuer when `dev`
+/// is set.
 pub fn configure(cfg: &mut web::ServiceConfig, dev_mode: bool) {
+    super::console::routes::configure(cfg);
     mount(cfg, API, api());
     mount(cfg, "", ops_root());
     if dev_mode {

@@ -1,0 +1,8 @@
+//! The IG console: server-rendered pages under `/console` for information-governance
+//! officers and hub auditors. Pages call the same use cases as the API and are scoped the
+//! same way; they work without JavaScript. Templates are compiled into the binary (askama);
+//! the stylesheet is the console's own, served from the binary.
+pub mod assets;
+pub mod context;
+pub mod page;
+pub mod routes;

@@ -292,9 +292,23 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable("database connection closed".into())
             }
+            // Transient contention the client can retry (with its Idempotency-Key): a
+            // PostgreSQL deadlock victim (SQLSTATE 40P01, reported by its message) or an
+            // SQLite lock that outlasted the busy timeout.
+            Error::DatabaseError(_, info) if is_transient(info.message()) => {
+                tracing::warn!(cause = %info.message(), "transient database contention");
+                AppError::Unavailable("the database was busy; retry".into())
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// Whether a database error message names contention that goes away on a retry.
+fn is_transient(message: &str) -> bool {
+    message.starts_with("deadlock detected")
+        || message.starts_with("database is locked")
+        || message.starts_with("database table is locked")
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
@@ -313,6 +327,27 @@ impl From<serde_json::Error> for AppError {
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
+
+    #[test]
+    fn deadlocks_and_busy_databases_are_retryable_not_internal() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        for message in ["deadlock detected", "database is locked"] {
+            let e = AppError::from(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(message.to_owned()),
+            ));
+            assert_eq!(
+                e.status_code(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{message}"
+            );
+        }
+        let other = AppError::from(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("syntax error at or near".to_owned()),
+        ));
+        assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     #[test]
     fn internal_errors_do_not_leak_their_cause() {

@@ -160,6 +160,7 @@ fn api() -> Vec<Endpoint> {
         ep(Method::GET, "/audit/checkpoint", audit::checkpoint),
         ep(Method::GET, "/audit/checkpoints", audit::checkpoint_at),
         ep(Method::GET, "/audit/verifier-key", audit::verifier_key),
+        ep(Method::GET, "/audit/verifier-keys", audit::verifier_keys),
         ep(Method::GET, "/audit/proofs/inclusion", audit::inclusion),
         ep(Method::GET, "/audit/proofs/consistency", audit::consistency),
         ep(Method::GET, "/audit/verify", audit::verify),

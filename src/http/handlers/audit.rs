@@ -97,6 +97,17 @@ pub async fn verifier_key(
     note(format!("{}\n", state.audit.verifier_key()))
 }
 
+/// `GET /audit/verifier-keys`: every key the log's checkpoints verify with, one `vkey` a
+/// line, the current one first and then the earlier ones kept after a rotation.
+pub async fn verifier_keys(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+) -> Result<HttpResponse, AppError> {
+    let mut text = state.audit.verifier_keys().join("\n");
+    text.push('\n');
+    note(text)
+}
+
 fn note(text: String) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/plain; charset=utf-8"))

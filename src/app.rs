@@ -313,7 +313,13 @@ impl Application {
             format!("{base_url}/api/v1"),
             secrets.clone(),
         )?);
-        let hub = Hub::new(db.clone(), clock.clone(), settings.clone(), secrets);
+        let hub = Hub::new(
+            db.clone(),
+            clock.clone(),
+            settings.clone(),
+            secrets,
+            audit_runtime.clone(),
+        );
         let sealed = usecase::subscriptions::seal_stored_secrets(&hub).await?;
         if sealed > 0 {
             tracing::info!(sealed, "webhook secrets stored in the clear were sealed");

@@ -86,7 +86,8 @@ pub enum AuditCommand {
     Verify {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
-        /// A checkpoint (`GET /audit/checkpoint`) kept outside the hub; fails, naming it,
+        /// A checkpoint (`GET /audit/checkpoint`) or a saved receipt (a notification read, a
+        /// referral, an incident's routing answer) kept outside the hub; fails, naming it,
         /// when the log is shorter than it or inconsistent with it. Repeatable.
         #[arg(long, value_name = "FILE")]
         checkpoint: Vec<PathBuf>,

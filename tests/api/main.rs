@@ -46,3 +46,5 @@ mod unknown_records;
 
 mod outcomes;
 mod threat_picture;
+
+mod audit_receipts;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit;
+use crate::audit::{self, Receipt, Sealed};
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, IncidentId};
@@ -28,7 +28,7 @@ use crate::domain::subscription::Facets;
 use crate::error::AppError;
 use crate::service::store::incidents;
 use crate::service::store::DbConn;
-use crate::usecase::hub::Hub;
+use crate::usecase::hub::{Hub, Sealer};
 use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted};
 
 pub mod outcomes;
@@ -81,6 +81,22 @@ pub struct Recorded {
     pub incident: Incident,
     pub version: i32,
     pub routed: Vec<Decision>,
+    /// The receipt of the entry recording it (the routing was decided in its transaction),
+    /// sealed.
+    pub receipt: Option<Sealed>,
+}
+
+/// The sealed receipt of the first of `receipts` (the collection or alteration entry).
+fn first_sealed(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    receipts: Vec<Receipt>,
+) -> Result<Option<Sealed>, AppError> {
+    receipts
+        .into_iter()
+        .next()
+        .map(|r| sealer.seal(conn, r))
+        .transpose()
 }
 
 /// Records a new incident of the caller's `agency` and routes it.
@@ -102,9 +118,10 @@ pub async fn create(
         let (actor, incident) = (actor.clone(), incident.clone());
         async move {
             let planned = plan(hub, incident.clone(), now).await?;
+            let sealer = hub.sealer();
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
-                create_in(c, &actor, &incident, &planned, deadlines, now)
+                create_in(c, &actor, &incident, &planned, deadlines, now, &sealer)
             })
             .await
         }
@@ -120,6 +137,7 @@ fn create_in(
     planned: &Planned,
     deadlines: Deadlines,
     now: DateTime<Utc>,
+    sealer: &Sealer,
 ) -> Result<Recorded, AppError> {
     incidents::insert(conn, incident, now)?;
     let record = incident.to_record(now);
@@ -141,11 +159,12 @@ fn create_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    audit::append_all(conn, &entries)?;
+    let receipts = audit::append_all(conn, &entries)?;
     Ok(Recorded {
         incident: incident.clone(),
         version: 1,
         routed,
+        receipt: first_sealed(conn, sealer, receipts)?,
     })
 }
 
@@ -207,9 +226,12 @@ pub async fn patch(
             let changed = reparse(&bytes)?.parse(key, agency, now, &hub.settings().limits)?;
             let changed = Arc::new(changed.keep_outcomes(&before.incident));
             let planned = plan(hub, changed.clone(), now).await?;
+            let sealer = hub.sealer();
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
-                update_in(c, &actor, &before, &changed, &planned, deadlines, now)
+                update_in(
+                    c, &actor, &before, &changed, &planned, deadlines, now, &sealer,
+                )
             })
             .await
         }
@@ -218,6 +240,7 @@ pub async fn patch(
 }
 
 /// The write of a change planned from `before`; stale if the incident changed meanwhile.
+#[allow(clippy::too_many_arguments)]
 fn update_in(
     conn: &mut DbConn,
     actor: &Actor,
@@ -226,6 +249,7 @@ fn update_in(
     planned: &Planned,
     deadlines: Deadlines,
     now: DateTime<Utc>,
+    sealer: &Sealer,
 ) -> Result<Recorded, AppError> {
     let current =
         incidents::get(conn, changed.reporting_agency, &changed.id)?.ok_or(AppError::NotFound)?;
@@ -256,11 +280,12 @@ fn update_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    audit::append_all(conn, &entries)?;
+    let receipts = audit::append_all(conn, &entries)?;
     Ok(Recorded {
         incident: changed.clone(),
         version,
         routed,
+        receipt: first_sealed(conn, sealer, receipts)?,
     })
 }
 

@@ -217,5 +217,6 @@ fn write(
         incident: changed.clone(),
         version,
         routed,
+        receipt: None,
     })
 }

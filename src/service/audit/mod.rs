@@ -12,6 +12,7 @@
 //! - [`denials`]: logging refused requests without letting a flood flood the log.
 pub mod canonical;
 pub mod checkpoint;
+pub mod cosign;
 pub mod denials;
 pub mod frontier;
 pub mod heads;
@@ -23,6 +24,8 @@ pub mod read;
 pub mod runtime;
 pub mod sealed;
 pub mod verify;
+pub mod witness;
+pub mod witnessing;
 
 pub use log::{append, append_all, append_refusal, Receipt};
 pub use read::LoggedEntry;

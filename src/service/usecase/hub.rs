@@ -113,6 +113,11 @@ impl Hub {
         self.db.snapshot(f).await
     }
 
+    /// Why writes are refused, when the audit log was found rolled back.
+    pub fn halted(&self) -> Option<String> {
+        self.db.halted()
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.db.ping().await

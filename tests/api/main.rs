@@ -48,3 +48,4 @@ mod outcomes;
 mod threat_picture;
 
 mod audit_receipts;
+mod audit_witnesses;

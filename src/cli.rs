@@ -323,6 +323,12 @@ fn audit_verify(settings: &Settings, checkpoints: &[PathBuf]) -> Result<ExitCode
                 .map_err(|e| AppError::Config(format!("cannot read {}: {e}", p.display())))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The highest witnessed checkpoint the hub kept outside the database is held too.
+    let mut held = held;
+    let kept = settings.witnessed_checkpoint_path();
+    if let Ok(text) = std::fs::read_to_string(&kept) {
+        held.push((kept.display().to_string(), text));
+    }
     if let Some(failure) = crate::audit::held::check_database(&url, busy, &keys, &held)? {
         println!("audit log verification FAILED: {failure}");
         return Ok(ExitCode::from(1));

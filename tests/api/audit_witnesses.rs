@@ -298,6 +298,26 @@ async fn two_hubs_witness_each_other_and_reach_their_quorum() {
     hb.stop().await;
 }
 
+/// `msht-hub audit verify` on the side's database and data folder, with its settings file.
+async fn cli_verify(side: &Side) -> (i32, String) {
+    let url = side.settings.effective_database_url();
+    let dir = side.app.data_dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_msht-hub"))
+            .args(["audit", "verify", "--database-url", &url, "--data-dir"])
+            .arg(&dir)
+            .env_remove("MSHT_HUB__DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
 /// Cuts the hub's log (stopped) back to its first entry, as restoring an older database
 /// would, cosignatures included.
 async fn roll_back(side: &Side) {

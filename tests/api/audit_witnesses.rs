@@ -388,6 +388,13 @@ async fn a_restored_older_database_is_refused_writes_at_start() {
         out.contains(&format!("checkpoint {}:", kept.display())),
         "{out}"
     );
+    // `audit verify` holds the log to the kept checkpoint without being told of it.
+    let (code, out) = cli_verify(&a).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("checkpoint {}:", kept.display())),
+        "{out}"
+    );
     ha.stop().await;
 
     // Without the kept file, the witness's 409 at start says so.

@@ -4,8 +4,11 @@
 //! then the root recomputed from the leaf hash and the audit path) and later holds the hub
 //! to it (`msht-hub audit verify --checkpoint RECEIPT`).
 //!
-//! A receipt is sealed in the transaction of its append, right after it: the tree is then
-//! exactly the receipt's, so the head signed for it has the receipt's size and root.
+//! A receipt is sealed either after its append committed ([`seal_committed`], on a reader,
+//! so the writer's transactions carry no proof work), or in the transaction of its append,
+//! right after it ([`seal`], where the answer is stored with the write, as an idempotent
+//! create's is). The checkpoint's text is the tree's size and root only, so either way it is
+//! the note `GET /audit/checkpoints?size=N` serves when a head of that size is stored.
 use chrono::{DateTime, Utc};
 
 use super::heads::{self, SignedTreeHead};
@@ -43,6 +46,35 @@ pub fn seal(
             receipt.seq, receipt.tree_size
         )));
     }
+    Ok(Sealed {
+        checkpoint: runtime.checkpoint(&head)?,
+        leaf_hash: proof.leaf_hash,
+        audit_path: proof.audit_path,
+        receipt,
+    })
+}
+
+/// Seals `receipt` of an append already committed, in a read snapshot.
+pub fn seal_committed(
+    conn: &mut DbConn,
+    runtime: &AuditRuntime,
+    receipt: Receipt,
+    now: DateTime<Utc>,
+) -> Result<Sealed, AppError> {
+    let proof = proofs::inclusion(conn, receipt.seq, receipt.tree_size)?;
+    if hex::encode(proof.root_hash) != receipt.root_hash {
+        return Err(AppError::Internal(format!(
+            "audit receipt of entry {} does not match the tree of {} leaves",
+            receipt.seq, receipt.tree_size
+        )));
+    }
+    let head = SignedTreeHead {
+        tree_size: receipt.tree_size,
+        root_hash: proof.root_hash,
+        timestamp: now,
+        key_id: runtime.signer.key_id().to_owned(),
+        signature: Vec::new(),
+    };
     Ok(Sealed {
         checkpoint: runtime.checkpoint(&head)?,
         leaf_hash: proof.leaf_hash,

@@ -45,6 +45,15 @@ impl Hub {
         }
     }
 
+    /// Seals the receipt of an append that has committed, on a reader (see
+    /// [`audit::sealed`]).
+    pub(in crate::service) async fn seal(&self, receipt: Receipt) -> Result<Sealed, AppError> {
+        let (runtime, now) = (self.audit.clone(), self.now());
+        self.db
+            .snapshot(move |c| audit::sealed::seal_committed(c, &runtime, receipt, now))
+            .await
+    }
+
     /// A sealer of receipts appended in a write intent (see [`audit::sealed`]).
     pub(in crate::service) fn sealer(&self) -> Sealer {
         Sealer {

@@ -28,7 +28,7 @@ use crate::domain::subscription::Facets;
 use crate::error::AppError;
 use crate::service::store::incidents;
 use crate::service::store::DbConn;
-use crate::usecase::hub::{Hub, Sealer};
+use crate::usecase::hub::Hub;
 use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted};
 
 pub mod outcomes;
@@ -84,19 +84,18 @@ pub struct Recorded {
     /// The receipt of the entry recording it (the routing was decided in its transaction),
     /// sealed.
     pub receipt: Option<Sealed>,
+    /// That receipt until it is sealed, after the write commits.
+    pub(in crate::service) pending: Option<Receipt>,
 }
 
-/// The sealed receipt of the first of `receipts` (the collection or alteration entry).
-fn first_sealed(
-    conn: &mut DbConn,
-    sealer: &Sealer,
-    receipts: Vec<Receipt>,
-) -> Result<Option<Sealed>, AppError> {
-    receipts
-        .into_iter()
-        .next()
-        .map(|r| sealer.seal(conn, r))
-        .transpose()
+impl Recorded {
+    /// Seals the receipt of the recording entry, once it has committed.
+    async fn sealed(mut self, hub: &Hub) -> Result<Self, AppError> {
+        if let Some(r) = self.pending.take() {
+            self.receipt = Some(hub.seal(r).await?);
+        }
+        Ok(self)
+    }
 }
 
 /// Records a new incident of the caller's `agency` and routes it.
@@ -118,11 +117,12 @@ pub async fn create(
         let (actor, incident) = (actor.clone(), incident.clone());
         async move {
             let planned = plan(hub, incident.clone(), now).await?;
-            let sealer = hub.sealer();
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
-                create_in(c, &actor, &incident, &planned, deadlines, now, &sealer)
+                create_in(c, &actor, &incident, &planned, deadlines, now)
             })
+            .await?
+            .sealed(hub)
             .await
         }
     })
@@ -137,7 +137,6 @@ fn create_in(
     planned: &Planned,
     deadlines: Deadlines,
     now: DateTime<Utc>,
-    sealer: &Sealer,
 ) -> Result<Recorded, AppError> {
     incidents::insert(conn, incident, now)?;
     let record = incident.to_record(now);
@@ -164,7 +163,8 @@ fn create_in(
         incident: incident.clone(),
         version: 1,
         routed,
-        receipt: first_sealed(conn, sealer, receipts)?,
+        receipt: None,
+        pending: receipts.into_iter().next(),
     })
 }
 
@@ -226,13 +226,12 @@ pub async fn patch(
             let changed = reparse(&bytes)?.parse(key, agency, now, &hub.settings().limits)?;
             let changed = Arc::new(changed.keep_outcomes(&before.incident));
             let planned = plan(hub, changed.clone(), now).await?;
-            let sealer = hub.sealer();
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
-                update_in(
-                    c, &actor, &before, &changed, &planned, deadlines, now, &sealer,
-                )
+                update_in(c, &actor, &before, &changed, &planned, deadlines, now)
             })
+            .await?
+            .sealed(hub)
             .await
         }
     })
@@ -240,7 +239,6 @@ pub async fn patch(
 }
 
 /// The write of a change planned from `before`; stale if the incident changed meanwhile.
-#[allow(clippy::too_many_arguments)]
 fn update_in(
     conn: &mut DbConn,
     actor: &Actor,
@@ -249,7 +247,6 @@ fn update_in(
     planned: &Planned,
     deadlines: Deadlines,
     now: DateTime<Utc>,
-    sealer: &Sealer,
 ) -> Result<Recorded, AppError> {
     let current =
         incidents::get(conn, changed.reporting_agency, &changed.id)?.ok_or(AppError::NotFound)?;
@@ -285,7 +282,8 @@ fn update_in(
         incident: changed.clone(),
         version,
         routed,
-        receipt: first_sealed(conn, sealer, receipts)?,
+        receipt: None,
+        pending: receipts.into_iter().next(),
     })
 }
 

@@ -83,14 +83,13 @@ pub async fn read(
                 Decided::Escalation(n) => return Ok(Read::Escalation(n)),
                 Decided::Record(epoch, decided) => (epoch, decided.0, decided.1),
             };
-            let sealer = hub.sealer();
             let receipt = hub
                 .write(move |c| {
                     check_epoch(c, epoch)?;
-                    let receipt = audit::append(c, &entry)?;
-                    sealer.seal(c, receipt)
+                    audit::append(c, &entry)
                 })
                 .await?;
+            let receipt = hub.seal(receipt).await?;
             Ok(Read::Record(Box::new(Projected {
                 receipt: Some(receipt),
                 ..read

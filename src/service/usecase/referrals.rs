@@ -160,13 +160,8 @@ pub async fn read(
             .justification("the referring agency read its referral")
             .decision(AuditDecision::Allowed, Vec::new())
     };
-    let sealer = hub.sealer();
-    let receipt = hub
-        .write(move |c| {
-            let receipt = audit::append(c, &entry)?;
-            sealer.seal(c, receipt)
-        })
-        .await?;
+    let receipt = hub.write(move |c| audit::append(c, &entry)).await?;
+    let receipt = hub.seal(receipt).await?;
     Ok(View {
         receipt: Some(receipt),
         ..view

@@ -218,5 +218,6 @@ fn write(
         version,
         routed,
         receipt: None,
+        pending: None,
     })
 }

@@ -425,3 +425,49 @@ async fn a_restored_older_database_is_refused_writes_at_start() {
     ha.stop().await;
     hb.stop().await;
 }
+
+#[tokio::test]
+async fn a_rewritten_log_the_witness_cannot_follow_is_refused_writes() {
+    let (mut a, mut b) = pair().await;
+    witnessed_by(&mut a, &mut b);
+    let hb = start(&b.app, b.settings.clone()).await;
+    let ha = start(&a.app, a.settings.clone()).await;
+    assert_eq!(
+        add_agency(&a, &ha, "Agency A2").await.0,
+        StatusCode::CREATED
+    );
+    ha.state.witnessing.round().await.unwrap();
+    let witnessed = ha.state.witnessing.status().witnessed_size;
+    ha.stop().await;
+
+    // The log is cut and grown again past the witnessed size with other entries, its kept
+    // checkpoint lost: the log is longer than what the witness cosigned, but not its future.
+    roll_back(&a).await;
+    std::fs::remove_file(a.settings.witnessed_checkpoint_path()).unwrap();
+    let mut unwitnessed = a.settings.clone();
+    unwitnessed.audit.witnesses.clear();
+    unwitnessed.audit.witness_quorum = 0;
+    let ha = start(&a.app, unwitnessed).await;
+    for i in 0..witnessed + 1 {
+        let name = format!("Other agency {i}");
+        assert_eq!(add_agency(&a, &ha, &name).await.0, StatusCode::CREATED);
+    }
+    ha.stop().await;
+
+    let ha = start(&a.app, a.settings.clone()).await;
+    ha.state.witnessing.round().await.unwrap();
+    let (status, ready) = readyz(&a, &ha).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert!(
+        ready["detail"].as_str().unwrap().contains(&format!(
+            "refused the consistency proof from the {witnessed} entries"
+        )),
+        "{ready}"
+    );
+    assert_eq!(
+        add_agency(&a, &ha, "Agency A9").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    ha.stop().await;
+    hb.stop().await;
+}

@@ -10,6 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpServer};
 
 use crate::audit::denials::{self, DenialBudget};
+use crate::audit::witness::Witness;
+use crate::audit::witnessing::Witnessing;
 use crate::audit::{self, heads, AuditRuntime};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -51,6 +53,10 @@ pub struct AppState {
     pub audit: Arc<AuditRuntime>,
     /// Per-caller request budgets.
     pub rate: Arc<RateLimits>,
+    /// Asking witnesses to cosign the log's checkpoints.
+    pub witnessing: Arc<Witnessing>,
+    /// msht-hub as a witness of other logs (`[witness]`), when enabled.
+    pub witness: Option<Arc<Witness>>,
 }
 
 /// `METHOD /path` of a request, without its query string, at most 200 characters.
@@ -313,7 +319,13 @@ impl Application {
             format!("{base_url}/api/v1"),
             secrets.clone(),
         )?);
-        let hub = Hub::new(db.clone(), clock.clone(), settings.clone(), secrets);
+        let hub = Hub::new(
+            db.clone(),
+            clock.clone(),
+            settings.clone(),
+            secrets,
+            audit_runtime.clone(),
+        );
         let sealed = usecase::subscriptions::seal_stored_secrets(&hub).await?;
         if sealed > 0 {
             tracing::info!(sealed, "webhook secrets stored in the clear were sealed");
@@ -321,6 +333,20 @@ impl Application {
         if settings.delivery.worker_enabled {
             delivery.clone().spawn_background()?;
         }
+        let witnessing = Arc::new(Witnessing::new(
+            db.clone(),
+            clock.clone(),
+            audit_runtime.clone(),
+            &settings,
+            &metrics,
+        )?);
+        witnessing.check_kept().await?;
+        if witnessing.is_configured() && settings.audit.witness_interval_secs > 0 {
+            witnessing
+                .clone()
+                .spawn(Duration::from_secs(settings.audit.witness_interval_secs));
+        }
+        let witness = Witness::load(&settings, &base_url)?.map(Arc::new);
         let state = web::Data::new(AppState {
             hub,
             settings,
@@ -332,6 +358,8 @@ impl Application {
             delivery,
             audit: audit_runtime,
             rate,
+            witnessing,
+            witness,
         });
         if sign_interval > 0 {
             spawn_audit_ticker(

@@ -86,7 +86,8 @@ pub enum AuditCommand {
     Verify {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
-        /// A checkpoint (`GET /audit/checkpoint`) kept outside the hub; fails, naming it,
+        /// A checkpoint (`GET /audit/checkpoint`) or a saved receipt (a notification read, a
+        /// referral, an incident's routing answer) kept outside the hub; fails, naming it,
         /// when the log is shorter than it or inconsistent with it. Repeatable.
         #[arg(long, value_name = "FILE")]
         checkpoint: Vec<PathBuf>,
@@ -322,6 +323,12 @@ fn audit_verify(settings: &Settings, checkpoints: &[PathBuf]) -> Result<ExitCode
                 .map_err(|e| AppError::Config(format!("cannot read {}: {e}", p.display())))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The highest witnessed checkpoint the hub kept outside the database is held too.
+    let mut held = held;
+    let kept = settings.witnessed_checkpoint_path();
+    if let Ok(text) = std::fs::read_to_string(&kept) {
+        held.push((kept.display().to_string(), text));
+    }
     if let Some(failure) = crate::audit::held::check_database(&url, busy, &keys, &held)? {
         println!("audit log verification FAILED: {failure}");
         return Ok(ExitCode::from(1));

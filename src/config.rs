@@ -35,6 +35,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub limits: crate::domain::limits::Limits,
     pub reports: ReportSettings,
+    /// msht-hub as a witness of other logs.
+    pub witness: WitnessSettings,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number
@@ -287,6 +289,62 @@ pub struct AuditSettings {
     /// Refused requests logged one by one per minute in all; the rest are counted in a
     /// summary entry.
     pub denials_per_minute: u32,
+    /// Witnesses asked to cosign each new checkpoint (C2SP tlog-witness).
+    #[serde(default)]
+    pub witnesses: Vec<WitnessEndpoint>,
+    /// Cosignatures needed before a checkpoint counts as witnessed.
+    pub witness_quorum: usize,
+    /// How often the witnesses are asked about the latest checkpoint.
+    pub witness_interval_secs: u64,
+    /// Timeout of one request to a witness.
+    pub witness_timeout_secs: u64,
+    /// Allow witness URLs on loopback and private ranges (development and tests only).
+    pub witness_allow_private_networks: bool,
+    /// Allow `http://` witness URLs (development and tests only).
+    pub witness_allow_insecure_http: bool,
+    /// Where the highest witnessed checkpoint is kept, outside the database; empty:
+    /// `data_dir/audit-witnessed-checkpoint.txt`.
+    #[serde(default)]
+    pub witnessed_checkpoint_file: String,
+}
+
+/// One witness of the hub's log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessEndpoint {
+    /// The witness's name (the name in its verifier key).
+    pub name: String,
+    /// Its submission prefix: requests go to `{url}/add-checkpoint`.
+    pub url: String,
+    /// Its cosignature verifier key, `name+keyid+base64(0x04 || Ed25519 public key)`.
+    pub verifier_key: String,
+}
+
+/// msht-hub as a witness (C2SP tlog-witness) of other logs, for example another regional
+/// hub: `POST /witness/add-checkpoint`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSettings {
+    pub enabled: bool,
+    /// Ed25519 PKCS#8 PEM key that cosigns; empty: `data_dir/witness-key.pem`, generated
+    /// (mode 0600) on first start.
+    #[serde(default)]
+    pub key_file: String,
+    /// The witness's name in its cosignatures; empty: the public URL without its scheme,
+    /// then `/witness`.
+    #[serde(default)]
+    pub name: String,
+    /// The logs it follows.
+    #[serde(default)]
+    pub logs: Vec<FollowedLog>,
+}
+
+/// A log a witness follows: its origin and the note verifier key of its checkpoints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowedLog {
+    pub origin: String,
+    pub verifier_key: String,
 }
 
 /// Overrides given on the command line; they win over files and the environment.
@@ -403,6 +461,36 @@ impl Settings {
             self.data_dir.join("audit-signing-key.pem")
         } else {
             PathBuf::from(self.audit.signing_key_file.trim())
+        }
+    }
+
+    /// Where the highest witnessed checkpoint is kept, outside the database.
+    pub fn witnessed_checkpoint_path(&self) -> PathBuf {
+        match self.audit.witnessed_checkpoint_file.trim() {
+            "" => self.data_dir.join("audit-witnessed-checkpoint.txt"),
+            set => PathBuf::from(set),
+        }
+    }
+
+    /// Where the witness's cosigning key is kept.
+    pub fn witness_key_path(&self) -> PathBuf {
+        match self.witness.key_file.trim() {
+            "" => self.data_dir.join("witness-key.pem"),
+            set => PathBuf::from(set),
+        }
+    }
+
+    /// The witness's name: set, or the public URL without its scheme, then `/witness`.
+    pub fn witness_name(&self, base_url: &str) -> String {
+        match self.witness.name.trim() {
+            "" => {
+                let bare = base_url
+                    .split_once("://")
+                    .map_or(base_url, |(_, rest)| rest)
+                    .trim_end_matches('/');
+                format!("{bare}/witness")
+            }
+            set => set.to_owned(),
         }
     }
 

@@ -69,6 +69,10 @@ pub enum AppError {
     /// A dependency (database, pool) is not available right now (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The audit log is behind a checkpoint it once had witnessed (a restored or truncated
+    /// database): writes are refused until an operator resolves it (503).
+    #[error("audit log rolled back: {0}")]
+    RolledBack(String),
     /// Configuration is invalid (start-up only).
     #[error("configuration: {0}")]
     Config(String),
@@ -139,6 +143,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => ("precondition-failed", "The version has changed"),
             AppError::PreconditionRequired(_) => ("precondition-required", "If-Match is required"),
             AppError::Unavailable(_) => ("unavailable", "Service temporarily unavailable"),
+            AppError::RolledBack(_) => ("audit-log-rolled-back", "The audit log was rolled back"),
             AppError::Config(_) | AppError::Internal(_) => ("internal", "Internal error"),
             AppError::Denied { error, .. } => error.slug_title(),
             AppError::StalePlan => ("unavailable", "Service temporarily unavailable"),
@@ -166,6 +171,10 @@ impl AppError {
             }
             AppError::PreconditionFailed(d) | AppError::PreconditionRequired(d) => d.clone(),
             AppError::Unavailable(_) => "a dependency is unavailable; retry later".to_owned(),
+            AppError::RolledBack(why) => format!(
+                "the hub refuses writes: its audit log was rolled back ({why}); an operator \
+                 must restore the log's missing entries"
+            ),
             AppError::Config(_) | AppError::Internal(_) => {
                 "an internal error occurred; it has been logged".to_owned()
             }
@@ -209,7 +218,7 @@ impl ResponseError for AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::RolledBack(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Denied { error, .. } => error.status_code(),
             AppError::StalePlan => StatusCode::SERVICE_UNAVAILABLE,
@@ -226,6 +235,7 @@ impl ResponseError for AppError {
                 tracing::error!(error = %cause, "internal error");
             }
             AppError::Unavailable(cause) => tracing::warn!(error = %cause, "unavailable"),
+            AppError::RolledBack(why) => tracing::error!(why = %why, "audit log rolled back"),
             AppError::Unauthenticated(reason) => {
                 tracing::info!(reason = %reason, "bearer token rejected");
             }

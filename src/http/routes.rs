@@ -9,7 +9,7 @@ use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
     agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, outcomes, partnerships,
-    referrals, subscriptions, support, threat_picture,
+    referrals, subscriptions, support, threat_picture, witness,
 };
 
 /// One served endpoint.
@@ -160,6 +160,7 @@ fn api() -> Vec<Endpoint> {
         ep(Method::GET, "/audit/checkpoint", audit::checkpoint),
         ep(Method::GET, "/audit/checkpoints", audit::checkpoint_at),
         ep(Method::GET, "/audit/verifier-key", audit::verifier_key),
+        ep(Method::GET, "/audit/verifier-keys", audit::verifier_keys),
         ep(Method::GET, "/audit/proofs/inclusion", audit::inclusion),
         ep(Method::GET, "/audit/proofs/consistency", audit::consistency),
         ep(Method::GET, "/audit/verify", audit::verify),
@@ -199,6 +200,12 @@ fn api() -> Vec<Endpoint> {
         // Outcomes and the threat picture (issue 14).
         ep(Method::POST, "/incidents/{id}/outcomes", outcomes::create),
         ep(Method::GET, "/reports/threat-picture", threat_picture::get),
+        // Witnessing (issue 12): msht-hub as a C2SP tlog-witness.
+        ep(
+            Method::POST,
+            "/witness/add-checkpoint",
+            witness::add_checkpoint,
+        ),
     ]
 }
 
@@ -234,7 +241,7 @@ pub fn is_public(pattern: &str) -> bool {
     let relative = pattern.strip_prefix(API).unwrap_or(pattern);
     matches!(
         relative,
-        "/healthz" | "/readyz" | "/metrics" | "/api-spec/openapi.yaml"
+        "/healthz" | "/readyz" | "/metrics" | "/api-spec/openapi.yaml" | "/witness/add-checkpoint"
     ) || pattern.starts_with("/dev-issuer/")
 }
 

@@ -28,7 +28,7 @@ async fn text(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, St
 }
 
 /// Checks `note` against `vkey` by the signed-note rules; returns the checkpoint lines.
-fn open(note: &str, vkey: &str) -> Vec<String> {
+pub fn open(note: &str, vkey: &str) -> Vec<String> {
     let mut parts = vkey.splitn(3, '+');
     let (name, id_hex, key) = (
         parts.next().unwrap(),
@@ -97,7 +97,7 @@ async fn checkpoints_are_signed_notes_that_verify_with_the_served_verifier_key()
 }
 
 /// `msht-hub audit verify --checkpoint FILE` against the test hub's database.
-async fn cli_verify_with(app: &TestApp, checkpoint: &std::path::Path) -> (i32, String) {
+pub async fn cli_verify_with(app: &TestApp, checkpoint: &std::path::Path) -> (i32, String) {
     let url = app.settings.effective_database_url();
     let dir = app.data_dir.path().to_path_buf();
     let checkpoint = checkpoint.to_path_buf();

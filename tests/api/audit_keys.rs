@@ -83,6 +83,70 @@ async fn a_world_readable_key_file_is_refused() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = start(&app, app.settings.clone()).await.unwrap_err();
     assert!(err.contains("open to group or others"), "{err}");
+    assert!(
+        err.contains(&key.display().to_string()),
+        "names the file: {err}"
+    );
+    // Readable by the group alone is refused as well.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let err = start(&app, app.settings.clone()).await.unwrap_err();
+    assert!(err.contains("mode 640"), "{err}");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     start(&app, app.settings.clone()).await.unwrap();
+}
+
+/// The text of `GET {api}{path}`.
+async fn text_at(app: &TestApp, api: &str, path: &str) -> String {
+    let r = app
+        .client
+        .get(format!("{api}{path}"))
+        .bearer_auth(auditor(app))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rotated_key_stays_listed_and_what_it_signed_still_verifies() {
+    use msht_hub::audit::checkpoint;
+    let app = signed().await;
+    let old_note = text_at(&app, &app.api, "/audit/checkpoint").await;
+    let old_vkey = text_at(&app, &app.api, "/audit/verifier-key").await;
+    let listed = text_at(&app, &app.api, "/audit/verifier-keys").await;
+    assert_eq!(listed, old_vkey, "one key before the rotation");
+
+    // Rotate: a new key, the old one's public key listed as an earlier key.
+    let new_key = app.data_dir.path().join("rotated.pem");
+    TreeHeadSigner::load_or_create(&new_key).unwrap();
+    let mut settings = app.settings.clone();
+    settings.audit.signing_key_file = new_key.display().to_string();
+    settings.audit.trusted_public_keys = vec![app.state.audit.signer.public_key()];
+    settings.audit.checkpoint_origin = app.state.audit.origin.clone();
+    Application::stop(&app.handle, &app.state).await;
+    let rotated = Application::build(settings, app.clock.clone(), false)
+        .await
+        .unwrap();
+    let api = format!("http://127.0.0.1:{}/api/v1", rotated.port());
+    let (handle, state) = (rotated.handle(), rotated.state());
+    tokio::spawn(rotated.run_until_stopped());
+
+    let listed = text_at(&app, &api, "/audit/verifier-keys").await;
+    let lines: Vec<&str> = listed.lines().collect();
+    let current = text_at(&app, &api, "/audit/verifier-key").await;
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert_eq!(lines[0], current.trim_end(), "the current key first");
+    assert_ne!(lines[0], old_vkey.trim_end());
+    assert_eq!(
+        lines[1],
+        old_vkey.trim_end(),
+        "the earlier key stays listed"
+    );
+    // The checkpoint held from before verifies with the listed earlier key, not the new one.
+    checkpoint::verify(&old_note, lines[1]).unwrap();
+    assert!(checkpoint::verify(&old_note, lines[0]).is_err());
+    let new_note = text_at(&app, &api, "/audit/checkpoint").await;
+    checkpoint::verify(&new_note, lines[0]).unwrap();
+    Application::stop(&handle, &state).await;
 }

@@ -46,3 +46,6 @@ mod unknown_records;
 
 mod outcomes;
 mod threat_picture;
+
+mod audit_receipts;
+mod audit_witnesses;

@@ -73,7 +73,17 @@ pub async fn checkpoint(
     _auth: Authorized<AnyRole>,
 ) -> Result<HttpResponse, AppError> {
     let head = audit::tree_head(&state.hub, &state.audit).await?;
-    note(state.audit.checkpoint(&head)?)
+    cosigned(&state, &head).await
+}
+
+/// `head` as a checkpoint with the witnesses' cosignatures after the hub's signature.
+async fn cosigned(
+    state: &AppState,
+    head: &crate::audit::heads::SignedTreeHead,
+) -> Result<HttpResponse, AppError> {
+    let mut text = state.audit.checkpoint(head)?;
+    text.push_str(&crate::usecase::witness::cosignatures(&state.hub, head.tree_size).await?);
+    note(text)
 }
 
 /// `GET /audit/checkpoints?size=N`: the stored signed head of that size as a checkpoint.
@@ -86,7 +96,7 @@ pub async fn checkpoint_at(
         .size
         .ok_or_else(|| AppError::validation("/size", "is required"))?;
     let head = audit::stored_tree_head(&state.hub, size).await?;
-    note(state.audit.checkpoint(&head)?)
+    cosigned(&state, &head).await
 }
 
 /// `GET /audit/verifier-key`: the key checkpoints verify with, in the note `vkey` form.
@@ -95,6 +105,17 @@ pub async fn verifier_key(
     _auth: Authorized<AnyRole>,
 ) -> Result<HttpResponse, AppError> {
     note(format!("{}\n", state.audit.verifier_key()))
+}
+
+/// `GET /audit/verifier-keys`: every key the log's checkpoints verify with, one `vkey` a
+/// line, the current one first and then the earlier ones kept after a rotation.
+pub async fn verifier_keys(
+    state: web::Data<AppState>,
+    _auth: Authorized<AnyRole>,
+) -> Result<HttpResponse, AppError> {
+    let mut text = state.audit.verifier_keys().join("\n");
+    text.push('\n');
+    note(text)
 }
 
 fn note(text: String) -> Result<HttpResponse, AppError> {

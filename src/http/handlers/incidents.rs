@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, IncidentRecorder};
 use crate::http::extract::{parse_id, Authorized, IfMatch, JsonBody};
+use crate::http::wire::audit::ReceiptOut;
 use crate::http::wire::incidents::{incident_body, EscalationOut, NotificationOut, RoutingItem};
 use crate::http::wire::page::{page, PageQuery};
 use crate::usecase::{incidents, notifications};
@@ -37,7 +38,11 @@ pub async fn create(
 /// The answer to a create or a change: the record, its version and its routing.
 fn recorded_body(done: &incidents::Recorded, now: DateTime<Utc>) -> Value {
     let routing: Vec<RoutingItem> = done.routed.iter().map(RoutingItem::from).collect();
-    incident_body(done.incident.to_record(now), done.version, Some(routing))
+    let mut body = incident_body(done.incident.to_record(now), done.version, Some(routing));
+    if let (Some(receipt), Some(obj)) = (&done.receipt, body.as_object_mut()) {
+        obj.insert("receipt".into(), json!(ReceiptOut::from(receipt)));
+    }
+    body
 }
 
 pub async fn list(
@@ -167,12 +172,7 @@ pub async fn notification_get(
         "record": p.record,
         "agreement_id": p.agreement.id,
         "agreement_version": p.agreement.version,
-        "receipt": {
-            "seq": p.receipt.seq,
-            "leaf_index": p.receipt.leaf_index,
-            "tree_size": p.receipt.tree_size,
-            "root_hash": p.receipt.root_hash,
-        },
+        "receipt": p.receipt.as_ref().map(ReceiptOut::from),
     })))
 }
 

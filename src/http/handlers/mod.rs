@@ -13,3 +13,4 @@ pub mod referrals;
 pub mod subscriptions;
 pub mod support;
 pub mod threat_picture;
+pub mod witness;

@@ -13,9 +13,25 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// Ready when the database answers and the audit log was not found rolled back; with
+/// witnesses configured, how far witnessing lags (entries not yet cosigned).
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.hub.ping().await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
+    let witnessing = state
+        .witnessing
+        .is_configured()
+        .then(|| state.witnessing.status());
+    if let Some(why) = state.hub.halted() {
+        return Ok(HttpResponse::ServiceUnavailable().json(json!({
+            "status": "audit_log_rolled_back",
+            "detail": why,
+            "witnessing": witnessing,
+        })));
+    }
+    Ok(HttpResponse::Ok().json(match witnessing {
+        Some(w) => json!({"status": "ready", "witnessing": w}),
+        None => json!({"status": "ready"}),
+    }))
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::audit::heads::SignedTreeHead;
 use crate::audit::merkle::Hash;
 use crate::audit::proofs::{Consistency, Inclusion};
-use crate::audit::{LoggedEntry, Receipt};
+use crate::audit::{LoggedEntry, Receipt, Sealed};
 use crate::domain::audit::{Decision, LawfulBasis, Operation};
 use crate::domain::role::Role;
 
@@ -321,5 +321,35 @@ mod tests {
         s.push('|');
         cell(&mut s, "=HYPERLINK(\"x\")");
         assert_eq!(s, "plain|\"a,\"\"b\"\"\"|\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+}
+
+/// A receipt as handed out with a read or a record: where the entry sits in the log, the
+/// signed checkpoint of that tree (C2SP signed note) and the entry's inclusion proof in it,
+/// hashes in hex as the proof endpoints give them. Checkable offline: the note verifies with
+/// the hub's verifier key, its root is `root_hash`, and `leaf_hash` with `audit_path`
+/// recomputes that root (RFC 9162 §2.1.3.2).
+#[derive(Debug, Serialize)]
+pub struct ReceiptOut {
+    pub seq: i64,
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub root_hash: String,
+    pub leaf_hash: String,
+    pub checkpoint: String,
+    pub audit_path: Vec<String>,
+}
+
+impl From<&Sealed> for ReceiptOut {
+    fn from(s: &Sealed) -> Self {
+        ReceiptOut {
+            seq: s.receipt.seq,
+            leaf_index: s.receipt.leaf_index,
+            tree_size: s.receipt.tree_size,
+            root_hash: s.receipt.root_hash.clone(),
+            leaf_hash: hex::encode(s.leaf_hash),
+            checkpoint: s.checkpoint.clone(),
+            audit_path: s.audit_path.iter().map(hex::encode).collect(),
+        }
     }
 }

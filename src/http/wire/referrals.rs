@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::domain::records::{Decision, ReferralEvent as Event, StoredReferral as Stored};
 use crate::domain::referral_lifecycle::EventKind;
+use crate::http::wire::audit::ReceiptOut;
 use crate::usecase::referrals::{Created, Overdue, Recorded, View};
 
 #[derive(Debug, Serialize)]
@@ -65,6 +66,7 @@ pub fn created_body(c: &Created) -> Value {
         "support_route": r.support_route(),
         "warnings": c.warnings,
         "created_at": r.created_at,
+        "receipt": c.receipt.as_ref().map(ReceiptOut::from),
     })
 }
 
@@ -97,6 +99,7 @@ pub fn referral_body(v: &View, now: DateTime<Utc>) -> Value {
         "nrm_submitted_by_agency_id": s.nrm_submitted_by.map(|a| a.to_string()),
         "consent_withdrawn_at": s.consent_withdrawn_at,
         "updated_at": s.updated_at,
+        "receipt": v.receipt.as_ref().map(ReceiptOut::from),
     });
     if let (Some(b), Value::Object(x)) = (body.as_object_mut(), extra) {
         b.extend(x);

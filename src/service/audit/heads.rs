@@ -144,7 +144,7 @@ fn check_private(path: &Path) -> Result<(), AppError> {
             .mode();
         if mode & 0o077 != 0 {
             return Err(AppError::Config(format!(
-                "the audit signing key {} is open to group or others (mode {:o}): \
+                "the key file {} is open to group or others (mode {:o}): \
                  `chmod 600` it (and consider it exposed)",
                 path.display(),
                 mode & 0o777

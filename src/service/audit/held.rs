@@ -1,17 +1,89 @@
 //! Checkpoints held outside the hub, checked against the log: a checkpoint the hub signed
 //! (a C2SP signed note, see [`super::checkpoint`]) whose tree the log no longer has, or no
-//! longer produces, means the log was truncated, rolled back or rewritten.
+//! longer produces, means the log was truncated, rolled back or rewritten. A saved receipt
+//! (see [`super::sealed`]: the receipt object, or a whole answer carrying one under
+//! `receipt`) is held to its checkpoint and, further, its entry must still be in the log.
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::checkpoint;
 use super::heads::TrustedKeys;
-use super::proofs::{current_size, root_at};
+use super::merkle::{self, Hash};
+use super::proofs::{self, current_size, root_at};
+use super::read::to_hash;
 use crate::error::AppError;
 use crate::service::store::DbConn;
 
-/// Checks one held checkpoint `text` against the log; `Err` says what is wrong.
+/// Checks one held checkpoint or saved receipt `text` against the log; `Err` says what
+/// is wrong.
 pub fn check(conn: &mut DbConn, keys: &TrustedKeys, text: &str) -> Result<(), String> {
+    if text.trim_start().starts_with('{') {
+        return check_receipt(conn, keys, text);
+    }
+    check_checkpoint(conn, keys, text).map(|_| ())
+}
+
+/// A saved receipt: its checkpoint, then its own entry's inclusion in it.
+fn check_receipt(conn: &mut DbConn, keys: &TrustedKeys, text: &str) -> Result<(), String> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("it is not a receipt: {e}"))?;
+    let receipt = match json.get("receipt") {
+        Some(r) if r.is_object() => r,
+        _ => &json,
+    };
+    let field = |name: &str| {
+        receipt
+            .get(name)
+            .ok_or_else(|| format!("the receipt has no {name}"))
+    };
+    let note = field("checkpoint")?
+        .as_str()
+        .ok_or("the receipt's checkpoint is not text")?;
+    let seq = field("seq")?
+        .as_i64()
+        .ok_or("the receipt's seq is not a number")?;
+    let leaf = field("leaf_hash")?
+        .as_str()
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or("the receipt's leaf_hash is not hex")?;
+    let (size, root) = check_checkpoint(conn, keys, note)?;
+    let claimed = field("tree_size")?.as_u64();
+    if claimed != Some(size) {
+        return Err(format!(
+            "the receipt's tree_size is not its checkpoint's {size}"
+        ));
+    }
+    let path = field("audit_path")?
+        .as_array()
+        .ok_or("the receipt's audit_path is not a list")?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|h| hex::decode(h).ok())
+                .and_then(|b| to_hash(&b).ok())
+        })
+        .collect::<Option<Vec<Hash>>>()
+        .ok_or("the receipt's audit_path is not a list of hashes")?;
+    let leaf = to_hash(&leaf).map_err(|_| "the receipt's leaf_hash is not a hash")?;
+    let index = u64::try_from(seq - 1).map_err(|_| "the receipt's seq is not positive")?;
+    if !merkle::verify_inclusion(&leaf, index, size, &path, &root) {
+        return Err("its audit path does not lead from its leaf to its checkpoint's root".into());
+    }
+    let ours = proofs::inclusion(conn, seq, size).map_err(|e| e.to_string())?;
+    if ours.leaf_hash != leaf {
+        return Err(format!(
+            "the log's entry {seq} is not the receipt's: the log was rewritten"
+        ));
+    }
+    Ok(())
+}
+
+/// A held checkpoint against the log: its size and root when it holds.
+fn check_checkpoint(
+    conn: &mut DbConn,
+    keys: &TrustedKeys,
+    text: &str,
+) -> Result<(u64, Hash), String> {
     let origin = text.lines().next().unwrap_or_default();
     let body = keys
         .verifying_keys()
@@ -42,7 +114,7 @@ pub fn check(conn: &mut DbConn, keys: &TrustedKeys, text: &str) -> Result<(), St
             STANDARD.encode(ours)
         ));
     }
-    Ok(())
+    Ok((size, ours))
 }
 
 /// Opens the database at `url` and checks each `(name, text)` checkpoint; the first

@@ -8,9 +8,11 @@
 //! - [`heads`]: Ed25519 signed tree heads; [`checkpoint`]: the same as C2SP checkpoints.
 //! - [`verify`]: checking the whole log against the database; [`held`]: against
 //!   checkpoints kept outside it.
+//! - [`sealed`]: receipts with their checkpoint and inclusion proof, checkable offline.
 //! - [`denials`]: logging refused requests without letting a flood flood the log.
 pub mod canonical;
 pub mod checkpoint;
+pub mod cosign;
 pub mod denials;
 pub mod frontier;
 pub mod heads;
@@ -20,8 +22,12 @@ pub mod merkle;
 pub mod proofs;
 pub mod read;
 pub mod runtime;
+pub mod sealed;
 pub mod verify;
+pub mod witness;
+pub mod witnessing;
 
 pub use log::{append, append_all, append_refusal, Receipt};
 pub use read::LoggedEntry;
 pub use runtime::AuditRuntime;
+pub use sealed::Sealed;

@@ -59,6 +59,15 @@ impl AuditRuntime {
             verifier_key = checkpoint::verifier_key(&origin, &signer.verifying_key()),
             "audit signing key loaded; checkpoints verify with this verifier key"
         );
+        for k in trusted
+            .verifying_keys()
+            .filter(|k| **k != signer.verifying_key())
+        {
+            tracing::info!(
+                verifier_key = checkpoint::verifier_key(&origin, k),
+                "earlier audit signing key trusted; checkpoints it signed still verify"
+            );
+        }
         Ok(AuditRuntime {
             signer,
             trusted,
@@ -80,6 +89,23 @@ impl AuditRuntime {
     /// The hub's checkpoint verifier key (`origin+keyid+base64`).
     pub fn verifier_key(&self) -> String {
         checkpoint::verifier_key(&self.origin, &self.signer.verifying_key())
+    }
+
+    /// Every verifier key checkpoints of this log may carry: the current key's first, then
+    /// the earlier keys listed in `audit.trusted_public_keys` (kept after a rotation, so
+    /// checkpoints they signed still verify), in a stable order.
+    pub fn verifier_keys(&self) -> Vec<String> {
+        let current = self.signer.verifying_key();
+        let mut earlier: Vec<String> = self
+            .trusted
+            .verifying_keys()
+            .filter(|k| **k != current)
+            .map(|k| checkpoint::verifier_key(&self.origin, k))
+            .collect();
+        earlier.sort();
+        std::iter::once(self.verifier_key())
+            .chain(earlier)
+            .collect()
     }
 
     /// `head` as a signed C2SP checkpoint.

@@ -23,6 +23,7 @@ pub mod schema;
 pub mod subscriptions;
 pub mod support;
 pub mod time;
+pub mod witnessing;
 mod writer;
 
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub struct Db {
     writer: Writer,
     refusals: Option<RefusalLog>,
     _checkpointer: Option<checkpoint::Running>,
+    /// Why writes are refused, once the audit log was found rolled back.
+    halted: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 /// Intents per transaction: SQLite savepoints are cheap; PostgreSQL stays under its
@@ -114,6 +117,7 @@ impl Db {
             writer,
             refusals: None,
             _checkpointer: checkpointer,
+            halted: Arc::default(),
         })
     }
 
@@ -121,6 +125,26 @@ impl Db {
     pub fn with_refusal_log(mut self, log: RefusalLog) -> Db {
         self.refusals = Some(log);
         self
+    }
+
+    /// Refuses every write from now on (503 saying `why`): the audit log is behind a
+    /// checkpoint it once had witnessed.
+    pub fn halt_writes(&self, why: String) {
+        if let Ok(mut h) = self.halted.write() {
+            h.get_or_insert(why);
+        }
+    }
+
+    /// Why writes are refused, if they are.
+    pub fn halted(&self) -> Option<String> {
+        self.halted.read().ok().and_then(|h| h.clone())
+    }
+
+    fn check_halted(&self) -> Result<(), AppError> {
+        match self.halted() {
+            Some(why) => Err(AppError::RolledBack(why)),
+            None => Ok(()),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -161,6 +185,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
+        self.check_halted()?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.writer.submit(self.job(f, move |r| {
             let _ = tx.send(r);
@@ -214,6 +239,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
+        self.check_halted()?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.writer.submit(self.job(f, move |r| {
             let _ = tx.send(r);

@@ -503,3 +503,22 @@ diesel::allow_tables_to_appear_in_same_query!(
     support_service_areas,
     support_placements
 );
+
+// Witnessing (audit evidence outside the hub).
+diesel::table! {
+    audit_cosignatures (tree_size, witness) {
+        tree_size -> BigInt,
+        witness -> Text,
+        signature_line -> Text,
+        cosigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    witness_logs (origin) {
+        origin -> Text,
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        updated_at -> Timestamp,
+    }
+}

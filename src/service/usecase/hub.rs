@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::{self, AuditRuntime, Receipt, Sealed};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::secrets::SecretBox;
@@ -23,16 +24,41 @@ pub struct Hub {
     settings: Arc<Settings>,
     plans: PlanCache,
     secrets: Arc<SecretBox>,
+    audit: Arc<AuditRuntime>,
 }
 
 impl Hub {
-    pub fn new(db: Db, clock: Clock, settings: Arc<Settings>, secrets: Arc<SecretBox>) -> Hub {
+    pub fn new(
+        db: Db,
+        clock: Clock,
+        settings: Arc<Settings>,
+        secrets: Arc<SecretBox>,
+        audit: Arc<AuditRuntime>,
+    ) -> Hub {
         Hub {
             db,
             clock,
             settings,
             plans: PlanCache::default(),
             secrets,
+            audit,
+        }
+    }
+
+    /// Seals the receipt of an append that has committed, on a reader (see
+    /// [`audit::sealed`]).
+    pub(in crate::service) async fn seal(&self, receipt: Receipt) -> Result<Sealed, AppError> {
+        let (runtime, now) = (self.audit.clone(), self.now());
+        self.db
+            .snapshot(move |c| audit::sealed::seal_committed(c, &runtime, receipt, now))
+            .await
+    }
+
+    /// A sealer of receipts appended in a write intent (see [`audit::sealed`]).
+    pub(in crate::service) fn sealer(&self) -> Sealer {
+        Sealer {
+            runtime: self.audit.clone(),
+            now: self.now(),
         }
     }
 
@@ -96,8 +122,26 @@ impl Hub {
         self.db.snapshot(f).await
     }
 
+    /// Why writes are refused, when the audit log was found rolled back.
+    pub fn halted(&self) -> Option<String> {
+        self.db.halted()
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.db.ping().await
+    }
+}
+
+/// Seals receipts inside a write intent, right after their append.
+#[derive(Clone)]
+pub(in crate::service) struct Sealer {
+    runtime: Arc<AuditRuntime>,
+    now: DateTime<Utc>,
+}
+
+impl Sealer {
+    pub fn seal(&self, conn: &mut DbConn, receipt: Receipt) -> Result<Sealed, AppError> {
+        audit::sealed::seal(conn, &self.runtime, receipt, self.now)
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit;
+use crate::audit::{self, Receipt, Sealed};
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, IncidentId};
@@ -81,6 +81,21 @@ pub struct Recorded {
     pub incident: Incident,
     pub version: i32,
     pub routed: Vec<Decision>,
+    /// The receipt of the entry recording it (the routing was decided in its transaction),
+    /// sealed.
+    pub receipt: Option<Sealed>,
+    /// That receipt until it is sealed, after the write commits.
+    pub(in crate::service) pending: Option<Receipt>,
+}
+
+impl Recorded {
+    /// Seals the receipt of the recording entry, once it has committed.
+    async fn sealed(mut self, hub: &Hub) -> Result<Self, AppError> {
+        if let Some(r) = self.pending.take() {
+            self.receipt = Some(hub.seal(r).await?);
+        }
+        Ok(self)
+    }
 }
 
 /// Records a new incident of the caller's `agency` and routes it.
@@ -106,6 +121,8 @@ pub async fn create(
                 check_epoch(c, planned.epoch)?;
                 create_in(c, &actor, &incident, &planned, deadlines, now)
             })
+            .await?
+            .sealed(hub)
             .await
         }
     })
@@ -141,11 +158,13 @@ fn create_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    audit::append_all(conn, &entries)?;
+    let receipts = audit::append_all(conn, &entries)?;
     Ok(Recorded {
         incident: incident.clone(),
         version: 1,
         routed,
+        receipt: None,
+        pending: receipts.into_iter().next(),
     })
 }
 
@@ -211,6 +230,8 @@ pub async fn patch(
                 check_epoch(c, planned.epoch)?;
                 update_in(c, &actor, &before, &changed, &planned, deadlines, now)
             })
+            .await?
+            .sealed(hub)
             .await
         }
     })
@@ -256,11 +277,13 @@ fn update_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    audit::append_all(conn, &entries)?;
+    let receipts = audit::append_all(conn, &entries)?;
     Ok(Recorded {
         incident: changed.clone(),
         version,
         routed,
+        receipt: None,
+        pending: receipts.into_iter().next(),
     })
 }
 

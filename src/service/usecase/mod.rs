@@ -28,3 +28,4 @@ pub mod routing;
 pub mod subscriptions;
 pub mod support;
 pub mod threat_picture;
+pub mod witness;

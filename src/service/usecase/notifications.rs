@@ -11,7 +11,7 @@ use super::refusal;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit::{self, Receipt};
+use crate::audit::{self, Sealed};
 use crate::domain::audit::{Actor, AgreementRef, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, NotificationId};
@@ -33,7 +33,8 @@ pub struct Projected {
     pub notification: Notification,
     pub record: Value,
     pub agreement: AgreementRef,
-    pub receipt: Receipt,
+    /// The consultation's receipt, sealed (set once the read is logged).
+    pub receipt: Option<Sealed>,
 }
 
 /// A read refused after the notification was found: a logged 403 naming the reasons.
@@ -88,7 +89,11 @@ pub async fn read(
                     audit::append(c, &entry)
                 })
                 .await?;
-            Ok(Read::Record(Box::new(Projected { receipt, ..read })))
+            let receipt = hub.seal(receipt).await?;
+            Ok(Read::Record(Box::new(Projected {
+                receipt: Some(receipt),
+                ..read
+            })))
         }
     })
     .await
@@ -199,7 +204,7 @@ fn decide_read(
                 notification: n,
                 record: projected,
                 agreement: p.agreement,
-                receipt: Receipt::default(),
+                receipt: None,
             };
             Ok(Decided::Record(epoch, Box::new((read, entry))))
         }

@@ -104,6 +104,8 @@ pub struct View {
     pub events: Vec<Event>,
     pub routing: Vec<Decision>,
     pub acknowledgements: Vec<Acknowledgement>,
+    /// The read's consultation receipt, sealed (set once the read is logged).
+    pub receipt: Option<crate::audit::Sealed>,
 }
 
 fn acknowledgements(
@@ -143,6 +145,7 @@ pub async fn read(
                 routing: referrals::decisions(c, &key)?,
                 acknowledgements: acknowledgements(c, referrer, &key)?,
                 stored,
+                receipt: None,
             })
         })
         .await?;
@@ -157,8 +160,12 @@ pub async fn read(
             .justification("the referring agency read its referral")
             .decision(AuditDecision::Allowed, Vec::new())
     };
-    hub.write(move |c| audit::append(c, &entry)).await?;
-    Ok(view)
+    let receipt = hub.write(move |c| audit::append(c, &entry)).await?;
+    let receipt = hub.seal(receipt).await?;
+    Ok(View {
+        receipt: Some(receipt),
+        ..view
+    })
 }
 
 /// A page of the referring agency's referrals with their overdue deadlines.

@@ -217,5 +217,7 @@ fn write(
         incident: changed.clone(),
         version,
         routed,
+        receipt: None,
+        pending: None,
     })
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{purpose_for, Timing, KIND};
-use crate::audit;
+use crate::audit::{self, Sealed};
 use crate::domain::agency::AgencyKind;
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
@@ -28,7 +28,7 @@ use crate::domain::sharing::Purpose;
 use crate::error::AppError;
 use crate::service::store::referrals;
 use crate::service::store::{agencies, DbConn};
-use crate::usecase::hub::Hub;
+use crate::usecase::hub::{Hub, Sealer};
 use crate::usecase::idempotency::{self, Keyed, Response};
 use crate::usecase::routing::{
     check_epoch, planned, until_fresh, withheld_entry, Planned, Told, Wanted,
@@ -86,12 +86,13 @@ pub async fn create(
         let request = request.clone();
         async move {
             let planned = plan(hub, referral.clone(), now).await?;
+            let sealer = hub.sealer();
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
                 let scope = "POST /referrals";
                 let (key, raw) = (request.key.as_deref(), &request.body);
                 idempotency::run(c, referrer, key, scope, raw, now, |c| {
-                    let created = create_in(c, &actor, &referral, &planned, &timing, now)?;
+                    let created = create_in(c, &actor, &referral, &planned, &timing, now, &sealer)?;
                     Ok((201, shape(&created)))
                 })
             })
@@ -135,6 +136,9 @@ pub struct Created {
     pub routing: Vec<Decision>,
     /// What the referrer should know: nobody covers the area, nobody may receive it.
     pub warnings: Vec<String>,
+    /// The sealed receipt of the referral's collection entry (its routing was decided in
+    /// the same transaction).
+    pub receipt: Option<Sealed>,
 }
 
 /// The thin webhook data for one recipient: ids, and only those facets it may see.
@@ -162,6 +166,7 @@ fn thin_data(referral: &Referral, notification: NotificationId, fields: &[String
 }
 
 /// The write of a referral with its planned routing.
+#[allow(clippy::too_many_arguments)]
 fn create_in(
     conn: &mut DbConn,
     actor: &Actor,
@@ -169,6 +174,7 @@ fn create_in(
     planned: &Planned,
     timing: &Timing,
     now: DateTime<Utc>,
+    sealer: &Sealer,
 ) -> Result<Created, AppError> {
     let referrer = referral.referring_agency;
     let ack_due = timing.ack_due(now);
@@ -288,11 +294,17 @@ fn create_in(
                 .to_owned(),
         );
     }
-    audit::append_all(conn, &entries)?;
+    let receipts = audit::append_all(conn, &entries)?;
+    let receipt = receipts
+        .into_iter()
+        .next()
+        .map(|r| sealer.seal(conn, r))
+        .transpose()?;
     let stored = referrals::get(conn, referrer, &referral.id)?.ok_or(AppError::NotFound)?;
     Ok(Created {
         stored,
         routing: routed,
         warnings,
+        receipt,
     })
 }

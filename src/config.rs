@@ -35,6 +35,15 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub limits: crate::domain::limits::Limits,
     pub reports: ReportSettings,
+    pub ictg: IctgSettings,
+}
+
+/// ICTG monitoring: the allocation deadline of a child referred to an ICTG service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IctgSettings {
+    /// Working days (the referrals' calendar) to allocate a guardian.
+    pub allocation_working_days: u32,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number

@@ -69,6 +69,7 @@ pub mod audit_query;
 pub mod delivery;
 pub mod disclosure;
 pub mod fields;
+pub mod ictg;
 pub mod ids;
 pub mod incident;
 pub mod limits;

@@ -8,8 +8,8 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, outcomes, partnerships,
-    referrals, subscriptions, support, threat_picture,
+    agencies, agreements, audit, dev_issuer, fallback, ictg, incidents, me, ops, outcomes,
+    partnerships, referrals, subscriptions, support, threat_picture,
 };
 
 /// One served endpoint.
@@ -199,6 +199,13 @@ fn api() -> Vec<Endpoint> {
         // Outcomes and the threat picture (issue 14).
         ep(Method::POST, "/incidents/{id}/outcomes", outcomes::create),
         ep(Method::GET, "/reports/threat-picture", threat_picture::get),
+        // ICTG monitoring (issue 14).
+        ep(Method::GET, "/ictg/children", ictg::list),
+        ep(
+            Method::POST,
+            "/incidents/{id}/ictg-allocations",
+            ictg::allocate,
+        ),
     ]
 }
 

@@ -46,3 +46,5 @@ mod unknown_records;
 
 mod outcomes;
 mod threat_picture;
+// ICTG monitoring and learning records (issue 14).
+mod ictg;

@@ -4,6 +4,7 @@ pub mod agreements;
 pub mod audit;
 pub mod dev_issuer;
 pub mod fallback;
+pub mod ictg;
 pub mod incidents;
 pub mod me;
 pub mod ops;

@@ -11,6 +11,7 @@ mod checkpoint;
 pub mod conn;
 pub mod epoch;
 pub mod escalation;
+pub mod ictg;
 pub mod idempotency;
 pub mod identity_providers;
 pub mod incidents;

@@ -503,3 +503,29 @@ diesel::allow_tables_to_appear_in_same_query!(
     support_service_areas,
     support_placements
 );
+
+// ICTG monitoring (migration 2026-12-01-000021_ictg_monitoring).
+diesel::table! {
+    ictg_allocations (record_kind, record_id, victim) {
+        record_kind -> Text,
+        record_id -> Text,
+        victim -> Integer,
+        ictg_agency_id -> Text,
+        ictg_role -> Text,
+        allocated_at -> Timestamp,
+        recorded_by_issuer -> Text,
+        recorded_by_subject -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ictg_escalations (record_kind, record_id, victim) {
+        record_kind -> Text,
+        record_id -> Text,
+        victim -> Integer,
+        ictg_agency_id -> Text,
+        due_at -> Timestamp,
+        escalated_at -> Timestamp,
+    }
+}

@@ -15,6 +15,7 @@ pub mod directory;
 pub mod escalation;
 pub mod governance;
 pub mod hub;
+pub mod ictg;
 pub mod idempotency;
 pub mod incidents;
 pub mod notifications;

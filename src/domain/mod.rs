@@ -72,6 +72,7 @@ pub mod fields;
 pub mod ictg;
 pub mod ids;
 pub mod incident;
+pub mod learning;
 pub mod limits;
 pub mod msht;
 pub mod notification;

@@ -48,3 +48,4 @@ mod outcomes;
 mod threat_picture;
 // ICTG monitoring and learning records (issue 14).
 mod ictg;
+mod learning;

@@ -6,6 +6,7 @@ pub mod dev_issuer;
 pub mod fallback;
 pub mod ictg;
 pub mod incidents;
+pub mod learning;
 pub mod me;
 pub mod ops;
 pub mod outcomes;

@@ -15,6 +15,7 @@ pub mod ictg;
 pub mod idempotency;
 pub mod identity_providers;
 pub mod incidents;
+pub mod learning;
 pub mod migrations;
 pub mod notifications;
 pub mod outbox;

@@ -529,3 +529,32 @@ diesel::table! {
         escalated_at -> Timestamp,
     }
 }
+
+// Learning records (migration 2026-12-01-000022_learning_records).
+diesel::table! {
+    learning_records (id) {
+        id -> Text,
+        partnership_id -> Text,
+        recorded_by_agency_id -> Text,
+        recorded_by_subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    learning_recommendations (id) {
+        id -> Text,
+        learning_record_id -> Text,
+        partnership_id -> Text,
+        text -> Text,
+        owner_agency_id -> Text,
+        due_on -> Date,
+        status -> Text,
+        evidence -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by_agency_id -> Nullable<Text>,
+        closed_by_subject -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}

@@ -18,6 +18,7 @@ pub mod hub;
 pub mod ictg;
 pub mod idempotency;
 pub mod incidents;
+pub mod learning;
 pub mod notifications;
 pub mod notify;
 pub mod partnerships;

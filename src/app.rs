@@ -314,6 +314,9 @@ impl Application {
             secrets.clone(),
         )?);
         let hub = Hub::new(db.clone(), clock.clone(), settings.clone(), secrets);
+        if let Some(d) = &dev {
+            usecase::dev_activity::seed(&hub, &d.state.agencies, &d.state.base_url).await?;
+        }
         let sealed = usecase::subscriptions::seal_stored_secrets(&hub).await?;
         if sealed > 0 {
             tracing::info!(sealed, "webhook secrets stored in the clear were sealed");

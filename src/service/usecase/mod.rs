@@ -8,6 +8,7 @@ pub mod agencies;
 pub mod agreements;
 pub mod audit;
 pub mod deliveries;
+pub mod dev_activity;
 pub mod dev_seed;
 pub mod dev_sharing;
 pub mod dev_support;

@@ -158,9 +158,16 @@ fn bounded<T>(e: &mut Errors, pointer: &str, items: &[T], max: usize) {
     }
 }
 
+/// Non-empty text of at most `max` characters, without NUL (which no database text holds).
+fn plain(t: &str, max: usize) -> Result<String, String> {
+    if t.contains('\0') {
+        return Err("must not contain NUL characters".to_owned());
+    }
+    required_text(t, max)
+}
+
 fn text(e: &mut Errors, pointer: &str, v: &Option<String>, max: usize) -> Option<String> {
-    v.as_deref()
-        .and_then(|t| e.take(pointer, required_text(t, max)))
+    v.as_deref().and_then(|t| e.take(pointer, plain(t, max)))
 }
 
 fn each<T: std::str::FromStr<Err = String>>(
@@ -197,7 +204,7 @@ impl LearningInput {
                 e.add("/title", "is required");
                 None
             }
-            Some(t) => e.take("/title", required_text(t, TITLE_CHARS)),
+            Some(t) => e.take("/title", plain(t, TITLE_CHARS)),
         };
         let reference = text(&mut e, "/reference", &self.reference, 100);
         bounded(&mut e, "/incident_ids", &self.incident_ids, max_items);
@@ -263,7 +270,7 @@ impl LearningInput {
                     e.add(format!("{p}/text"), "is required");
                     None
                 }
-                Some(t) => e.take(format!("{p}/text"), required_text(t, TEXT_CHARS)),
+                Some(t) => e.take(format!("{p}/text"), plain(t, TEXT_CHARS)),
             };
             let owner = match &r.owner_agency_id {
                 None => {
@@ -427,6 +434,13 @@ mod tests {
                 "/title",
             ]
         );
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        let bad: StatusInput =
+            serde_json::from_value(json!({"status": "closed", "evidence": "done\u{0}"})).unwrap();
+        assert_eq!(pointers(bad.parse()), vec!["/evidence"]);
     }
 
     #[test]

@@ -264,49 +264,8 @@ impl LearningInput {
         }
         let mut recommendations = Vec::new();
         for (i, r) in self.recommendations.iter().enumerate() {
-            let p = format!("/recommendations/{i}");
-            let t = match &r.text {
-                None => {
-                    e.add(format!("{p}/text"), "is required");
-                    None
-                }
-                Some(t) => e.take(format!("{p}/text"), plain(t, TEXT_CHARS)),
-            };
-            let owner = match &r.owner_agency_id {
-                None => {
-                    e.add(format!("{p}/owner_agency_id"), "is required");
-                    None
-                }
-                Some(a) => e.take(
-                    format!("{p}/owner_agency_id"),
-                    a.parse::<AgencyId>()
-                        .map_err(|_| "must be an agency id (a UUID)"),
-                ),
-            };
-            let due = match &r.due_on {
-                None => {
-                    e.add(format!("{p}/due_on"), "is required (YYYY-MM-DD)");
-                    None
-                }
-                Some(d) => e.take(
-                    format!("{p}/due_on"),
-                    d.parse::<NaiveDate>()
-                        .map_err(|_| "must be a date (YYYY-MM-DD)".to_owned())
-                        .and_then(|d| {
-                            if d < today {
-                                Err(format!("must not be before today ({today})"))
-                            } else {
-                                Ok(d)
-                            }
-                        }),
-                ),
-            };
-            if let (Some(text), Some(owner_agency_id), Some(due_on)) = (t, owner, due) {
-                recommendations.push(NewRecommendation {
-                    text,
-                    owner_agency_id,
-                    due_on,
-                });
+            if let Some(r) = r.parse_into(&mut e, &format!("/recommendations/{i}"), today) {
+                recommendations.push(r);
             }
         }
         e.finish()?;
@@ -323,6 +282,63 @@ impl LearningInput {
             }),
             _ => Err(AppError::validation("", "invalid learning record")),
         }
+    }
+}
+
+impl RecommendationInput {
+    /// Parses one recommendation whose fields sit under `p`, noting errors in `e`; due dates
+    /// are not before `today`.
+    fn parse_into(&self, e: &mut Errors, p: &str, today: NaiveDate) -> Option<NewRecommendation> {
+        let t = match &self.text {
+            None => {
+                e.add(format!("{p}/text"), "is required");
+                None
+            }
+            Some(t) => e.take(format!("{p}/text"), plain(t, TEXT_CHARS)),
+        };
+        let owner = match &self.owner_agency_id {
+            None => {
+                e.add(format!("{p}/owner_agency_id"), "is required");
+                None
+            }
+            Some(a) => e.take(
+                format!("{p}/owner_agency_id"),
+                a.parse::<AgencyId>()
+                    .map_err(|_| "must be an agency id (a UUID)"),
+            ),
+        };
+        let due = match &self.due_on {
+            None => {
+                e.add(format!("{p}/due_on"), "is required (YYYY-MM-DD)");
+                None
+            }
+            Some(d) => e.take(
+                format!("{p}/due_on"),
+                d.parse::<NaiveDate>()
+                    .map_err(|_| "must be a date (YYYY-MM-DD)".to_owned())
+                    .and_then(|d| {
+                        if d < today {
+                            Err(format!("must not be before today ({today})"))
+                        } else {
+                            Ok(d)
+                        }
+                    }),
+            ),
+        };
+        let (text, owner_agency_id, due_on) = (t?, owner?, due?);
+        Some(NewRecommendation {
+            text,
+            owner_agency_id,
+            due_on,
+        })
+    }
+
+    /// `POST /learning-records/{id}/recommendations`: one recommendation added later.
+    pub fn parse(&self, today: NaiveDate) -> Result<NewRecommendation, AppError> {
+        let mut e = Errors::new();
+        let r = self.parse_into(&mut e, "", today);
+        e.finish()?;
+        r.ok_or_else(|| AppError::validation("", "invalid recommendation"))
     }
 }
 

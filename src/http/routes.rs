@@ -219,6 +219,11 @@ fn api() -> Vec<Endpoint> {
         ),
         ep(Method::GET, "/learning-records/{id}", learning::get),
         ep(
+            Method::POST,
+            "/learning-records/{id}/recommendations",
+            learning::add_recommendation,
+        ),
+        ep(
             Method::GET,
             "/partnerships/{id}/recommendations",
             learning::recommendations,

@@ -246,6 +246,44 @@ async fn learning_records_and_their_recommendations_are_for_the_partnerships_mem
         "Protocol agreed at the June board, minute 7"
     );
 
+    // A member adds a recommendation later (once per Idempotency-Key); an outsider cannot.
+    let add = format!("/learning-records/{id}/recommendations");
+    let more = json!({"text": "Share the debrief with the ICTG service", "owner_agency_id": w.council.id, "due_on": "2026-09-01"});
+    let r = post_keyed(app, &add, &police, "lantern-rec-3", more.clone()).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    assert_eq!(r.1["status"], "open");
+    assert_eq!(
+        post_keyed(app, &add, &police, "lantern-rec-3", more.clone()).await,
+        r
+    );
+    let bad = app
+        .post(
+            &add,
+            &police,
+            json!({"text": "x", "owner_agency_id": w.outsider.id, "due_on": "2026-01-01"}),
+        )
+        .await;
+    let mut ptrs = pointers(&bad);
+    ptrs.sort();
+    assert_eq!(ptrs, vec!["/due_on"], "{}", bad.1);
+    let bad = app
+        .post(
+            &add,
+            &police,
+            json!({"text": "x", "owner_agency_id": w.outsider.id, "due_on": "2026-09-01"}),
+        )
+        .await;
+    assert_eq!(pointers(&bad), vec!["/owner_agency_id"]);
+    let outsider = app.token(&w.outsider, &["practitioner"]);
+    assert_problem(&app.post(&add, &outsider, more).await, 404);
+    let full = app.get(&format!("/learning-records/{id}"), &police).await;
+    assert_eq!(
+        full.1["recommendations"].as_array().unwrap().len(),
+        3,
+        "{}",
+        full.1
+    );
+
     // Every write is audited.
     let made = all_events(
         app,

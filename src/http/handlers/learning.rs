@@ -1,6 +1,7 @@
 //! Learning records and recommendations of a partnership, for its members:
 //! `POST/GET /partnerships/{id}/learning-records`, `GET /learning-records/{id}`,
-//! `GET /partnerships/{id}/recommendations` and `POST /learning-recommendations/{id}/status`.
+//! `POST /learning-records/{id}/recommendations`, `GET /partnerships/{id}/recommendations`
+//! and `POST /learning-recommendations/{id}/status`.
 use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -10,7 +11,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{LearningRecordId, PartnershipId, RecommendationId};
-use crate::domain::learning::{LearningInput, StatusInput};
+use crate::domain::learning::{LearningInput, RecommendationInput, StatusInput};
 use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, LearningReader};
@@ -116,4 +117,29 @@ pub async fn set_status(
     let change = body.parse()?;
     let actor = Actor::from(&auth.principal);
     Ok(HttpResponse::Ok().json(learning::set_status(&state.hub, actor, agency, id, change).await?))
+}
+
+pub async fn add_recommendation(
+    state: web::Data<AppState>,
+    auth: Authorized<AgencyStaff>,
+    id: web::Path<String>,
+    key: IdempotencyKey,
+    JsonBody(raw): JsonBody<Value>,
+) -> Result<HttpResponse, AppError> {
+    let agency = auth.principal.agency()?;
+    let id: LearningRecordId = parse_id(&id)?;
+    let body: RecommendationInput = parse_json(&serde_json::to_vec(&raw)?)?;
+    let new = body.parse(state.hub.now().date_naive())?;
+    let actor = Actor::from(&auth.principal);
+    let request = Keyed {
+        key: key.0,
+        body: raw,
+    };
+    let r = learning::add_recommendation(&state.hub, actor, agency, id, new, request).await?;
+    let status = StatusCode::from_u16(r.status).map_err(AppError::internal)?;
+    let mut resp = HttpResponse::build(status);
+    if r.replayed {
+        resp.insert_header(("idempotent-replayed", "true"));
+    }
+    Ok(resp.json(r.body))
 }

@@ -13,7 +13,8 @@ use crate::audit;
 use crate::domain::audit::{Actor, NewEntry, Operation};
 use crate::domain::ids::{AgencyId, LearningRecordId, PartnershipId, RecommendationId};
 use crate::domain::learning::{
-    LearningRecord, NewLearning, Recommendation, RecommendationStatus, StatusChange,
+    LearningRecord, NewLearning, NewRecommendation, Recommendation, RecommendationStatus,
+    StatusChange,
 };
 use crate::domain::partnership::MemberStatus;
 use crate::error::AppError;
@@ -323,6 +324,72 @@ pub async fn set_status(
                 )),
         )?;
         Ok(serde_json::to_value(shown(r, now))?)
+    })
+    .await
+}
+
+/// `POST /learning-records/{id}/recommendations`: a member's staff add a recommendation to a
+/// learning record of their partnership (its owner a member agency). Honours
+/// `Idempotency-Key`; a `collection` in the audit log.
+pub async fn add_recommendation(
+    hub: &Hub,
+    actor: Actor,
+    agency: AgencyId,
+    id: LearningRecordId,
+    new: NewRecommendation,
+    request: Keyed,
+) -> Result<Response, AppError> {
+    let now = hub.now();
+    let scope = format!("POST /learning-records/{id}/recommendations");
+    hub.write(move |c| {
+        idempotency::run(
+            c,
+            agency,
+            request.key.as_deref(),
+            &scope,
+            &request.body,
+            now,
+            |c| {
+                let Some(record) = learning::get_record(c, id)? else {
+                    return Err(refusal::not_found(&actor, RECORD, id, now));
+                };
+                let members = members(c, record.partnership_id)?.unwrap_or_default();
+                if !members.contains(&agency) {
+                    return Err(refusal::not_found(&actor, RECORD, id, now));
+                }
+                if !members.contains(&new.owner_agency_id) {
+                    return Err(AppError::validation(
+                        "/owner_agency_id",
+                        "must be a member agency of the partnership",
+                    ));
+                }
+                let r = Recommendation {
+                    id: RecommendationId::new(),
+                    learning_record_id: id,
+                    partnership_id: record.partnership_id,
+                    text: new.text.clone(),
+                    owner_agency_id: new.owner_agency_id,
+                    due_on: new.due_on,
+                    status: RecommendationStatus::Open,
+                    evidence: None,
+                    closed_at: None,
+                    closed_by_agency_id: None,
+                    updated_at: now,
+                };
+                learning::insert_recommendations(c, std::slice::from_ref(&r))?;
+                audit::append(
+                    c,
+                    &NewEntry::new(Operation::Collection, actor.clone(), now)
+                        .record(RECOMMENDATION, r.id)
+                        .justification(format!(
+                            "recommendation added to learning record {id}, owned by {}, due {}",
+                            r.owner_agency_id, r.due_on
+                        ))
+                        .concerns(vec![r.owner_agency_id]),
+                )?;
+                Ok((201, serde_json::to_value(shown(r, now))?))
+            },
+        )
     })
     .await
 }

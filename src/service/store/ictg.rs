@@ -6,11 +6,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    ictg_allocations as al, ictg_escalations as es, notifications as n, referral_routing as rr,
-    routing_decisions as rd,
+    ictg_allocations as al, ictg_escalations as es, incidents as inc, notifications as n,
+    referral_routing as rr, referrals as rf, routing_decisions as rd,
 };
 use super::time::{from_db, to_db};
 use super::DbConn;
+use crate::domain::fields::RecordKind;
 use crate::domain::ictg::{Allocation, ChildRef};
 use crate::domain::ids::AgencyId;
 use crate::domain::referral_lifecycle::IctgRole;
@@ -87,6 +88,28 @@ pub fn referrals_routed(
         .order((rr::referral_id, rr::agency_id))
         .load(conn)?;
     routed_rows(rows)
+}
+
+/// Which of the records `ids` (of `kind`) `agency` holds itself.
+pub fn own_among(
+    conn: &mut DbConn,
+    kind: RecordKind,
+    agency: AgencyId,
+    ids: &[String],
+) -> Result<Vec<String>, AppError> {
+    let a = agency.to_string();
+    Ok(match kind {
+        RecordKind::Incident => inc::table
+            .filter(inc::reporting_agency_id.eq(a))
+            .filter(inc::id.eq_any(ids.to_vec()))
+            .select(inc::id)
+            .load(conn)?,
+        RecordKind::Referral => rf::table
+            .filter(rf::referring_agency_id.eq(a))
+            .filter(rf::id.eq_any(ids.to_vec()))
+            .select(rf::id)
+            .load(conn)?,
+    })
 }
 
 /// When `agency` was first notified of record `record_id` (its earliest notification).

@@ -75,15 +75,44 @@ fn told_of(rows: &[ictg::Routed]) -> BTreeMap<String, BTreeMap<AgencyId, Vec<Str
     out
 }
 
-/// Every child referred to an ICTG service, as the hub sees them.
+/// Keeps the routed rows of records `reader` may see (all without a reader): those routed to
+/// it, told to it as the children's partnership, or its own.
+fn relevant(
+    conn: &mut DbConn,
+    kind: RecordKind,
+    routed: Vec<ictg::Routed>,
+    reader: Option<AgencyId>,
+) -> Result<Vec<ictg::Routed>, AppError> {
+    let Some(reader) = reader else {
+        return Ok(routed);
+    };
+    let ids: Vec<String> = routed.iter().map(|r| r.record_id.clone()).collect();
+    let mut keep: BTreeSet<String> = ictg::own_among(conn, kind, reader, &ids)?
+        .into_iter()
+        .collect();
+    let told = match kind {
+        RecordKind::Incident => ictg::incidents_routed(conn, CHILDREN, Some(reader), Some(&ids))?,
+        RecordKind::Referral => ictg::referrals_routed(conn, CHILDREN, Some(reader), Some(&ids))?,
+    };
+    keep.extend(told.into_iter().map(|r| r.record_id));
+    Ok(routed
+        .into_iter()
+        .filter(|r| r.agency_id == reader || keep.contains(&r.record_id))
+        .collect())
+}
+
+/// Every child referred to an ICTG service, as the hub sees them (only those of records
+/// `reader` holds or was told of, when given).
 fn all_children(
     conn: &mut DbConn,
     d: &Deadline,
     now: DateTime<Utc>,
+    reader: Option<AgencyId>,
 ) -> Result<Vec<Found>, AppError> {
     let mut out = Vec::new();
     // Children of incidents.
     let routed = ictg::incidents_routed(conn, ICTG, None, None)?;
+    let routed = relevant(conn, RecordKind::Incident, routed, reader)?;
     let ids: Vec<String> = routed
         .iter()
         .map(|r| r.record_id.clone())
@@ -157,6 +186,7 @@ fn all_children(
     }
     // Children's referrals.
     let routed = ictg::referrals_routed(conn, ICTG, None, None)?;
+    let routed = relevant(conn, RecordKind::Referral, routed, reader)?;
     let ids: Vec<String> = routed
         .iter()
         .map(|r| r.record_id.clone())
@@ -270,7 +300,7 @@ pub async fn list(
     let now = hub.now();
     let d = Deadline::of(hub);
     hub.snapshot(move |c| {
-        let mut out: Vec<MonitoredChild> = all_children(c, &d, now)?
+        let mut out: Vec<MonitoredChild> = all_children(c, &d, now, Some(agency))?
             .into_iter()
             .filter_map(|f| as_seen_by(f, agency))
             .filter(|c| filter.state.is_none_or(|s| c.state == s))
@@ -293,7 +323,7 @@ pub fn escalate_overdue_allocations(
     d: &Deadline,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let due: Vec<Found> = all_children(conn, d, now)?
+    let due: Vec<Found> = all_children(conn, d, now, None)?
         .into_iter()
         .filter(|f| f.child.state == AllocationState::Overdue && f.child.escalated_at.is_none())
         .collect();

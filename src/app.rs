@@ -326,6 +326,9 @@ impl Application {
             secrets,
             audit_runtime.clone(),
         );
+        if let Some(d) = &dev {
+            usecase::dev_activity::seed(&hub, &d.state.agencies, &d.state.base_url).await?;
+        }
         let sealed = usecase::subscriptions::seal_stored_secrets(&hub).await?;
         if sealed > 0 {
             tracing::info!(sealed, "webhook secrets stored in the clear were sealed");

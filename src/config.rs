@@ -37,6 +37,15 @@ pub struct Settings {
     pub reports: ReportSettings,
     /// msht-hub as a witness of other logs.
     pub witness: WitnessSettings,
+    pub ictg: IctgSettings,
+}
+
+/// ICTG monitoring: the allocation deadline of a child referred to an ICTG service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IctgSettings {
+    /// Working days (the referrals' calendar) to allocate a guardian.
+    pub allocation_working_days: u32,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number

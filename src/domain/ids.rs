@@ -84,3 +84,13 @@ id_type!(
     /// One lifecycle event of a referral.
     ReferralEventId
 );
+
+id_type!(
+    /// A partnership's learning record of an investigation or operation.
+    LearningRecordId
+);
+
+id_type!(
+    /// One recommendation of a learning record.
+    RecommendationId
+);

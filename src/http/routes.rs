@@ -8,8 +8,8 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use super::handlers::{
-    agencies, agreements, audit, dev_issuer, fallback, incidents, me, ops, outcomes, partnerships,
-    referrals, subscriptions, support, threat_picture, witness,
+    agencies, agreements, audit, dev_issuer, fallback, ictg, incidents, learning, me, ops,
+    outcomes, partnerships, referrals, subscriptions, support, threat_picture, witness,
 };
 
 /// One served endpoint.
@@ -205,6 +205,40 @@ fn api() -> Vec<Endpoint> {
             Method::POST,
             "/witness/add-checkpoint",
             witness::add_checkpoint,
+        ),
+        // ICTG monitoring (issue 14).
+        ep(Method::GET, "/ictg/children", ictg::list),
+        ep(
+            Method::POST,
+            "/incidents/{id}/ictg-allocations",
+            ictg::allocate,
+        ),
+        // Learning records (issue 14).
+        ep(
+            Method::POST,
+            "/partnerships/{id}/learning-records",
+            learning::create,
+        ),
+        ep(
+            Method::GET,
+            "/partnerships/{id}/learning-records",
+            learning::list,
+        ),
+        ep(Method::GET, "/learning-records/{id}", learning::get),
+        ep(
+            Method::POST,
+            "/learning-records/{id}/recommendations",
+            learning::add_recommendation,
+        ),
+        ep(
+            Method::GET,
+            "/partnerships/{id}/recommendations",
+            learning::recommendations,
+        ),
+        ep(
+            Method::POST,
+            "/learning-recommendations/{id}/status",
+            learning::set_status,
         ),
     ]
 }

@@ -49,3 +49,6 @@ mod threat_picture;
 
 mod audit_receipts;
 mod audit_witnesses;
+// ICTG monitoring and learning records (issue 14).
+mod ictg;
+mod learning;

@@ -283,3 +283,81 @@ async fn the_picture_comes_as_csv_and_only_to_analysts_and_ig_officers() {
     let own = app.get(PATH, &app.token(&w.police, &["analyst"])).await;
     assert_eq!(own.0, StatusCode::OK, "{}", own.1);
 }
+
+#[actix_web::test]
+async fn every_cut_is_offered_and_a_cut_the_agreement_does_not_cover_leaves_the_partner_out() {
+    let w = world().await;
+    let app = &w.app;
+    const ALL: &str = "exploitation_type,threat,age_band,pathway,area,four_p,outcome_type";
+    // The police's own analyst counts its own 32 incidents by every dimension at once.
+    let own = app
+        .get(
+            &format!("/reports/threat-picture?from=2026-05-01&to=2026-06-30&by={ALL}"),
+            &app.token(&w.police, &["analyst"]),
+        )
+        .await;
+    assert_eq!(own.0, StatusCode::OK, "{}", own.1);
+    assert_eq!(own.1["by"].as_array().unwrap().len(), 7);
+    let incidents = &own.1["measures"][0];
+    assert_eq!(incidents["measure"], "incidents");
+    let labour = incidents["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"]["exploitation_type"] == "labour")
+        .unwrap();
+    assert_eq!(
+        labour["key"],
+        json!({"exploitation_type": "labour", "threat": "none", "age_band": "25-34",
+               "pathway": "not_referred", "area": BIRMINGHAM, "four_p": "none",
+               "outcome_type": "none"}),
+        "{labour}"
+    );
+    // 12 in May (published as 10); June's 8 is hidden beside criminal's 3, and with it the
+    // row total, which would give it away.
+    assert_eq!(labour["cells"][0]["count"], 10, "{labour}");
+    assert_eq!(labour["cells"][1]["suppressed"], true, "{labour}");
+    assert_eq!(labour["total"]["suppressed"], true, "{labour}");
+    let csv = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/reports/threat-picture?from=2026-05-01&to=2026-06-30&by={ALL}&format=csv"),
+            &app.token(&w.police, &["analyst"]),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with(
+            "measure,period,exploitation_type,threat,age_band,pathway,area,four_p,outcome_type,count,suppressed\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "incidents,2026-05,labour,none,25-34,not_referred,{BIRMINGHAM},none,none,10,false\n"
+        )),
+        "{csv}"
+    );
+    // The council's agreement with the police does not cover `threats`: cut by threat, the
+    // police's incidents are left out, with the policy function's reason.
+    let by_threat = app
+        .get(
+            "/reports/threat-picture?from=2026-05-01&to=2026-06-30&by=threat",
+            &app.token(&w.council, &["analyst"]),
+        )
+        .await;
+    assert_eq!(by_threat.0, StatusCode::OK, "{}", by_threat.1);
+    assert!(
+        by_threat.1["excluded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["agency_id"] == w.police.id.as_str() && e["record_kind"] == "incident"),
+        "{}",
+        by_threat.1["excluded"]
+    );
+    assert_eq!(by_threat.1["measures"][0]["total"]["count"], 0);
+}

@@ -89,3 +89,8 @@ requirement!(
     /// Readers of the partnership's aggregate threat picture: analysts and IG officers.
     ThreatPictureReader, [Analyst, IgOfficer], "the analyst or ig_officer role"
 );
+requirement!(
+    /// Readers of a partnership's learning records and recommendations: its members' staff
+    /// and analysts (the use case checks membership).
+    LearningReader, [AgencyAdmin, IgOfficer, Practitioner, Analyst], "the practitioner, analyst, ig_officer or agency_admin role"
+);

@@ -318,16 +318,25 @@ impl Worker {
         }
     }
 
-    /// Escalates notifications past their acknowledgement deadline; returns how many.
+    /// Escalates notifications past their acknowledgement deadline and children's ICTG
+    /// allocations past theirs; returns how many.
     pub async fn run_deadlines(&self) -> Result<usize, AppError> {
         let now = self.clock.now();
         let deadlines = crate::domain::notification::Deadlines {
             child_hours: self.settings.notifications.ack_hours_child,
             adult_hours: self.settings.notifications.ack_hours_adult,
         };
-        let n = self
+        let mut n = self
             .db
             .write(move |c| crate::usecase::escalation::escalate_overdue(c, deadlines, now))
+            .await?;
+        let ictg = crate::usecase::ictg::Deadline {
+            calendar: self.settings.referrals.calendar(),
+            working_days: self.settings.ictg.allocation_working_days,
+        };
+        n += self
+            .db
+            .write(move |c| crate::usecase::ictg::escalate_overdue_allocations(c, &ictg, now))
             .await?;
         if n > 0 {
             self.wake.notify_one();

@@ -522,3 +522,58 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+// ICTG monitoring (migration 2026-12-01-000021_ictg_monitoring).
+diesel::table! {
+    ictg_allocations (record_kind, record_id, victim) {
+        record_kind -> Text,
+        record_id -> Text,
+        victim -> Integer,
+        ictg_agency_id -> Text,
+        ictg_role -> Text,
+        allocated_at -> Timestamp,
+        recorded_by_issuer -> Text,
+        recorded_by_subject -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ictg_escalations (record_kind, record_id, victim) {
+        record_kind -> Text,
+        record_id -> Text,
+        victim -> Integer,
+        ictg_agency_id -> Text,
+        due_at -> Timestamp,
+        escalated_at -> Timestamp,
+    }
+}
+
+// Learning records (migration 2026-12-01-000022_learning_records).
+diesel::table! {
+    learning_records (id) {
+        id -> Text,
+        partnership_id -> Text,
+        recorded_by_agency_id -> Text,
+        recorded_by_subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    learning_recommendations (id) {
+        id -> Text,
+        learning_record_id -> Text,
+        partnership_id -> Text,
+        text -> Text,
+        owner_agency_id -> Text,
+        due_on -> Date,
+        status -> Text,
+        evidence -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by_agency_id -> Nullable<Text>,
+        closed_by_subject -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE ictg_escalations;
+DROP TABLE ictg_allocations;

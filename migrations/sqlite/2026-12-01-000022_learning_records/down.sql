@@ -1,0 +1,2 @@
+DROP TABLE learning_recommendations;
+DROP TABLE learning_records;

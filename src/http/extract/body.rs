@@ -52,6 +52,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// Reads an already parsed JSON body as `T`, with the same 422 pointers as [`parse`].
+pub fn parse_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, AppError> {
+    parse(&serde_json::to_vec(value)?)
+}
+
 /// Parses JSON bytes into `T`, mapping shape errors to a 422 with a JSON pointer.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {

@@ -9,6 +9,7 @@ pub mod incidents;
 pub mod page;
 pub mod partnerships;
 pub mod referrals;
+pub mod replay;
 pub mod routing;
 pub mod subscriptions;
 pub mod support;

@@ -8,6 +8,7 @@ pub mod check;
 pub mod incidents;
 pub mod page;
 pub mod partnerships;
+pub mod present;
 pub mod referrals;
 pub mod replay;
 pub mod routing;

@@ -51,7 +51,7 @@ ci_wait_for "msht-hub" "$pid" 120 "$data/serve.log" curl -fsS "http://127.0.0.1:
 # pass ROLE... : one schemathesis pass as a dev token of ROLE (`AGENCY ROLE`, or an operator
 # ROLE); writes its summary line to $data/<role>.line and its log to $data/st-<role>.log.
 pass() {
-  local token role name log t0 rc=0 cases last
+  local token role name log t0 rc=0 cases last links
   if [ $# -eq 1 ]; then
     token=$("$hub" dev-token --data-dir "$data" --role "$1" --lifetime 7200)
     role="$1"
@@ -69,8 +69,9 @@ pass() {
     --seed 16 --no-color >"$log" 2>&1) || rc=$?
   cases=$(grep -Eo '[0-9]+ generated' "$log" | tail -n 1 | cut -d' ' -f1)
   last=$(grep -E '^=+ .* in [0-9.]+s =+$' "$log" | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//')
-  printf '%-22s %6s cases  %-40s %s\n' "$role" "${cases:-?}" "${last:-no summary}" \
-    "$(ci_elapsed "$t0")" >"$data/$name.line"
+  links=$(grep -Eo '[0-9]+ covered / [0-9]+' "$log" | tail -n 1 | sed 's| covered / |/|')
+  printf '%-22s %6s cases  links %-6s %-36s %s\n' "$role" "${cases:-?}" "${links:-?}" \
+    "${last:-no summary}" "$(ci_elapsed "$t0")" >"$data/$name.line"
   return "$rc"
 }
 

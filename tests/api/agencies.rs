@@ -314,3 +314,42 @@ async fn one_issuer_speaks_for_one_agency() {
         assert!(p.contains(&want.to_owned()), "{p:?}");
     }
 }
+
+#[tokio::test]
+async fn an_operator_retrying_a_registration_with_its_key_registers_one_agency() {
+    let app = TestApp::spawn().await;
+    let post = |key: &'static str, body: serde_json::Value| {
+        app.client
+            .post(format!("{}/agencies", app.api))
+            .bearer_auth(app.admin())
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = post("register-mash-1", body()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: serde_json::Value = first.json().await.unwrap();
+    let again = post("register-mash-1", body()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.headers()["location"].to_str().unwrap(),
+        format!("/api/v1/agencies/{}", first["id"].as_str().unwrap())
+    );
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    let mut other = body();
+    other["name"] = json!("Another MASH");
+    let reused = post("register-mash-1", other).await.unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let list = app.get("/agencies", &app.admin()).await;
+    let names: Vec<&str> = list.1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .filter(|n| n.contains("MASH"))
+        .collect();
+    assert_eq!(names, ["Birmingham MASH"], "{}", list.1);
+}

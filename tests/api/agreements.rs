@@ -1,8 +1,8 @@
 //! Data-sharing agreements through the API: signatures, dates, terms of reference,
 //! amendments, suspension and termination, all seen through the policy dry run.
 use chrono::Duration;
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, pointers, TestAgency, TestApp};
 use crate::sharing::{self, agreement_body, check, draft, partnership, sign};
@@ -224,13 +224,14 @@ async fn an_ig_officer_of_a_non_party_cannot_sign() {
             .await;
         assert_problem(&r, 403);
     }
-    let r = app
-        .post(
-            &format!("/agreements/{id}/versions"),
-            &app.token(&other, &["ig_officer"]),
-            agreement_body(&p.id, &police, &mash, FIELDS),
-        )
-        .await;
+    let r = amend(
+        &app,
+        &id,
+        &app.token(&other, &["ig_officer"]),
+        Some("*"),
+        agreement_body(&p.id, &police, &mash, FIELDS),
+    )
+    .await;
     assert_problem(&r, 403);
     assert_problem(
         &app.get(
@@ -358,15 +359,23 @@ async fn an_amendment_needs_new_signatures_and_the_old_version_stays_readable() 
         ],
     );
     body.as_object_mut().unwrap().remove("partnership_id");
-    let r = app
-        .post(
-            &format!("/agreements/{id}/versions"),
-            &app.token(&mash, &["ig_officer"]),
-            body,
-        )
+    let token = app.token(&mash, &["ig_officer"]);
+    // Without If-Match the amendment is a 428; naming a version that is not current, a 412.
+    assert_problem(&amend(&app, &id, &token, None, body.clone()).await, 428);
+    assert_problem(
+        &amend(&app, &id, &token, Some("\"7\""), body.clone()).await,
+        412,
+    );
+    let read = app
+        .request(Method::GET, &format!("/agreements/{id}"), &token, None)
         .await;
+    let tag = read.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(tag, "\"1\"");
+    let r = amend(&app, &id, &token, Some(&tag), body.clone()).await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
     assert_eq!(r.1["version"], 2);
+    // A second editor who read version 1 too is refused: nothing is lost silently.
+    assert_problem(&amend(&app, &id, &token, Some(&tag), body).await, 412);
     assert_eq!(r.1["status"], "draft");
     assert_eq!(r.1["in_force_version"], 1);
     // Version 1 keeps governing while version 2 collects signatures.
@@ -795,4 +804,25 @@ async fn a_signature_names_the_version_it_signs() {
     assert_eq!(a.1["signatures"], json!([]), "{}", a.1);
     let r = app.post(&path, &ig, json!({"version": 1})).await;
     assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+}
+
+/// `POST /agreements/{id}/versions` with `If-Match` (when given).
+async fn amend(
+    app: &TestApp,
+    id: &str,
+    token: &str,
+    if_match: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .client
+        .post(format!("{}/agreements/{id}/versions", app.api))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(tag) = if_match {
+        req = req.header("If-Match", tag);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }

@@ -562,3 +562,87 @@ async fn overdue_notifications_escalate_once_to_the_lead_agency() {
     assert_eq!(items[0]["event"], "notification.overdue");
     let _ = &w.ictg;
 }
+
+/// Posts `body` to `/incidents` with an `Idempotency-Key`: status, body, replayed.
+async fn post_incident_keyed(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, Value, bool) {
+    let resp = app
+        .client
+        .post(format!("{}/incidents", app.api))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let replayed = resp
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true");
+    (status, resp.json().await.unwrap(), replayed)
+}
+
+#[tokio::test]
+async fn a_retried_incident_with_the_same_key_is_recorded_and_notified_once() {
+    let w = world().await;
+    let app = &w.app;
+    let token = app.token(&w.police, &["practitioner"]);
+    let body = incident(15);
+    let first = post_incident_keyed(app, &token, "wmp-0042-try", &body).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    assert!(!first.2);
+    let retry = post_incident_keyed(app, &token, "wmp-0042-try", &body).await;
+    assert_eq!(retry.0, StatusCode::CREATED, "{}", retry.1);
+    assert!(retry.2, "marked as a replay");
+    assert_eq!(retry.1["id"], first.1["id"]);
+    assert_eq!(
+        retry.1["narrative"], first.1["narrative"],
+        "the whole incident again"
+    );
+    let decisions = |b: &Value| -> Vec<(String, String)> {
+        let mut d: Vec<_> = b["routing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["agency_id"].to_string(), r["decision"].to_string()))
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(decisions(&retry.1), decisions(&first.1));
+
+    let list = app.get("/incidents", &token).await;
+    assert_eq!(list.1["items"].as_array().unwrap().len(), 1, "{}", list.1);
+    let mash = app
+        .get("/notifications", &app.token(&w.mash, &["practitioner"]))
+        .await;
+    assert_eq!(mash.1["items"].as_array().unwrap().len(), 1, "{}", mash.1);
+    app.drain().await;
+    assert_eq!(
+        w.hook_with.received().len(),
+        1,
+        "the subscriber is told once"
+    );
+
+    // The same key with another body is the documented 422, and records nothing.
+    let mut other = incident(15);
+    other["narrative"] = json!("Another incident altogether");
+    let conflict = post_incident_keyed(app, &token, "wmp-0042-try", &other).await;
+    assert_problem(&(conflict.0, conflict.1.clone()), 422);
+    assert_eq!(conflict.1["type"], "urn:msht-hub:problem:validation");
+    assert!(conflict.1["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+    let list = app.get("/incidents", &token).await;
+    assert_eq!(list.1["items"].as_array().unwrap().len(), 1);
+    // Another key is another incident.
+    let second = post_incident_keyed(app, &token, "wmp-0043", &other).await;
+    assert_eq!(second.0, StatusCode::CREATED, "{}", second.1);
+    assert_ne!(second.1["id"], first.1["id"]);
+}

@@ -52,15 +52,42 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// Reads an already parsed JSON body as `T`, with the same 422 pointers as [`parse`].
+pub fn parse_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, AppError> {
+    parse(&serde_json::to_vec(value)?)
+}
+
+/// The largest integer a JSON number written with a fraction holds exactly (2^53).
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
+/// Writes every number with a zero fraction (`66.0`, `1e2`) as the integer it is: JSON Schema
+/// counts it as an `integer`, and so does the hub.
+fn integral(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                // within ±2^53 the conversion is exact
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *n = serde_json::Number::from(i);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral),
+        serde_json::Value::Object(m) => m.values_mut().for_each(integral),
+        _ => {}
+    }
+}
+
 /// Parses JSON bytes into `T`, mapping shape errors to a 422 with a JSON pointer.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         AppError::BadRequest(format!(
             "malformed JSON at line {} column {}",
             e.line(),
             e.column()
         ))
     })?;
+    integral(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = String::new();
         for seg in e.path().iter() {
@@ -108,6 +135,15 @@ mod tests {
             Err(AppError::Validation(v)) => v[0].pointer.clone(),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn integers_written_with_a_zero_fraction_are_integers() {
+        let t: Thing = parse(br#"{"name": "a", "items": [66.0, 1e2, 3]}"#).unwrap();
+        assert_eq!(t.items, vec![66, 100, 3]);
+        assert!(parse::<Thing>(br#"{"name": "a", "items": [6.5]}"#).is_err());
+        let v: serde_json::Value = parse(br#"{"x": 2.5, "y": 7.0}"#).unwrap();
+        assert_eq!(v, serde_json::json!({"x": 2.5, "y": 7}));
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The optional `Idempotency-Key` request header: 1 to 255 visible ASCII characters (a UUID
-//! is a good choice). Anything else is a 400.
+//! is a good choice). Anything else is a 400. [`Idempotent`] also takes the request's scope
+//! (`METHOD path`), so a key names one request to one resource.
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
 use crate::error::AppError;
+use crate::identity::Principal;
+use crate::usecase::idempotency::{Once, Owner};
 
 /// The header's name.
 pub const HEADER: &str = "idempotency-key";
@@ -33,6 +36,37 @@ impl FromRequest for IdempotencyKey {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(parse(req))
+    }
+}
+
+/// The `Idempotency-Key` of a creating request and the request's scope.
+#[derive(Debug, Clone)]
+pub struct Idempotent {
+    pub key: Option<String>,
+    pub scope: String,
+}
+
+impl Idempotent {
+    /// The request as the idempotency layer runs it: sent by `caller` with `body`.
+    pub fn once(self, caller: &Principal, body: serde_json::Value) -> Once {
+        Once {
+            owner: Owner::of(caller),
+            key: self.key,
+            scope: self.scope,
+            body,
+        }
+    }
+}
+
+impl FromRequest for Idempotent {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse(req).map(|k| Idempotent {
+            key: k.0,
+            scope: format!("{} {}", req.method(), req.path()),
+        }))
     }
 }
 

@@ -10,7 +10,7 @@ pub mod roles;
 
 pub use body::JsonBody;
 pub use caller::{Authorized, Caller};
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{IdempotencyKey, Idempotent};
 pub use if_match::IfMatch;
 pub use optional_body::OptionalJsonBody;
 pub use path::parse_id;

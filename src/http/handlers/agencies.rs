@@ -1,7 +1,6 @@
 //! `/agencies`: the directory of partner agencies and their identity providers. Reads go
 //! through `usecase::directory`, changes through `usecase::agencies`; the operator-issuer
 //! rule and the issuer registry's invalidation stay here, with the authenticator.
-use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -9,25 +8,32 @@ use crate::app::AppState;
 use crate::domain::agency::{AgencyKind, IdentityProvider, IdentityProviderInput};
 use crate::domain::ids::AgencyId;
 use crate::error::AppError;
+use crate::http::extract::body::parse_value;
 use crate::http::extract::roles::{AnyAdmin, AnyRole, HubAdmin};
-use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::extract::{parse_id, Authorized, Idempotent, JsonBody};
 use crate::http::wire::agencies::{
     AgencyOut, CreateAgency, IdentityProviderOut, PatchAgency, PutIdentityProvider,
 };
 use crate::http::wire::page::{page, PageQuery};
+use crate::http::wire::replay::{answer, Headers};
 use crate::usecase::agencies;
 use crate::usecase::directory::{self, AgencyFilter};
 
 pub async fn create(
     state: web::Data<AppState>,
     auth: Authorized<HubAdmin>,
-    JsonBody(body): JsonBody<CreateAgency>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let new = body.parse()?;
-    let agency = agencies::register(&state.hub, auth.principal, new).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/agencies/{}", agency.id)))
-        .json(AgencyOut::from(&agency)))
+    let new = parse_value::<CreateAgency>(&raw)?.parse()?;
+    let once = key.once(&auth.principal, raw);
+    let shape = |a: &_| Ok((201, serde_json::to_value(AgencyOut::from(a))?));
+    let done = agencies::register(&state.hub, auth.principal, new, once, shape).await?;
+    let h = Headers {
+        location: Some("/api/v1/agencies"),
+        etag: false,
+    };
+    answer(done.response, h)
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,6 @@
 //! `/agreements`: drafting, amending, signing, suspending, resuming and terminating
 //! data-sharing agreements, listing them, and the policy dry run.
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::ETAG;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -9,44 +9,75 @@ use crate::app::AppState;
 use crate::domain::agreement::Status;
 use crate::domain::ids::{AgencyId, AgreementId, PartnershipId};
 use crate::domain::policy::AgreementView;
+use crate::domain::precondition::etag;
 use crate::error::AppError;
+use crate::http::extract::body::parse_value;
 use crate::http::extract::roles::{AnyRole, IgOfficer, IgOfficerOrHub};
-use crate::http::extract::{parse_id, Authorized, JsonBody, OptionalJsonBody};
+use crate::http::extract::{parse_id, Authorized, Idempotent, IfMatch, JsonBody, OptionalJsonBody};
 use crate::http::wire::agreement_out::AgreementOut;
 use crate::http::wire::agreements::{AgreementIn, ReasonIn, ResumeIn, SignIn};
 use crate::http::wire::check::{CheckIn, CheckOut};
 use crate::http::wire::page::{encode_cursor, Page, PageQuery};
+use crate::http::wire::replay::{answer, Headers};
 use crate::usecase::agreements::{self, Change, ListFilter};
+use crate::usecase::idempotency::{Once, Response};
 use crate::usecase::policy;
+use serde_json::Value;
 
 /// The latest version of the agreement, as it stands at `now`.
 fn latest_out(view: &AgreementView, now: DateTime<Utc>) -> Result<AgreementOut, AppError> {
     AgreementOut::latest(view, now).ok_or(AppError::NotFound)
 }
 
+/// Shapes the agreement a write leaves, answered with `status`.
+fn shaped(
+    status: u16,
+    now: DateTime<Utc>,
+) -> impl FnOnce(&AgreementView) -> Result<(u16, Value), AppError> + Send + 'static {
+    move |view| Ok((status, serde_json::to_value(latest_out(view, now)?)?))
+}
+
+/// An agreement answer: its `ETag` (the latest version), and `Location` when created.
+fn reply(r: Response, created: bool) -> Result<HttpResponse, AppError> {
+    let h = Headers {
+        location: created.then_some("/api/v1/agreements"),
+        etag: true,
+    };
+    answer(r, h)
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     auth: Authorized<IgOfficer>,
-    JsonBody(body): JsonBody<AgreementIn>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let (partnership, terms) = body.parse(None)?;
-    let view = agreements::create(&state.hub, auth.principal, partnership, terms).await?;
-    let out = latest_out(&view, state.hub.now())?;
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/agreements/{}", out.id)))
-        .json(out))
+    let (partnership, terms) = parse_value::<AgreementIn>(&raw)?.parse(None)?;
+    let once = key.once(&auth.principal, raw);
+    let shape = shaped(201, state.hub.now());
+    let p = auth.principal;
+    let done = agreements::create(&state.hub, p, partnership, terms, once, shape).await?;
+    reply(done.response, true)
 }
 
+/// `POST /agreements/{id}/versions`: a new version of the terms, made from the version
+/// `If-Match` names (412 if another amendment came first, 428 without the header).
 pub async fn amend(
     state: web::Data<AppState>,
     auth: Authorized<IgOfficer>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<AgreementIn>,
+    IfMatch(expected): IfMatch,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id: AgreementId = parse_id(&id)?;
+    let body: AgreementIn = parse_value(&raw)?;
     let terms = move |p| body.parse(Some(p)).map(|(_, t)| t);
-    let view = agreements::amend(&state.hub, auth.principal, id, terms).await?;
-    Ok(HttpResponse::Created().json(latest_out(&view, state.hub.now())?))
+    let once = key.once(&auth.principal, raw);
+    let shape = shaped(201, state.hub.now());
+    let p = auth.principal;
+    let done = agreements::amend(&state.hub, p, id, expected, terms, once, shape).await?;
+    reply(done.response, false)
 }
 
 /// One state change; `created` answers 201 (a signature is a new resource), else 200.
@@ -56,58 +87,71 @@ async fn change(
     id: &str,
     change: Change,
     created: bool,
+    once: Once,
 ) -> Result<HttpResponse, AppError> {
     let id: AgreementId = parse_id(id)?;
-    let view = agreements::change(&state.hub, auth.principal, id, change).await?;
-    let out = latest_out(&view, state.hub.now())?;
-    Ok(if created {
-        HttpResponse::Created().json(out)
-    } else {
-        HttpResponse::Ok().json(out)
-    })
+    let shape = shaped(if created { 201 } else { 200 }, state.hub.now());
+    let done = agreements::change(&state.hub, auth.principal, id, change, once, shape).await?;
+    reply(done.response, false)
+}
+
+/// An optional body as sent (for the idempotency hash) and read as `T`.
+fn optional<T: serde::de::DeserializeOwned>(raw: &Option<Value>) -> Result<Option<T>, AppError> {
+    raw.as_ref().map(parse_value).transpose()
 }
 
 pub async fn sign(
     state: web::Data<AppState>,
     auth: Authorized<IgOfficer>,
     id: web::Path<String>,
-    OptionalJsonBody(body): OptionalJsonBody<SignIn>,
+    key: Idempotent,
+    OptionalJsonBody(raw): OptionalJsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     // A signature names what it signs: without a version there is nothing to sign.
-    let version = body
+    let version = optional::<SignIn>(&raw)?
         .and_then(|b| b.version)
         .ok_or_else(|| AppError::validation("/version", "is required: the version you sign"))?;
-    change(&state, auth, &id, Change::Sign { version }, true).await
+    let once = key.once(&auth.principal, raw.unwrap_or(Value::Null));
+    change(&state, auth, &id, Change::Sign { version }, true, once).await
 }
 
 pub async fn suspend(
     state: web::Data<AppState>,
     auth: Authorized<IgOfficer>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<ReasonIn>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = body.parse()?;
-    change(&state, auth, &id, Change::Suspend { reason }, false).await
+    let reason = parse_value::<ReasonIn>(&raw)?.parse()?;
+    let once = key.once(&auth.principal, raw);
+    change(&state, auth, &id, Change::Suspend { reason }, false, once).await
 }
 
 pub async fn resume(
     state: web::Data<AppState>,
     auth: Authorized<IgOfficer>,
     id: web::Path<String>,
-    OptionalJsonBody(body): OptionalJsonBody<ResumeIn>,
+    key: Idempotent,
+    OptionalJsonBody(raw): OptionalJsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let note = body.map(ResumeIn::parse).transpose()?.flatten();
-    change(&state, auth, &id, Change::Resume { note }, false).await
+    let note = optional::<ResumeIn>(&raw)?
+        .map(ResumeIn::parse)
+        .transpose()?
+        .flatten();
+    let once = key.once(&auth.principal, raw.unwrap_or(Value::Null));
+    change(&state, auth, &id, Change::Resume { note }, false, once).await
 }
 
 pub async fn terminate(
     state: web::Data<AppState>,
     auth: Authorized<IgOfficer>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<ReasonIn>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = body.parse()?;
-    change(&state, auth, &id, Change::Terminate { reason }, false).await
+    let reason = parse_value::<ReasonIn>(&raw)?.parse()?;
+    let once = key.once(&auth.principal, raw);
+    change(&state, auth, &id, Change::Terminate { reason }, false, once).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +184,10 @@ pub async fn get(
             .version(n)
             .map(|v| AgreementOut::new(&view, v, now)),
     };
-    Ok(HttpResponse::Ok().json(out.ok_or(AppError::NotFound)?))
+    let out = out.ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(out.version)))
+        .json(out))
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,25 +14,33 @@ use crate::domain::precondition::etag;
 use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{AgencyStaff, IncidentRecorder};
-use crate::http::extract::{parse_id, Authorized, IfMatch, JsonBody};
+use crate::http::extract::{parse_id, Authorized, Idempotent, IfMatch, JsonBody};
 use crate::http::wire::audit::ReceiptOut;
 use crate::http::wire::incidents::{incident_body, EscalationOut, NotificationOut, RoutingItem};
 use crate::http::wire::page::{page, PageQuery};
+use crate::http::wire::replay::REPLAYED;
 use crate::usecase::{incidents, notifications};
 
 pub async fn create(
     state: web::Data<AppState>,
     auth: Authorized<IncidentRecorder>,
-    JsonBody(body): JsonBody<IncidentInput>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let agency = auth.principal.agency()?;
+    let body: IncidentInput = parse_json(&serde_json::to_vec(&raw)?)?;
     let actor = Actor::from(&auth.principal);
-    let done = incidents::create(&state.hub, actor, agency, body).await?;
+    let once = key.once(&auth.principal, raw);
+    let created = incidents::create(&state.hub, actor, agency, body, once).await?;
     state.delivery.wake();
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/incidents/{}", done.incident.id)))
-        .insert_header((ETAG, etag(done.version)))
-        .json(recorded_body(&done, state.hub.now())))
+    let done = &created.recorded;
+    let mut resp = HttpResponse::Created();
+    resp.insert_header((LOCATION, format!("/api/v1/incidents/{}", done.incident.id)))
+        .insert_header((ETAG, etag(done.version)));
+    if created.replayed {
+        resp.insert_header((REPLAYED, "true"));
+    }
+    Ok(resp.json(recorded_body(done, state.hub.now())))
 }
 
 /// The answer to a create or a change: the record, its version and its routing.

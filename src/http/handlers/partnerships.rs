@@ -6,27 +6,40 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::ids::{AgencyId, PartnershipId};
-use crate::domain::partnership::MemberStatus;
+use crate::domain::partnership::{Acceptance, MemberStatus, Terms};
 use crate::error::AppError;
+use crate::http::extract::body::parse_value;
 use crate::http::extract::roles::{AgencyAdmin, AnyAdmin, AnyRole};
-use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::extract::{parse_id, Authorized, Idempotent, JsonBody};
 use crate::http::wire::page::{page, PageQuery};
 use crate::http::wire::partnerships::{
     membership_body, AcceptanceOut, AddMember, CreatePartnership, CreateTerms, PartnershipOut,
     TermsOut,
 };
-use crate::usecase::partnerships::{self, Answer, ListFilter};
+use crate::http::wire::replay::{answer, Headers};
+use crate::usecase::partnerships::{self, Answer, ListFilter, PartnershipDetail};
+use serde_json::Value;
 
 pub async fn create(
     state: web::Data<AppState>,
     auth: Authorized<AnyAdmin>,
-    JsonBody(body): JsonBody<CreatePartnership>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let new = body.parse()?;
-    let p = partnerships::create(&state.hub, auth.principal, new).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/partnerships/{}", p.id)))
-        .json(PartnershipOut::new(&p, None, &[])))
+    let new = parse_value::<CreatePartnership>(&raw)?.parse()?;
+    let once = key.once(&auth.principal, raw);
+    let shape = |p: &_| {
+        Ok((
+            201,
+            serde_json::to_value(PartnershipOut::new(p, None, &[]))?,
+        ))
+    };
+    let done = partnerships::create(&state.hub, auth.principal, new, once, shape).await?;
+    let h = Headers {
+        location: Some("/api/v1/partnerships"),
+        etag: false,
+    };
+    answer(done.response, h)
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,16 +92,23 @@ pub async fn add_member(
     state: web::Data<AppState>,
     auth: Authorized<AnyAdmin>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<AddMember>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id: PartnershipId = parse_id(&id)?;
-    let agency = body.parse()?;
-    let d = partnerships::add_member(&state.hub, auth.principal, id, agency).await?;
-    let status = d
-        .partnership
-        .status_of(agency)
-        .map_or("invited", MemberStatus::as_str);
-    Ok(HttpResponse::Created().json(membership_body(PartnershipOut::from(&d), agency, status)))
+    let agency = parse_value::<AddMember>(&raw)?.parse()?;
+    let once = key.once(&auth.principal, raw);
+    let shape = move |d: &PartnershipDetail| {
+        let status = d
+            .partnership
+            .status_of(agency)
+            .map_or("invited", MemberStatus::as_str);
+        let body = membership_body(PartnershipOut::from(d), agency, status);
+        Ok((201, serde_json::to_value(body)?))
+    };
+    let done =
+        partnerships::add_member(&state.hub, auth.principal, id, agency, once, shape).await?;
+    answer(done.response, Headers::default())
 }
 
 /// `POST /partnerships/{id}/members/{agency_id}/acceptance`: the invited agency's own
@@ -97,8 +117,9 @@ pub async fn accept_membership(
     state: web::Data<AppState>,
     auth: Authorized<AgencyAdmin>,
     path: web::Path<(String, String)>,
+    key: Idempotent,
 ) -> Result<HttpResponse, AppError> {
-    answer_membership(state, auth, path, Answer::Accept).await
+    answer_membership(state, auth, path, key, Answer::Accept).await
 }
 
 /// `POST /partnerships/{id}/members/{agency_id}/decline`: the invited agency's own
@@ -107,15 +128,22 @@ pub async fn decline_membership(
     state: web::Data<AppState>,
     auth: Authorized<AgencyAdmin>,
     path: web::Path<(String, String)>,
+    key: Idempotent,
 ) -> Result<HttpResponse, AppError> {
-    answer_membership(state, auth, path, Answer::Decline).await
+    answer_membership(state, auth, path, key, Answer::Decline).await
 }
 
 /// An invited agency's answer, and the membership it leaves.
+/// The answer of a membership change (`answer` is the membership answer there).
+fn answer_with(r: crate::usecase::idempotency::Response) -> Result<HttpResponse, AppError> {
+    answer(r, Headers::default())
+}
+
 async fn answer_membership(
     state: web::Data<AppState>,
     auth: Authorized<AgencyAdmin>,
     path: web::Path<(String, String)>,
+    key: Idempotent,
     answer: Answer,
 ) -> Result<HttpResponse, AppError> {
     let (id, agency) = path.into_inner();
@@ -125,25 +153,39 @@ async fn answer_membership(
         Answer::Accept => MemberStatus::Member.as_str(),
         Answer::Decline => "declined",
     };
-    let (d, _) = partnerships::answer(&state.hub, auth.principal, id, agency, answer).await?;
-    Ok(HttpResponse::Ok().json(membership_body(PartnershipOut::from(&d), agency, status)))
+    let once = key.once(&auth.principal, Value::Null);
+    let shape = move |(d, _): &(PartnershipDetail, bool)| {
+        let body = membership_body(PartnershipOut::from(d), agency, status);
+        Ok((200, serde_json::to_value(body)?))
+    };
+    let p = auth.principal;
+    let done = partnerships::answer(&state.hub, p, id, agency, answer, once, shape).await?;
+    answer_with(done.response)
 }
 
 pub async fn publish_terms(
     state: web::Data<AppState>,
     auth: Authorized<AnyAdmin>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<CreateTerms>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id: PartnershipId = parse_id(&id)?;
+    let body: CreateTerms = parse_value(&raw)?;
     let content = move |today| body.parse(today);
-    let t = partnerships::publish_terms(&state.hub, auth.principal, id, content).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            LOCATION,
-            format!("/api/v1/partnerships/{id}/terms/{}", t.version),
-        ))
-        .json(TermsOut::new(&t, &[], t.version)))
+    let once = key.once(&auth.principal, raw);
+    let shape = |t: &Terms| Ok((201, serde_json::to_value(TermsOut::new(t, &[], t.version))?));
+    let p = auth.principal;
+    let done = partnerships::publish_terms(&state.hub, p, id, content, once, shape).await?;
+    let version = done.response.body.get("version").and_then(Value::as_i64);
+    let mut resp = answer(done.response, Headers::default())?;
+    if let Some(v) = version {
+        let location = format!("/api/v1/partnerships/{id}/terms/{v}");
+        if let Ok(l) = actix_web::http::header::HeaderValue::from_str(&location) {
+            resp.headers_mut().insert(LOCATION, l);
+        }
+    }
+    Ok(resp)
 }
 
 fn version_of(raw: &str) -> Result<i32, AppError> {
@@ -170,15 +212,17 @@ pub async fn accept_terms(
     state: web::Data<AppState>,
     auth: Authorized<AgencyAdmin>,
     path: web::Path<(String, String)>,
+    key: Idempotent,
 ) -> Result<HttpResponse, AppError> {
     let (id, version) = path.into_inner();
     let id: PartnershipId = parse_id(&id)?;
     let version = version_of(&version)?;
-    let (a, created) = partnerships::accept_terms(&state.hub, auth.principal, id, version).await?;
-    let body = AcceptanceOut::from(&a);
-    Ok(if created {
-        HttpResponse::Created().json(body)
-    } else {
-        HttpResponse::Ok().json(body)
-    })
+    let once = key.once(&auth.principal, Value::Null);
+    let shape = |(a, created): &(Acceptance, bool)| {
+        let status = if *created { 201 } else { 200 };
+        Ok((status, serde_json::to_value(AcceptanceOut::from(a))?))
+    };
+    let p = auth.principal;
+    let done = partnerships::accept_terms(&state.hub, p, id, version, once, shape).await?;
+    answer(done.response, Headers::default())
 }

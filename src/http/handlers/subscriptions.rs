@@ -1,7 +1,6 @@
 //! `/subscriptions` (an agency's practitioners and admins) and `/deliveries` (operators and
 //! agency admins). Each handler extracts, makes one `usecase::subscriptions` or
 //! `usecase::deliveries` call and shapes the answer.
-use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -10,22 +9,37 @@ use crate::domain::delivery::DeliveryState;
 use crate::domain::ids::{DeliveryId, SubscriptionId};
 use crate::domain::subscription::SubscriptionInput;
 use crate::error::AppError;
+use crate::http::extract::body::parse_value;
 use crate::http::extract::roles::{DeliveryOperator, SubscriptionManager};
-use crate::http::extract::{parse_id, Authorized, JsonBody};
+use crate::http::extract::{parse_id, Authorized, Idempotent, JsonBody};
 use crate::http::wire::page::{page, PageQuery};
+use crate::http::wire::replay::{answer, Headers};
 use crate::http::wire::subscriptions::{DeliveryOut, SubscriptionOut};
 use crate::usecase::deliveries::{self, DeliveryFilter};
 use crate::usecase::subscriptions;
+use serde_json::Value;
 
 pub async fn create(
     state: web::Data<AppState>,
     auth: Authorized<SubscriptionManager>,
-    JsonBody(body): JsonBody<SubscriptionInput>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let sub = subscriptions::create(&state.hub, auth.principal, body).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/v1/subscriptions/{}", sub.id)))
-        .json(SubscriptionOut::new(&sub, true)))
+    let body: SubscriptionInput = parse_value(&raw)?;
+    let once = key.once(&auth.principal, raw);
+    // The secret is shown once, in the first answer, and never recorded: a replay answers
+    // the subscription without it.
+    let shape = |s: &_| Ok((201, serde_json::to_value(SubscriptionOut::new(s, false))?));
+    let done = subscriptions::create(&state.hub, auth.principal, body, once, shape).await?;
+    let mut r = done.response;
+    if let Some(sub) = &done.made {
+        r.body = serde_json::to_value(SubscriptionOut::new(sub, true))?;
+    }
+    let h = Headers {
+        location: Some("/api/v1/subscriptions"),
+        etag: false,
+    };
+    answer(r, h)
 }
 
 pub async fn list(
@@ -104,9 +118,12 @@ pub async fn retry_delivery(
     state: web::Data<AppState>,
     auth: Authorized<DeliveryOperator>,
     id: web::Path<String>,
+    key: Idempotent,
 ) -> Result<HttpResponse, AppError> {
     let id: DeliveryId = parse_id(&id)?;
-    let d = deliveries::retry(&state.hub, auth.principal, id).await?;
+    let once = key.once(&auth.principal, Value::Null);
+    let shape = |d: &_| Ok((200, serde_json::to_value(DeliveryOut::from(d))?));
+    let done = deliveries::retry(&state.hub, auth.principal, id, once, shape).await?;
     state.delivery.wake();
-    Ok(HttpResponse::Ok().json(DeliveryOut::from(&d)))
+    answer(done.response, Headers::default())
 }

@@ -15,7 +15,8 @@ use crate::domain::support::input::{
 use crate::error::AppError;
 use crate::http::extract::body::parse as parse_json;
 use crate::http::extract::roles::{CapacityKeeper, CaseWorker, Commissioner, CoverageReader};
-use crate::http::extract::{parse_id, Authorized, IdempotencyKey, JsonBody};
+use crate::http::extract::{parse_id, Authorized, IdempotencyKey, Idempotent, JsonBody};
+use crate::http::wire::replay::{answer, Headers};
 use crate::http::wire::support as wire;
 use crate::usecase::idempotency::{Keyed, Response};
 use crate::usecase::support::{catalogue, placements, reports};
@@ -93,11 +94,16 @@ pub async fn create_exception(
     state: web::Data<AppState>,
     auth: Authorized<CapacityKeeper>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<ExceptionInput>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id: Uuid = parse_id(&id)?;
-    let (eid, x) = catalogue::record_exception(&state.hub, auth.principal, id, body).await?;
-    Ok(HttpResponse::Created().json(wire::exception(id, eid, &x)))
+    let body: ExceptionInput = parse_value(&raw)?;
+    let once = key.once(&auth.principal, raw);
+    let shape = move |(eid, x): &(Uuid, _)| Ok((201, wire::exception(id, *eid, x)));
+    let p = auth.principal;
+    let done = catalogue::record_exception(&state.hub, p, id, body, once, shape).await?;
+    answer(done.response, Headers::default())
 }
 
 pub async fn create_placement(
@@ -130,11 +136,15 @@ pub async fn end_placement(
     state: web::Data<AppState>,
     auth: Authorized<CaseWorker>,
     id: web::Path<String>,
-    JsonBody(body): JsonBody<EndInput>,
+    key: Idempotent,
+    JsonBody(raw): JsonBody<Value>,
 ) -> Result<HttpResponse, AppError> {
     let id: Uuid = parse_id(&id)?;
-    let v = placements::end(&state.hub, auth.principal, id, body).await?;
-    Ok(HttpResponse::Ok().json(wire::placement(&v)))
+    let body: EndInput = parse_value(&raw)?;
+    let once = key.once(&auth.principal, raw);
+    let shape = |v: &_| Ok((200, wire::placement(v)));
+    let done = placements::end(&state.hub, auth.principal, id, body, once, shape).await?;
+    answer(done.response, Headers::default())
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::present::present;
+
 use crate::domain::agency::{
     parse_areas, parse_email, parse_kind, parse_name, Agency, AgencyPatch, IdentityProvider,
     NewAgency,
@@ -17,6 +19,7 @@ pub struct CreateAgency {
     pub name: Option<String>,
     pub kind: Option<String>,
     pub areas: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub first_responder: Option<bool>,
     pub contact_email: Option<String>,
 }
@@ -59,10 +62,15 @@ impl CreateAgency {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAgency {
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub areas: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub first_responder: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     pub contact_email: Option<String>,
 }
 

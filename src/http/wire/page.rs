@@ -43,9 +43,13 @@ impl PageQuery {
             .transpose()
     }
 
-    /// The position encoded in the cursor, if any.
+    /// The position encoded in the cursor, if any; an empty `cursor=` is the first page.
     pub fn position(&self) -> Result<Option<String>, AppError> {
-        self.cursor.as_deref().map(decode_cursor).transpose()
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()
     }
 }
 
@@ -78,5 +82,24 @@ pub fn page<T, U>(
     Page {
         items: rows.into_iter().map(map).collect(),
         next_cursor,
+    }
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        let q = |c: &str| PageQuery {
+            cursor: Some(c.to_owned()),
+            limit: None,
+        };
+        assert_eq!(q("").position().unwrap(), None);
+        assert_eq!(
+            q(&encode_cursor("42")).position().unwrap(),
+            Some("42".to_owned())
+        );
+        assert!(q("%%").position().is_err());
     }
 }

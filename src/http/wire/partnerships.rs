@@ -1,4 +1,5 @@
 //! Partnership, membership and terms-of-reference request and response bodies.
+use super::present::present;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,6 +16,7 @@ use crate::usecase::partnerships::PartnershipDetail;
 pub struct CreatePartnership {
     pub name: Option<String>,
     pub areas: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub lead_agency_id: Option<String>,
 }
 

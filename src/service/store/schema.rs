@@ -410,6 +410,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operator_idempotency_keys (owner, idem_key) {
+        owner -> Text,
+        idem_key -> Text,
+        scope -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(referral_routing -> referrals (referral_id));
 diesel::allow_tables_to_appear_in_same_query!(referrals, referral_routing);
 

@@ -14,6 +14,7 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, identity_providers, DbConn};
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 
 /// The governance entry for a change to an agency's registration; it concerns the agency,
 /// so the agency's own IG officer sees it.
@@ -188,10 +189,16 @@ pub(crate) fn set_identity_provider_in(
 }
 
 /// Registers a new agency.
-pub async fn register(hub: &Hub, actor: Principal, new: NewAgency) -> Result<Agency, AppError> {
+pub async fn register(
+    hub: &Hub,
+    actor: Principal,
+    new: NewAgency,
+    once: Once,
+    shape: impl Shape<Agency>,
+) -> Result<Done<Agency>, AppError> {
     let now = hub.now();
-    hub.write(move |c| create(c, &Actor::from(&actor), new, now))
-        .await
+    let action = move |c: &mut DbConn| create(c, &Actor::from(&actor), new, now);
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// Changes agency `id` (the hub operator anything, the agency's own admin its contact).

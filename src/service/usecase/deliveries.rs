@@ -14,6 +14,7 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{outbox, DbConn};
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 
 /// The deliveries a caller may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,11 +109,17 @@ pub async fn find(
 }
 
 /// Puts delivery `id` back in the queue (the delivery worker still has to be woken).
-pub async fn retry(hub: &Hub, actor: Principal, id: DeliveryId) -> Result<Delivery, AppError> {
+pub async fn retry(
+    hub: &Hub,
+    actor: Principal,
+    id: DeliveryId,
+    once: Once,
+    shape: impl Shape<Delivery>,
+) -> Result<Done<Delivery>, AppError> {
     let scope = DeliveryScope::of(&actor);
     let now = hub.now();
-    hub.write(move |c| retry_in(c, &Actor::from(&actor), scope, id, now))
-        .await
+    let action = move |c: &mut DbConn| retry_in(c, &Actor::from(&actor), scope, id, now);
+    idempotency::write(hub, once, action, shape).await
 }
 
 #[cfg(test)]

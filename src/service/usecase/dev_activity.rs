@@ -82,7 +82,15 @@ pub async fn seed(hub: &Hub, agencies: &[DevStateAgency], base_url: &str) -> Res
             {"reference": "V2", "age": 19, "consent_to_share": "given", "nrm_status": "not_referred"}
         ]
     }))?;
-    let recorded = super::incidents::create(hub, police.clone(), police_id, incident).await?;
+    let once = super::idempotency::Once {
+        owner: police_id.into(),
+        key: None,
+        scope: "POST /incidents".to_owned(),
+        body: Value::Null,
+    };
+    let recorded = super::incidents::create(hub, police.clone(), police_id, incident, once)
+        .await?
+        .recorded;
     let referral_body = json!({
         "reference": "DEMO-NGO-0007",
         "area": "E08000025",

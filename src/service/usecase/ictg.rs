@@ -411,7 +411,7 @@ pub async fn allocate(
     let id = id.to_string();
     let scope = format!("POST /incidents/{id}/ictg-allocations");
     hub.write(move |c| {
-        idempotency::run(c, agency, request.key.as_deref(), &scope, &request.body, now, |c| {
+        idempotency::run(c, &agency.into(), request.key.as_deref(), &scope, &request.body, now, |c| {
             let Some(reporter) = incidents::reporter_for_recipient(c, &id, agency)? else {
                 return Err(refusal::not_found(&actor, "incident", &id, now));
             };

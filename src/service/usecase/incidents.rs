@@ -29,6 +29,7 @@ use crate::error::AppError;
 use crate::service::store::incidents;
 use crate::service::store::DbConn;
 use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Once};
 use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted};
 
 pub mod outcomes;
@@ -98,13 +99,24 @@ impl Recorded {
     }
 }
 
-/// Records a new incident of the caller's `agency` and routes it.
+/// A recorded incident, or, for a retry with the same `Idempotency-Key`, the incident the
+/// first request recorded (as it now stands).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub recorded: Recorded,
+    pub replayed: bool,
+}
+
+/// Records a new incident of the caller's `agency` and routes it, once per key of `once`:
+/// a retry neither records nor notifies again. The key's record holds only the incident's
+/// id; a retry re-reads the incident it points at (a logged consultation).
 pub async fn create(
     hub: &Hub,
     actor: Actor,
     agency: AgencyId,
     input: IncidentInput,
-) -> Result<Recorded, AppError> {
+    once: Once,
+) -> Result<Created, AppError> {
     let now = hub.now();
     let incident = Arc::new(input.parse(
         IncidentId::new().to_string(),
@@ -114,12 +126,27 @@ pub async fn create(
     )?);
     let deadlines = hub.deadlines();
     until_fresh(|| {
-        let (actor, incident) = (actor.clone(), incident.clone());
+        let (actor, incident, once) = (actor.clone(), incident.clone(), once.clone());
         async move {
             let planned = plan(hub, incident.clone(), now).await?;
             hub.write(move |c| {
                 check_epoch(c, planned.epoch)?;
-                create_in(c, &actor, &incident, &planned, deadlines, now)
+                let mut made = None;
+                let key = once.key.as_deref();
+                let first =
+                    idempotency::run(c, &once.owner, key, &once.scope, &once.body, now, |c| {
+                        let r = create_in(c, &actor, &incident, &planned, deadlines, now)?;
+                        let pointer = serde_json::json!({ "id": r.incident.id });
+                        made = Some(r);
+                        Ok((201, pointer))
+                    })?;
+                match made {
+                    Some(recorded) => Ok(Created {
+                        recorded,
+                        replayed: false,
+                    }),
+                    None => replayed(c, &actor, agency, &first.body, now),
+                }
             })
             .await?
             .sealed(hub)
@@ -127,6 +154,51 @@ pub async fn create(
         }
     })
     .await
+}
+
+impl Created {
+    /// Seals the receipt of the recording entry, once it has committed (a replay has none
+    /// of its own: the key keeps only the incident's id).
+    async fn sealed(mut self, hub: &Hub) -> Result<Created, AppError> {
+        self.recorded = self.recorded.sealed(hub).await?;
+        Ok(self)
+    }
+}
+
+/// The incident a first request recorded, read again for its retry.
+fn replayed(
+    conn: &mut DbConn,
+    actor: &Actor,
+    agency: AgencyId,
+    pointer: &Value,
+    now: DateTime<Utc>,
+) -> Result<Created, AppError> {
+    let id = pointer
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::internal("an incident key without its incident id"))?;
+    let stored = incidents::get(conn, agency, id)?.ok_or(AppError::NotFound)?;
+    let routed = incidents::decisions(conn, id)?;
+    let entry = NewEntry {
+        subject_refs: stored.incident.subject_refs(),
+        classification: Some(stored.incident.classification.as_str().to_owned()),
+        ..NewEntry::new(Operation::Consultation, actor.clone(), now)
+            .record(KIND, id)
+            .purpose(Purpose::Safeguarding.as_str())
+            .justification("a retried POST /incidents (same Idempotency-Key) answered its incident")
+            .decision(AuditDecision::Allowed, Vec::new())
+    };
+    audit::append(conn, &entry)?;
+    Ok(Created {
+        recorded: Recorded {
+            incident: stored.incident,
+            version: stored.version,
+            routed,
+            receipt: None,
+            pending: None,
+        },
+        replayed: true,
+    })
 }
 
 /// The write of a new incident with its planned routing.

@@ -108,7 +108,7 @@ pub async fn create(
     hub.write(move |c| {
         idempotency::run(
             c,
-            agency,
+            &agency.into(),
             request.key.as_deref(),
             &scope,
             &request.body,
@@ -344,7 +344,7 @@ pub async fn add_recommendation(
     hub.write(move |c| {
         idempotency::run(
             c,
-            agency,
+            &agency.into(),
             request.key.as_deref(),
             &scope,
             &request.body,

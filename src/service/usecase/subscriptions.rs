@@ -19,6 +19,7 @@ use crate::domain::subscription::{
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, outbox, subscriptions, DbConn};
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 
 /// What the settings allow a webhook URL to be.
 fn rules(hub: &Hub) -> ssrf::Rules {
@@ -133,7 +134,9 @@ pub async fn create(
     hub: &Hub,
     actor: Principal,
     input: SubscriptionInput,
-) -> Result<Subscription, AppError> {
+    once: Once,
+    shape: impl Shape<Subscription>,
+) -> Result<Done<Subscription>, AppError> {
     let agency = actor.agency()?;
     let limits = hub.settings().limits;
     let new = input.parse(rules(hub), &limits)?;
@@ -141,8 +144,8 @@ pub async fn create(
     let now = hub.now();
     let who = Actor::from(&actor);
     let secrets = hub.secrets().clone();
-    hub.write(move |c| create_in(c, &who, agency, new, &secrets, &limits, now))
-        .await
+    let action = move |c: &mut DbConn| create_in(c, &who, agency, new, &secrets, &limits, now);
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// Seals every webhook secret still stored in the clear (written before secrets were

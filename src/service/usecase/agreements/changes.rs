@@ -12,6 +12,7 @@ use crate::identity::Principal;
 use crate::service::store::{agreements, DbConn};
 use crate::usecase::governance::{self, agreement_entry, record, signer};
 use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 use crate::usecase::refusal;
 
 /// One change of an agreement's state by a party's IG officer.
@@ -38,9 +39,11 @@ pub async fn change(
     actor: Principal,
     id: AgreementId,
     change: Change,
-) -> Result<AgreementView, AppError> {
+    once: Once,
+    shape: impl Shape<AgreementView>,
+) -> Result<Done<AgreementView>, AppError> {
     let now = hub.now();
-    hub.write(move |c| {
+    let action = move |c: &mut DbConn| {
         let a = match change {
             Change::Sign { version } => sign_in(c, &actor, id, version, now)?,
             Change::Suspend { reason } => suspend_in(c, &actor, id, reason, now)?,
@@ -48,8 +51,8 @@ pub async fn change(
             Change::Terminate { reason } => terminate_in(c, &actor, id, reason, now)?,
         };
         viewed(c, a)
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// version, so nobody signs a text they have not seen.

@@ -24,11 +24,13 @@ use super::refusal;
 use crate::domain::agreement::{Agreement, AgreementTerms, AgreementVersion};
 use crate::domain::ids::{AgreementId, PartnershipId};
 use crate::domain::policy::AgreementView;
+use crate::domain::precondition::Expected;
 use crate::domain::role::Role;
 use crate::domain::validate::Errors;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, agreements, partnerships, DbConn};
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 
 /// The record kind of agreements in the audit trail.
 const KIND: &str = "agreement";
@@ -166,10 +168,18 @@ pub(crate) fn amend_in(
     conn: &mut DbConn,
     actor: &Principal,
     id: AgreementId,
+    expected: &Expected,
     terms: impl FnOnce(PartnershipId) -> Result<AgreementTerms, AppError>,
     now: DateTime<Utc>,
 ) -> Result<Agreement, AppError> {
     let mut a = for_change(conn, actor, id, now)?;
+    let current = a.latest().map_or(0, |v| v.version);
+    if !expected.allows(current) {
+        return Err(AppError::PreconditionFailed(format!(
+            "the agreement is at version {current} (ETag \"{current}\"); read it again and \
+             amend that version"
+        )));
+    }
     let terms = terms(a.partnership_id)?;
     check_against_partnership(conn, a.partnership_id, &terms, now)?;
     party_officer(actor, &terms, (KIND, id.to_string()), now)?;
@@ -224,13 +234,15 @@ pub async fn create(
     actor: Principal,
     partnership_id: PartnershipId,
     terms: AgreementTerms,
-) -> Result<AgreementView, AppError> {
+    once: Once,
+    shape: impl Shape<AgreementView>,
+) -> Result<Done<AgreementView>, AppError> {
     let now = hub.now();
-    hub.write(move |c| {
+    let action = move |c: &mut DbConn| {
         let a = create_in(c, &actor, partnership_id, terms, now)?;
         viewed(c, a)
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// Amends an agreement; `terms` parses the new version against its partnership.
@@ -238,14 +250,17 @@ pub async fn amend(
     hub: &Hub,
     actor: Principal,
     id: AgreementId,
+    expected: Expected,
     terms: impl FnOnce(PartnershipId) -> Result<AgreementTerms, AppError> + Send + 'static,
-) -> Result<AgreementView, AppError> {
+    once: Once,
+    shape: impl Shape<AgreementView>,
+) -> Result<Done<AgreementView>, AppError> {
     let now = hub.now();
-    hub.write(move |c| {
-        let a = amend_in(c, &actor, id, terms, now)?;
+    let action = move |c: &mut DbConn| {
+        let a = amend_in(c, &actor, id, &expected, terms, now)?;
         viewed(c, a)
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// One agreement the caller may read (others are a logged 404).

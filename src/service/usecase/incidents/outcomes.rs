@@ -139,7 +139,7 @@ pub async fn record(
                 let scope = format!("POST /incidents/{}/outcomes", changed.id);
                 idempotency::run(
                     c,
-                    agency,
+                    &agency.into(),
                     request.key.as_deref(),
                     &scope,
                     &request.body,

@@ -13,6 +13,7 @@ use crate::identity::Principal;
 use crate::service::store::{agencies, partnerships, DbConn};
 use crate::usecase::governance::{actor as actor_of, partnership_entry, record};
 use crate::usecase::hub::Hub;
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 use crate::usecase::refusal;
 
 /// Invites an agency: it is `invited`, not a member, until its own `agency_admin` accepts.
@@ -141,14 +142,16 @@ pub async fn add_member(
     actor: Principal,
     id: PartnershipId,
     agency: AgencyId,
-) -> Result<PartnershipDetail, AppError> {
+    once: Once,
+    shape: impl Shape<PartnershipDetail>,
+) -> Result<Done<PartnershipDetail>, AppError> {
     let now = hub.now();
-    hub.write(move |c| {
+    let action = move |c: &mut DbConn| {
         add_member_in(c, &actor, id, agency, now)?;
         let p = partnerships::get(c, id)?.ok_or(AppError::NotFound)?;
         detail_of(c, p)
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// `agency` answers its invitation to partnership `id`; the partnership as it now stands
@@ -159,11 +162,13 @@ pub async fn answer(
     id: PartnershipId,
     agency: AgencyId,
     answer: Answer,
-) -> Result<(PartnershipDetail, bool), AppError> {
+    once: Once,
+    shape: impl Shape<(PartnershipDetail, bool)>,
+) -> Result<Done<(PartnershipDetail, bool)>, AppError> {
     let now = hub.now();
-    hub.write(move |c| {
+    let action = move |c: &mut DbConn| {
         let (p, changed) = answer_in(c, &actor, id, agency, answer, now)?;
         Ok((detail_of(c, p)?, changed))
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }

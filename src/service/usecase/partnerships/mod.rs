@@ -23,6 +23,7 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, partnerships, DbConn};
+use crate::usecase::idempotency::{self, Done, Once, Shape};
 
 mod membership;
 
@@ -291,9 +292,12 @@ pub async fn create(
     hub: &Hub,
     actor: Principal,
     new: NewPartnership,
-) -> Result<Partnership, AppError> {
+    once: Once,
+    shape: impl Shape<Partnership>,
+) -> Result<Done<Partnership>, AppError> {
     let now = hub.now();
-    hub.write(move |c| create_in(c, &actor, new, now)).await
+    let action = move |c: &mut DbConn| create_in(c, &actor, new, now);
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// Which partnerships a listing returns.
@@ -338,11 +342,13 @@ pub async fn publish_terms(
     actor: Principal,
     id: PartnershipId,
     content: impl FnOnce(NaiveDate) -> Result<TermsContent, AppError>,
-) -> Result<Terms, AppError> {
+    once: Once,
+    shape: impl Shape<Terms>,
+) -> Result<Done<Terms>, AppError> {
     let now = hub.now();
     let content = content(now.date_naive())?;
-    hub.write(move |c| publish_terms_in(c, &actor, id, content, now))
-        .await
+    let action = move |c: &mut DbConn| publish_terms_in(c, &actor, id, content, now);
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// Version `version` of the terms of partnership `id`, with its acceptances and the
@@ -364,8 +370,10 @@ pub async fn accept_terms(
     actor: Principal,
     id: PartnershipId,
     version: i32,
-) -> Result<(Acceptance, bool), AppError> {
+    once: Once,
+    shape: impl Shape<(Acceptance, bool)>,
+) -> Result<Done<(Acceptance, bool)>, AppError> {
     let now = hub.now();
-    hub.write(move |c| accept_terms_in(c, &actor, id, version, now))
-        .await
+    let action = move |c: &mut DbConn| accept_terms_in(c, &actor, id, version, now);
+    idempotency::write(hub, once, action, shape).await
 }

@@ -91,7 +91,7 @@ pub async fn create(
                 check_epoch(c, planned.epoch)?;
                 let scope = "POST /referrals";
                 let (key, raw) = (request.key.as_deref(), &request.body);
-                idempotency::run(c, referrer, key, scope, raw, now, |c| {
+                idempotency::run(c, &referrer.into(), key, scope, raw, now, |c| {
                     let created = create_in(c, &actor, &referral, &planned, &timing, now, &sealer)?;
                     Ok((201, shape(&created)))
                 })

@@ -56,7 +56,7 @@ pub async fn record(
         let referral = id.to_string();
         let scope = format!("POST /referrals/{referral}/events");
         let (key, raw) = (request.key.as_deref(), &request.body);
-        idempotency::run(c, agency, key, &scope, raw, now, |c| {
+        idempotency::run(c, &agency.into(), key, &scope, raw, now, |c| {
             let recorded = record_event(c, &actor, agency, &referral, &input, &timing, now)?;
             Ok((201, shape(&recorded)))
         })

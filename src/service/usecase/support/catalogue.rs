@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, support, DbConn};
 use crate::usecase::hub::Hub;
-use crate::usecase::idempotency::{self, Keyed, Response};
+use crate::usecase::idempotency::{self, Done, Keyed, Once, Response, Shape};
 use crate::usecase::refusal;
 
 /// A service as its commissioner sees it, with its load now.
@@ -45,7 +45,7 @@ pub async fn create_provider(
         let key = request.key.as_deref();
         idempotency::run(
             c,
-            agency,
+            &agency.into(),
             key,
             "POST /support/providers",
             &request.body,
@@ -99,7 +99,7 @@ pub async fn create_service(
         let key = request.key.as_deref();
         idempotency::run(
             c,
-            agency,
+            &agency.into(),
             key,
             "POST /support/services",
             &request.body,
@@ -184,11 +184,13 @@ pub async fn record_exception(
     p: Principal,
     id: Uuid,
     input: ExceptionInput,
-) -> Result<(Uuid, NewException), AppError> {
+    once: Once,
+    shape: impl Shape<(Uuid, NewException)>,
+) -> Result<Done<(Uuid, NewException)>, AppError> {
     let now = hub.now();
     let agency = p.agency()?;
     let x = input.parse(now)?;
-    hub.write(move |c| {
+    let action = move |c: &mut DbConn| {
         let actor = Actor::from(&p);
         let Some(service) = support::service(c, id)? else {
             return Err(refusal::not_found(&actor, SERVICE, id, now));
@@ -210,8 +212,8 @@ pub async fn record_exception(
             ));
         audit::append(c, &entry)?;
         Ok((eid, x))
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// `GET /support/services`: the services under the caller's agency's contracts, with their

@@ -27,7 +27,7 @@ use crate::error::AppError;
 use crate::identity::Principal;
 use crate::service::store::{agencies, referrals, support, DbConn};
 use crate::usecase::hub::Hub;
-use crate::usecase::idempotency::{self, Keyed, Response};
+use crate::usecase::idempotency::{self, Done, Keyed, Once, Response, Shape};
 use crate::usecase::referrals::Timing;
 use crate::usecase::{policy, refusal};
 
@@ -82,7 +82,7 @@ pub async fn place(
         let key = request.key.as_deref();
         idempotency::run(
             c,
-            agency,
+            &agency.into(),
             key,
             "POST /support/placements",
             &request.body,
@@ -230,11 +230,13 @@ pub async fn end(
     p: Principal,
     id: Uuid,
     input: EndInput,
-) -> Result<PlacementView, AppError> {
+    once: Once,
+    shape: impl Shape<PlacementView>,
+) -> Result<Done<PlacementView>, AppError> {
     let now = hub.now();
     let agency = p.agency()?;
     let vat = hub.settings().support.vat_rate();
-    hub.write(move |c| {
+    let action = move |c: &mut DbConn| {
         let actor = Actor::from(&p);
         let Some((mut placement, stored, service)) = load(c, id)? else {
             return Err(refusal::not_found(&actor, PLACEMENT, id, now));
@@ -274,8 +276,8 @@ pub async fn end(
             service,
             cost,
         })
-    })
-    .await
+    };
+    idempotency::write(hub, once, action, shape).await
 }
 
 /// `GET /support/placements/{id}`: the referrer and the placing agency see it; any other

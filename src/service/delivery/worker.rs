@@ -334,10 +334,18 @@ impl Worker {
             calendar: self.settings.referrals.calendar(),
             working_days: self.settings.ictg.allocation_working_days,
         };
-        n += self
+        // Found on a reader, escalated by the writer: the walk over every monitored child
+        // never holds the one writer.
+        let due = self
             .db
-            .write(move |c| crate::usecase::ictg::escalate_overdue_allocations(c, &ictg, now))
+            .snapshot(move |c| crate::usecase::ictg::overdue_allocations(c, &ictg, now))
             .await?;
+        if !due.is_empty() {
+            n += self
+                .db
+                .write(move |c| crate::usecase::ictg::escalate_overdue_allocations(c, &due, now))
+                .await?;
+        }
         if n > 0 {
             self.wake.notify_one();
         }

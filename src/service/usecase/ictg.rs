@@ -56,7 +56,7 @@ impl Deadline {
 }
 
 /// One monitored child with who else was told of it and the record's marking.
-struct Found {
+pub struct Found {
     child: MonitoredChild,
     /// The children's safeguarding partnership agencies told of the record.
     children: Vec<AgencyId>,
@@ -314,22 +314,50 @@ pub async fn list(
     .await
 }
 
-/// The hub's deadline check: each child whose allocation is overdue at `now` is escalated
-/// once, a `notification.overdue` (ids and the deadline only) to the ICTG service and to
-/// each children's safeguarding partnership told of the record, with a governance entry in
-/// the audit log. Returns how many children were escalated.
-pub fn escalate_overdue_allocations(
+/// The first half of the hub's deadline check, read-only: every child whose allocation is
+/// overdue at `now` and not yet escalated.
+pub fn overdue_allocations(
     conn: &mut DbConn,
     d: &Deadline,
     now: DateTime<Utc>,
-) -> Result<usize, AppError> {
-    let due: Vec<Found> = all_children(conn, d, now, None)?
+) -> Result<Vec<Found>, AppError> {
+    Ok(all_children(conn, d, now, None)?
         .into_iter()
         .filter(|f| f.child.state == AllocationState::Overdue && f.child.escalated_at.is_none())
-        .collect();
+        .collect())
+}
+
+/// Whether a guardian has been allocated to `c` since it was found overdue.
+fn allocated_since(conn: &mut DbConn, c: &MonitoredChild) -> Result<bool, AppError> {
+    let id = std::slice::from_ref(&c.record_id);
+    Ok(match c.record_kind {
+        RecordKind::Incident => {
+            let key = c.child();
+            ictg::allocations_of(conn, id)?
+                .iter()
+                .any(|a| a.child == key)
+        }
+        RecordKind::Referral => referrals::events(conn, &c.record_id)?
+            .iter()
+            .any(|e| e.kind == EventKind::IctgAllocated),
+    })
+}
+
+/// Escalates the overdue children [`overdue_allocations`] found (on a reader, so the
+/// writer never walks every monitored record): each one still unallocated and not yet
+/// escalated is escalated once, through the outbox, to the ICTG service and each children's
+/// partnership told of the record, with a governance entry.
+pub fn escalate_overdue_allocations(
+    conn: &mut DbConn,
+    due: &[Found],
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
     let mut entries = Vec::new();
-    for f in &due {
+    for f in due {
         let c = &f.child;
+        if allocated_since(conn, c)? {
+            continue;
+        }
         if !ictg::mark_escalated(conn, &c.child(), c.ictg_agency_id, c.allocation_due_at, now)? {
             continue;
         }

@@ -2,7 +2,7 @@
 //! contract and need no bearer token: each page authenticates through its session.
 use actix_web::web;
 
-use super::assets;
+use super::{assets, sign_in};
 
 /// The console's path prefix.
 pub const PREFIX: &str = "/console";
@@ -13,4 +13,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/console/static/console.css",
         web::get().to(assets::stylesheet),
     );
+    // Signing in and out, and the session's purpose.
+    cfg.route("/console", web::get().to(sign_in::home));
+    cfg.route("/console/sign-in", web::get().to(sign_in::sign_in));
+    cfg.route("/console/callback", web::get().to(sign_in::callback));
+    cfg.route("/console/sign-out", web::post().to(sign_in::sign_out));
+    cfg.route("/console/purpose", web::get().to(sign_in::purpose_form));
+    cfg.route("/console/purpose", web::post().to(sign_in::purpose));
 }

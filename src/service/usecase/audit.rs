@@ -112,7 +112,7 @@ fn list_events_in(
             seq_range(&entries),
         ],
     );
-    log.subject_refs = filter.subject_ref.iter().cloned().collect();
+    log.subject_refs = filter.subject_refs.clone();
     audit::append(conn, &log)?;
     Ok(entries)
 }
@@ -175,14 +175,37 @@ pub struct AsOf {
     pub root_hash: Hash,
 }
 
-/// `GET /reports/disclosures`: every disclosure (shared or withheld) about one person, for
-/// a subject access request, with the tree it is part of. Logged as a consultation about
-/// that person.
+/// Which entries a report about one person covers, and the request its consultation names.
+#[derive(Debug, Clone, Copy)]
+struct ReportKind {
+    operations: &'static [Operation],
+    request: &'static str,
+}
+
+/// `GET /reports/disclosures`: the disclosures (shared or withheld).
+const DISCLOSURE_REPORT: ReportKind = ReportKind {
+    operations: &[Operation::Disclosure],
+    request: "GET /reports/disclosures",
+};
+
+/// The console's person report: every collection, disclosure and consultation.
+const PERSON_REPORT: ReportKind = ReportKind {
+    operations: &[
+        Operation::Collection,
+        Operation::Disclosure,
+        Operation::Consultation,
+    ],
+    request: "GET /console/people",
+};
+
+/// A report about one person for a subject access request: the entries of `kind` about
+/// them, with the tree they are part of. Logged as a consultation about that person.
 #[allow(clippy::too_many_arguments)]
 fn disclosure_report_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
+    kind: ReportKind,
     subject_ref: &str,
     after: i64,
     limit: i64,
@@ -190,8 +213,8 @@ fn disclosure_report_in(
 ) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
     let scope = scope_of(p)?;
     let filter = EventFilter {
-        operation: Some(Operation::Disclosure),
-        subject_ref: Some(subject_ref.to_owned()),
+        operations: kind.operations.to_vec(),
+        subject_refs: vec![subject_ref.to_owned()],
         ..EventFilter::default()
     };
     let entries = parse_rows(rows::list(conn, &filter, scope, after, None, limit)?)?;
@@ -200,7 +223,7 @@ fn disclosure_report_in(
         consult,
         now,
         "disclosure_report",
-        vec!["GET /reports/disclosures".to_owned(), seq_range(&entries)],
+        vec![kind.request.to_owned(), seq_range(&entries)],
     );
     log.subject_refs = vec![subject_ref.to_owned()];
     audit::append(conn, &log)?;
@@ -237,7 +260,7 @@ fn start_export_in(
             format!("entries up to seq {upto}"),
         ],
     );
-    log.subject_refs = filter.subject_ref.iter().cloned().collect();
+    log.subject_refs = filter.subject_refs.clone();
     audit::append(conn, &log)?;
     Ok((scope, upto))
 }
@@ -311,8 +334,46 @@ pub async fn disclosures(
     limit: i64,
 ) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
     let now = hub.now();
-    hub.write(move |c| disclosure_report_in(c, &p, &consult, &subject_ref, after, limit, now))
-        .await
+    hub.write(move |c| {
+        disclosure_report_in(
+            c,
+            &p,
+            &consult,
+            DISCLOSURE_REPORT,
+            &subject_ref,
+            after,
+            limit,
+            now,
+        )
+    })
+    .await
+}
+
+/// The console's person report: a page of every collection, disclosure and consultation
+/// about `subject_ref` the caller may see, with the size and root of the log when the report
+/// was made; logged as a consultation about them.
+pub async fn person_report(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    subject_ref: String,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        disclosure_report_in(
+            c,
+            &p,
+            &consult,
+            PERSON_REPORT,
+            &subject_ref,
+            after,
+            limit,
+            now,
+        )
+    })
+    .await
 }
 
 /// `GET /audit/verify`: logs the run (one write intent), then answers with a verification of

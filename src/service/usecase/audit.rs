@@ -14,8 +14,12 @@
 //! verification logs itself, then checks the whole log in a snapshot of its own so the
 //! writer is not held up; an export logs itself and fixes its last seq, then streams pages,
 //! each one read.
+mod agreement_counts;
+mod evidence;
 mod tree;
 
+pub use agreement_counts::{agreement_disclosures, tally, DisclosureCounts, MonthCount};
+pub use evidence::{event_with_proof, last_verification, proof_holds, EntryEvidence};
 pub use tree::{consistency, inclusion, stored_tree_head, tree_head};
 
 use std::sync::Arc;
@@ -58,7 +62,7 @@ pub fn scope_of(p: &Principal) -> Result<AuditScope, AppError> {
 }
 
 /// The entry that logs one audit query.
-fn consultation(
+pub(super) fn consultation(
     p: &Principal,
     consult: &Consult,
     now: DateTime<Utc>,
@@ -85,7 +89,7 @@ fn seq_range(entries: &[LoggedEntry]) -> String {
     }
 }
 
-fn parse_rows(rows: Vec<rows::ShownRow>) -> Result<Vec<LoggedEntry>, AppError> {
+pub(super) fn parse_rows(rows: Vec<rows::ShownRow>) -> Result<Vec<LoggedEntry>, AppError> {
     rows.into_iter().map(LoggedEntry::from_row).collect()
 }
 
@@ -119,7 +123,7 @@ fn list_events_in(
 
 /// `GET /audit/events/{seq}`: one entry, or a 404 when there is none the caller may see.
 /// Either way the request is logged: an entry outside the caller's scope as `access_denied`.
-fn get_event_in(
+pub(super) fn get_event_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,

@@ -5,4 +5,5 @@
 pub mod assets;
 pub mod context;
 pub mod page;
+pub mod pages;
 pub mod routes;

@@ -452,6 +452,38 @@ pub async fn export(
     let (scope, upto) = hub
         .write(move |c| start_export_in(c, &p, &consult, &start, format, now))
         .await?;
+    Ok(export_pages(hub, filter, scope, upto))
+}
+
+/// Like [`export`], with the signed tree head of exactly the entries the export may contain
+/// (signed now when none is stored for that size), taken in the same write intent: every
+/// exported entry can be proven against it.
+pub async fn export_signed(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    filter: EventFilter,
+    format: &'static str,
+    runtime: &Arc<AuditRuntime>,
+) -> Result<(Export, crate::audit::heads::SignedTreeHead), AppError> {
+    let now = hub.now();
+    let start = filter.clone();
+    let rt = runtime.clone();
+    let (scope, upto, head) = hub
+        .write(move |c| {
+            let head = crate::audit::heads::current(c, &rt.signer, now)?;
+            let (scope, upto) = start_export_in(c, &p, &consult, &start, format, now)?;
+            if head.tree_size != u64::try_from(upto).unwrap_or(0) {
+                return Err(AppError::internal("export head and size disagree"));
+            }
+            Ok((scope, upto, head))
+        })
+        .await?;
+    Ok((export_pages(hub, filter, scope, upto), head))
+}
+
+/// The pages of an export fixed at `upto`.
+fn export_pages(hub: &Hub, filter: EventFilter, scope: AuditScope, upto: i64) -> Export {
     let cursor = ExportCursor {
         hub: hub.clone(),
         filter,
@@ -477,5 +509,5 @@ pub async fn export(
         Some((entries, cur))
     })
     .boxed();
-    Ok(Export { upto, pages })
+    Export { upto, pages }
 }

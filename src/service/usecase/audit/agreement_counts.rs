@@ -79,12 +79,8 @@ pub fn tally(agreement: &Agreement, entries: &[LoggedEntry]) -> DisclosureCounts
             Some(Decision::Withheld) => {
                 let between_parties = e.actor.agency_id.is_some_and(|a| parties.contains(&a))
                     && e.withheld_from.iter().any(|w| parties.contains(w));
-                let for_its_purpose = e
-                    .purpose
-                    .as_deref()
-                    .is_some_and(|p| purposes.contains(p));
-                if !(between_parties && for_its_purpose && e.occurred_at >= agreement.created_at)
-                {
+                let for_its_purpose = e.purpose.as_deref().is_some_and(|p| purposes.contains(p));
+                if !(between_parties && for_its_purpose && e.occurred_at >= agreement.created_at) {
                     continue;
                 }
                 c.withheld += 1;

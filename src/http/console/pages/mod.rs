@@ -8,6 +8,9 @@ pub mod entry;
 pub mod people;
 pub mod verify;
 
+#[cfg(test)]
+mod rendering;
+
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;

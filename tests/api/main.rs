@@ -28,6 +28,7 @@ mod audit_integrity;
 mod audit_keys;
 mod audit_scope;
 mod auth;
+mod console_pages;
 mod contract;
 mod delivery;
 mod dev_mode;

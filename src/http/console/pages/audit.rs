@@ -327,7 +327,7 @@ pub async fn search(
     let chrome = Chrome::new(&user, TITLE, SECTION);
     let consult = match consult_or_ask(&user, TITLE, SECTION, here(&req)) {
         Ok(c) => c,
-        Err(form) => return form,
+        Err(form) => return Ok(*form),
     };
     let names = match directory::names(&state.hub).await {
         Ok(n) => Names(n),
@@ -393,7 +393,7 @@ pub async fn export(
     );
     let consult = match consult_or_ask(&user, TITLE, SECTION, back) {
         Ok(c) => c,
-        Err(form) => return form,
+        Err(form) => return Ok(*form),
     };
     let names = match directory::names(&state.hub).await {
         Ok(n) => Names(n),

@@ -242,7 +242,7 @@ pub async fn show(
     let here = format!("/console/agreements/{}/disclosures", super::encode(&id));
     let consult = match consult_or_ask(&user, title, SECTION, here) {
         Ok(c) => c,
-        Err(form) => return form,
+        Err(form) => return Ok(*form),
     };
     let Ok(agreement) = id.parse::<AgreementId>() else {
         return failure(chrome, &AppError::NotFound);

@@ -200,7 +200,7 @@ pub async fn show(
     let here = format!("/console/audit/entries/{}", super::encode(&id));
     let consult = match consult_or_ask(&user, &title, SECTION, here) {
         Ok(c) => c,
-        Err(form) => return form,
+        Err(form) => return Ok(*form),
     };
     let Ok(seq) = id.parse::<i64>() else {
         return failure(chrome, &AppError::NotFound);

@@ -138,13 +138,13 @@ pub fn purpose_choices() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Why this session consults the audit log, or the purpose form to ask it (`next`: where
-/// the form returns to).
+/// the form returns to; a form that fails to render answers as its error).
 pub fn consult_or_ask<R: Requirement>(
     user: &ConsoleUser<R>,
     title: &str,
     section: &'static str,
     next: String,
-) -> Result<Consult, Result<HttpResponse, AppError>> {
+) -> Result<Consult, Box<HttpResponse>> {
     let parsed = user
         .session
         .purpose
@@ -155,11 +155,16 @@ pub fn consult_or_ask<R: Requirement>(
             purpose,
             justification: Some("IG console".to_owned()),
         }),
-        None => Err(page::html(&PurposeForm {
-            chrome: Chrome::new(user, title, section),
-            next,
-            purposes: purpose_choices(),
-        })),
+        None => {
+            let form = PurposeForm {
+                chrome: Chrome::new(user, title, section),
+                next,
+                purposes: purpose_choices(),
+            };
+            Err(Box::new(page::html(&form).unwrap_or_else(|e| {
+                actix_web::ResponseError::error_response(&e)
+            })))
+        }
     }
 }
 

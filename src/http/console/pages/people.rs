@@ -120,7 +120,7 @@ pub async fn report(
     let here = format!("/console/people?ref={}", encode(&reference));
     let consult = match consult_or_ask(&user, TITLE, SECTION, here.clone()) {
         Ok(c) => c,
-        Err(form) => return form,
+        Err(form) => return Ok(*form),
     };
     let names = match directory::names(&state.hub).await {
         Ok(n) => Names(n),

@@ -46,7 +46,7 @@ pub async fn show(
     if run {
         let consult = match consult_or_ask(&user, TITLE, SECTION, "/console/verify?run=1".into()) {
             Ok(c) => c,
-            Err(form) => return form,
+            Err(form) => return Ok(*form),
         };
         match audit::verify(&state.hub, user.principal.clone(), consult, &state.audit).await {
             Ok(r) => report = Some(r),

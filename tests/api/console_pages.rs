@@ -227,3 +227,50 @@ async fn disclosures_are_counted_per_agreement_and_a_non_party_is_refused() {
     .await;
     assert_eq!(denied.len(), 1, "{denied:?}");
 }
+
+#[tokio::test]
+async fn an_export_covers_every_page_up_to_the_signed_head_it_was_cut_against() {
+    use futures_util::StreamExt;
+
+    let w = world().await;
+    let app = &w.app;
+    let ig = officer(&w.police, "ig-1");
+    // More consultations than one export page holds.
+    let n = audit::EXPORT_PAGE as usize + 20;
+    // Concurrent searches share the writer's group commits.
+    let searches = (0..n).map(|_| {
+        audit::events(
+            &app.state.hub,
+            ig.clone(),
+            consult(),
+            EventFilter::default(),
+            0,
+            1,
+        )
+    });
+    for r in futures_util::future::join_all(searches).await {
+        r.unwrap();
+    }
+    let filter = EventFilter {
+        operations: vec![Operation::Consultation],
+        actors: vec!["ig-1".into()],
+        ..EventFilter::default()
+    };
+    let (export, head) = audit::export_signed(
+        &app.state.hub,
+        ig.clone(),
+        consult(),
+        filter,
+        "jsonl",
+        &app.state.audit,
+    )
+    .await
+    .unwrap();
+    assert_eq!(head.tree_size, export.upto as u64);
+    head.check_signature(&app.state.audit.trusted).unwrap();
+    let pages: Vec<_> = export.pages.collect().await;
+    assert!(pages.len() >= 2, "one page only");
+    let entries: Vec<_> = pages.into_iter().flat_map(|p| p.unwrap()).collect();
+    assert_eq!(entries.len(), n, "the export left entries out");
+    assert!(entries.iter().all(|l| l.seq as u64 <= head.tree_size));
+}

@@ -274,3 +274,29 @@ async fn an_export_covers_every_page_up_to_the_signed_head_it_was_cut_against() 
     assert_eq!(entries.len(), n, "the export left entries out");
     assert!(entries.iter().all(|l| l.seq as u64 <= head.tree_size));
 }
+
+#[tokio::test]
+async fn console_pages_without_a_session_send_the_browser_to_sign_in() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/console/audit?operation=disclosure",
+        "/console/audit/export?format=csv",
+        "/console/audit/entries/1",
+        "/console/verify",
+        "/console/agreements",
+        "/console/people?ref=p-1",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{path}");
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            to.starts_with("/console/sign-in?next=/console/"),
+            "{path}: {to}"
+        );
+    }
+}

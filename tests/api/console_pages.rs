@@ -11,6 +11,8 @@ use msht_hub::usecase::audit::{self, Consult};
 use crate::audit_scope::{report_incident, world};
 use crate::helpers::{TestAgency, TestApp};
 
+mod over_http;
+
 fn officer(agency: &TestAgency, subject: &str) -> Principal {
     let mut roles = RoleSet::empty();
     roles.insert(Role::IgOfficer);
@@ -46,6 +48,7 @@ mod audit_entry {
     /// What a test looks at in an entry.
     #[derive(Debug)]
     pub struct Shown {
+        pub seq: i64,
         pub operation: Operation,
         pub decision: Option<Decision>,
         pub actor: String,
@@ -56,6 +59,7 @@ mod audit_entry {
     impl From<LoggedEntry> for Shown {
         fn from(l: LoggedEntry) -> Self {
             Shown {
+                seq: l.seq,
                 operation: l.entry.operation,
                 decision: l.entry.decision,
                 actor: l.entry.actor.subject,

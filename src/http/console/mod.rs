@@ -7,5 +7,6 @@ pub mod context;
 pub mod cookies;
 pub mod guard;
 pub mod page;
+pub mod pages;
 pub mod routes;
 pub mod sign_in;

@@ -51,8 +51,6 @@ pub struct ConsoleSettings {
     /// A session's last use is written at most this often (its idle timeout is that much
     /// coarser).
     pub touch_interval_secs: i64,
-    /// Longest purpose an officer may give for a session's audit consultations.
-    pub purpose_max_chars: usize,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number

@@ -16,6 +16,7 @@ AGENCY (the agency's name on the sign-in page), PERSON_REF (a person reference t
 agency recorded), CHROMIUM, CHROMEDRIVER (paths; default the Debian packages').
 """
 
+import base64
 import json
 import os
 import sys
@@ -70,7 +71,16 @@ def page(d, name, axe=True):
     """Screenshots the current page as NN-name.png and runs axe-core on it."""
     n = len(results) + 1
     path = os.path.join(OUT, f"{n:02d}-{name}.png")
-    d.save_screenshot(path)
+    try:
+        size = d.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        shot = d.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"],
+                     "height": min(size["height"], 8000), "scale": 1}})
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+    except Exception:  # the whole page where the browser can, else what is in view
+        d.save_screenshot(path)
     entry = {"page": name, "url": d.current_url, "title": d.title, "screenshot": path}
     if axe:
         d.execute_script(AXE + "\nreturn true;")
@@ -85,9 +95,11 @@ def page(d, name, axe=True):
         bad = [v for v in violations if v["impact"] in ("serious", "critical")]
         check(not bad, f"axe on {name}: {bad}")
     results.append(entry)
-    print(f"page {n:02d} {name}: {d.current_url} "
-          f"axe {[(v['id'], v['impact']) for v in entry.get('violations', [])] or 'no violations'}",
-          flush=True)
+    if axe:
+        found = [(v["id"], v["impact"]) for v in entry["violations"]] or "no violations"
+    else:
+        found = "not run (the provider's page)"
+    print(f"page {n:02d} {name}: {d.current_url} axe {found}", flush=True)
     return entry
 
 
@@ -132,12 +144,14 @@ def sign_in(d, login):
 
 
 def give_purpose_if_asked(d):
-    if d.find_elements(By.ID, "purpose"):
+    """The purpose form (asked once per session): verifying the lawfulness of processing."""
+    radios = d.find_elements(By.CSS_SELECTOR, "input[type=radio][name=purpose]")
+    if radios:
         page(d, "purpose")
-        field = d.find_element(By.ID, "purpose")
-        field.clear()
-        field.send_keys("Browser suite: quarterly disclosure review")
-        field.find_element(By.XPATH, "ancestor::form").submit()
+        choice = d.find_element(By.CSS_SELECTOR, "input[name=purpose][value=verify_lawfulness]")
+        choice.click()
+        choice.find_element(By.XPATH, "ancestor::form").find_element(
+            By.CSS_SELECTOR, "button[type=submit]").click()
         time.sleep(0.3)
 
 

@@ -21,6 +21,9 @@ mkdir -p "$OUT"
 # The browser and its driver (Debian), Selenium (PyPI), axe-core (npm).
 ci_need_cmd chromium chromium
 ci_need_cmd chromedriver chromium-driver
+# Fonts for readable screenshots (apt installs chromium without its recommended fonts here).
+[ -d /usr/share/fonts/truetype/liberation ] || [ -d /usr/share/fonts/truetype/dejavu ] ||
+  ci_apt_install fonts-liberation
 ci_need_cmd curl curl
 ci_need_cmd python3 python3
 venv="$ROOT/ci/.venv-browser"

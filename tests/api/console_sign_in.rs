@@ -350,10 +350,17 @@ async fn an_ig_officer_signs_in_through_the_agency_issuer() {
     assert_eq!(signed_in[0]["concerns"], json!([police_id(&app)]));
     assert_eq!(signed_in[0]["justification"], "signed in to the IG console");
 
-    // Signing in again gives a new session handle.
-    let mut b2 = Browser::new();
-    sign_in(&app, &mut b2, "police:ig_officer", "/console").await;
-    assert_ne!(b2.jar["msht_console"], handle);
+    // Signing in again gives a new session handle, and ends the earlier session.
+    sign_in(&app, &mut b, "police:ig_officer", "/console").await;
+    assert_ne!(b.jar["msht_console"], handle);
+    assert_eq!(
+        b.get(&format!("{}/console/purpose", app.base)).await.status,
+        StatusCode::OK
+    );
+    let mut old = Browser::new();
+    old.jar.insert("msht_console".into(), handle);
+    let p = old.get(&format!("{}/console/purpose", app.base)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "the earlier session ended");
 }
 
 #[tokio::test]

@@ -188,6 +188,9 @@ pub async fn callback(
                 subject = %principal.subject,
                 "console sign-in"
             );
+            if let Some(earlier) = cookies::read(&req, cookies::SESSION) {
+                sessions::end_replaced(&state.hub, &earlier).await?;
+            }
             let max_age = state.settings.console.absolute_timeout_secs;
             let mut res = HttpResponse::SeeOther();
             res.insert_header((LOCATION, next));

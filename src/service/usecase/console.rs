@@ -358,6 +358,17 @@ pub async fn sign_out(
     client_of(hub, agency).await
 }
 
+/// Ends the session whose cookie carries `handle`, if it still counts: a browser that signs
+/// in again leaves no earlier session behind.
+pub async fn end_replaced(hub: &Hub, handle: &str) -> Result<(), AppError> {
+    if let Some(s) = find(hub, handle).await? {
+        let (id, now) = (s.id, hub.now());
+        hub.write(move |c| console_sessions::end(c, id, now, "replaced"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Records the purpose an officer gave for this session's audit consultations.
 pub async fn set_purpose(hub: &Hub, session: uuid::Uuid, purpose: String) -> Result<(), AppError> {
     let done = hub

@@ -35,6 +35,24 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub limits: crate::domain::limits::Limits,
     pub reports: ReportSettings,
+    pub console: ConsoleSettings,
+}
+
+/// The IG console's sign-in and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// A session unused this long ends.
+    pub idle_timeout_secs: i64,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_timeout_secs: i64,
+    /// A sign-in not completed at the issuer within this time must start again.
+    pub sign_in_timeout_secs: i64,
+    /// A session's last use is written at most this often (its idle timeout is that much
+    /// coarser).
+    pub touch_interval_secs: i64,
+    /// Longest purpose an officer may give for a session's audit consultations.
+    pub purpose_max_chars: usize,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number
@@ -356,6 +374,19 @@ impl Settings {
         if self.reports.small_number_base == 0 {
             return Err(AppError::Config(
                 "reports.small_number_base must be at least 1".into(),
+            ));
+        }
+        if self.console.idle_timeout_secs <= 0
+            || self.console.absolute_timeout_secs < self.console.idle_timeout_secs
+            || self.console.sign_in_timeout_secs <= 0
+            || self.console.touch_interval_secs < 0
+            || self.console.touch_interval_secs >= self.console.idle_timeout_secs
+        {
+            return Err(AppError::Config(
+                "console: idle_timeout_secs and sign_in_timeout_secs must be positive, \
+                 absolute_timeout_secs at least idle_timeout_secs, and touch_interval_secs \
+                 shorter than idle_timeout_secs"
+                    .into(),
             ));
         }
         if self.database.pool_size == 0 {

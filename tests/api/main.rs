@@ -29,6 +29,7 @@ mod audit_keys;
 mod audit_scope;
 mod auth;
 mod console_pages;
+mod console_sign_in;
 mod contract;
 mod delivery;
 mod dev_mode;

@@ -51,8 +51,6 @@ pub struct ConsoleSettings {
     /// A session's last use is written at most this often (its idle timeout is that much
     /// coarser).
     pub touch_interval_secs: i64,
-    /// Longest purpose an officer may give for a session's audit consultations.
-    pub purpose_max_chars: usize,
     /// Entries per page of the audit search and the person report.
     pub page_size: i64,
     /// Agreements whose review or expiry falls within this many days are marked as due.

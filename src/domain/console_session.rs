@@ -1,9 +1,10 @@
 //! IG console sessions as the hub keeps them: who signed in, through which agency's issuer,
 //! with which hub roles, and when a session stops counting (sign-out, revocation, its idle
-//! or absolute timeout). Also the rules for the purpose an officer gives for a session's
-//! audit consultations, and for the console path a sign-in returns to.
+//! or absolute timeout). Also the purpose an officer gives for a session's audit
+//! consultations, and the console path a sign-in returns to.
 use chrono::{DateTime, Duration, Utc};
 
+use super::audit_query::AuditPurpose;
 use super::ids::AgencyId;
 use super::role::RoleSet;
 
@@ -75,20 +76,12 @@ impl StoredSession {
     }
 }
 
-/// A purpose for audit consultations: trimmed, 3 to `max` characters, one line of printable
-/// text.
-pub fn parse_purpose(raw: &str, max: usize) -> Result<String, String> {
-    let p = raw.trim();
-    if p.chars().count() < 3 {
-        return Err("Enter the purpose of your audit consultations".to_owned());
-    }
-    if p.chars().count() > max {
-        return Err(format!("The purpose must be {max} characters or fewer"));
-    }
-    if p.chars().any(char::is_control) {
-        return Err("The purpose must be one line of text".to_owned());
-    }
-    Ok(p.to_owned())
+/// The purpose of a session's audit consultations: one of the uses of the log DPA 2018
+/// s.62(4) allows, by its wire name.
+pub fn parse_purpose(raw: &str) -> Result<AuditPurpose, String> {
+    raw.trim()
+        .parse::<AuditPurpose>()
+        .map_err(|_| "Choose why you are consulting the audit log".to_owned())
 }
 
 /// The console path a sign-in returns to: `next` when it is a path under `/console` (no
@@ -182,14 +175,12 @@ mod tests {
     }
 
     #[test]
-    fn purposes_are_one_line_of_bounded_text() {
+    fn purposes_are_the_uses_the_act_allows() {
         assert_eq!(
-            parse_purpose("  SAR 2026/114 for a data subject ", 500).unwrap(),
-            "SAR 2026/114 for a data subject"
+            parse_purpose(" verify_lawfulness ").unwrap(),
+            AuditPurpose::VerifyLawfulness
         );
-        assert!(parse_purpose(" ", 500).is_err());
-        assert!(parse_purpose("ab", 500).is_err());
-        assert!(parse_purpose(&"x".repeat(501), 500).is_err());
-        assert!(parse_purpose("a\nb c", 500).is_err());
+        assert!(parse_purpose("").is_err());
+        assert!(parse_purpose("curiosity").is_err());
     }
 }

@@ -383,7 +383,7 @@ async fn purposes_are_kept_and_bad_input_marks_the_field() {
             &app.base,
             &[
                 ("csrf_token", &token),
-                ("purpose", "Subject access request SAR-2026-114"),
+                ("purpose", "verify_lawfulness"),
                 ("next", "https://elsewhere.example/console"),
             ],
         )
@@ -392,8 +392,7 @@ async fn purposes_are_kept_and_bad_input_marks_the_field() {
     assert_eq!(p.location(), "/console", "an outside next is not followed");
     let p = b.get(&url).await;
     assert!(
-        p.body
-            .contains("value=\"Subject access request SAR-2026-114\""),
+        p.body.contains("value=\"verify_lawfulness\" checked"),
         "{}",
         p.body
     );
@@ -406,7 +405,7 @@ async fn forms_without_the_session_token_or_from_elsewhere_are_refused() {
     sign_in(&app, &mut b, "police:ig_officer", "/console").await;
     let token = csrf_token(&app, &mut b).await;
     let url = format!("{}/console/purpose", app.base);
-    let fields = [("purpose", "Quarterly disclosure review")];
+    let fields = [("purpose", "self_monitoring")];
 
     let p = b.post(&url, &app.base, &fields).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "no token");
@@ -438,7 +437,7 @@ async fn forms_without_the_session_token_or_from_elsewhere_are_refused() {
 
     // Nothing changed; the refusals are logged against the officer.
     let p = b.get(&url).await;
-    assert!(!p.body.contains("Quarterly disclosure review"));
+    assert!(!p.body.contains("value=\"self_monitoring\" checked"));
     let denied = audit(&app, "&operation=access_denied").await;
     let forms: Vec<&Value> = denied
         .iter()

@@ -10,8 +10,9 @@
 //!   a message otherwise. Every refusal is logged in the audit trail.
 //! - `POST /console/sign-out`: ends the session and sends the browser to the issuer's
 //!   end-session endpoint when its discovery names one.
-//! - `GET|POST /console/purpose`: the purpose recorded with this session's audit searches;
-//!   bad input answers the form with the field marked.
+//! - `GET|POST /console/purpose`: the purpose (one of the uses DPA 2018 s.62(4) allows)
+//!   recorded with this session's audit consultations; bad input answers the form with the
+//!   field marked.
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -22,6 +23,7 @@ use super::context::{ConsoleSession, ConsoleUser, SIGN_IN_PATH};
 use super::cookies;
 use super::guard::{origin_of, FormTargets};
 use super::page::{html_with, Chrome};
+use super::pages::purpose_choices;
 use crate::app::AppState;
 use crate::domain::console_session::{parse_purpose, safe_next};
 use crate::error::AppError;
@@ -259,10 +261,11 @@ fn post_logout_url(redirect_uri: &str) -> String {
 #[template(path = "console/purpose.html")]
 struct PurposePage {
     chrome: Chrome,
+    /// The purpose chosen so far (its wire name), if any.
     purpose: String,
+    purposes: Vec<(&'static str, &'static str)>,
     next: String,
     error: Option<String>,
-    max: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,18 +273,19 @@ pub struct PurposeQuery {
     next: Option<String>,
 }
 
+const PURPOSE_TITLE: &str = "Purpose of your audit consultations";
+
 /// `GET /console/purpose`
 pub async fn purpose_form(
-    state: web::Data<AppState>,
     user: ConsoleUser,
     query: web::Query<PurposeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = PurposePage {
         purpose: user.session.purpose.clone().unwrap_or_default(),
-        chrome: Chrome::new(&user, "Purpose of your audit consultations", "audit"),
+        purposes: purpose_choices(),
+        chrome: Chrome::new(&user, PURPOSE_TITLE, "audit"),
         next: safe_next(query.next.as_deref()),
         error: None,
-        max: state.settings.console.purpose_max_chars,
     };
     html_with(StatusCode::OK, &page)
 }
@@ -302,22 +306,21 @@ pub async fn purpose(
         }
     }
     let next = safe_next(next.as_deref());
-    let max = state.settings.console.purpose_max_chars;
     let raw = purpose.unwrap_or_default();
-    match parse_purpose(&raw, max) {
+    match parse_purpose(&raw) {
         Ok(p) => {
-            sessions::set_purpose(&state.hub, user.session.id, p).await?;
+            sessions::set_purpose(&state.hub, user.session.id, p.as_str().to_owned()).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((LOCATION, next))
                 .finish())
         }
         Err(message) => {
             let page = PurposePage {
-                chrome: Chrome::new(&user, "Purpose of your audit consultations", "audit"),
-                purpose: raw.chars().take(max).collect(),
+                chrome: Chrome::new(&user, PURPOSE_TITLE, "audit"),
+                purpose: String::new(),
+                purposes: purpose_choices(),
                 next,
                 error: Some(message),
-                max,
             };
             html_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }

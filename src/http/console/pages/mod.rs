@@ -114,8 +114,6 @@ pub fn encode(value: &str) -> String {
 pub struct PurposeForm {
     pub chrome: Chrome,
     pub next: String,
-    /// The purpose page where the officer gives the purpose in their own words.
-    pub words_link: String,
     pub purposes: Vec<(&'static str, &'static str)>,
 }
 
@@ -139,27 +137,6 @@ pub fn purpose_choices() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// What a session's purpose means for the log: the use DPA 2018 s.62(4) allows that it
-/// names first (`self_monitoring: case 12`, or just `self_monitoring`), else verifying the
-/// lawfulness of processing, the IG officer's own use; the officer's words, when there are
-/// more than the use's name, are recorded as the justification.
-pub fn consult_from(purpose: &str) -> Consult {
-    let text = purpose.trim();
-    let (head, rest) = text
-        .split_once(':')
-        .map_or((text, ""), |(a, b)| (a.trim(), b.trim()));
-    match head.parse::<AuditPurpose>() {
-        Ok(purpose) => Consult {
-            purpose,
-            justification: (!rest.is_empty()).then(|| rest.to_owned()),
-        },
-        Err(_) => Consult {
-            purpose: AuditPurpose::VerifyLawfulness,
-            justification: Some(text.to_owned()),
-        },
-    }
-}
-
 /// Why this session consults the audit log, or the purpose form to ask it (`next`: where
 /// the form returns to; a form that fails to render answers as its error).
 pub fn consult_or_ask<R: Requirement>(
@@ -168,17 +145,21 @@ pub fn consult_or_ask<R: Requirement>(
     section: &'static str,
     next: String,
 ) -> Result<Consult, Box<HttpResponse>> {
-    match user
+    // A session's purpose is one of the uses DPA 2018 s.62(4) allows; anything else is asked
+    // again.
+    let purpose = user
         .session
         .purpose
         .as_deref()
-        .filter(|p| !p.trim().is_empty())
-    {
-        Some(purpose) => Ok(consult_from(purpose)),
+        .and_then(|p| p.trim().parse::<AuditPurpose>().ok());
+    match purpose {
+        Some(purpose) => Ok(Consult {
+            purpose,
+            justification: None,
+        }),
         None => {
             let form = PurposeForm {
                 chrome: Chrome::new(user, title, section),
-                words_link: format!("/console/purpose?next={}", encode(&next)),
                 next,
                 purposes: purpose_choices(),
             };
@@ -252,22 +233,6 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_sessions_purpose_names_its_statutory_use_and_keeps_the_officers_words() {
-        let c = consult_from("self_monitoring: disciplinary case 12");
-        assert_eq!(c.purpose, AuditPurpose::SelfMonitoring);
-        assert_eq!(c.justification.as_deref(), Some("disciplinary case 12"));
-        let c = consult_from("criminal_proceedings");
-        assert_eq!(c.purpose, AuditPurpose::CriminalProceedings);
-        assert_eq!(c.justification, None);
-        let c = consult_from("SAR-2026-114 for a data subject");
-        assert_eq!(c.purpose, AuditPurpose::VerifyLawfulness);
-        assert_eq!(
-            c.justification.as_deref(),
-            Some("SAR-2026-114 for a data subject")
-        );
-    }
 
     #[test]
     fn repeated_parameters_are_all_kept_and_blanks_dropped() {

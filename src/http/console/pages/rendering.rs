@@ -186,7 +186,6 @@ fn the_purpose_form_posts_every_purpose_with_the_session_token() {
     let html = PurposeForm {
         chrome: chrome("Audit search"),
         next: "/console/audit?operation=disclosure".into(),
-        words_link: "/console/purpose?next=%2Fconsole%2Faudit".into(),
         purposes: purpose_choices(),
     }
     .render()

@@ -51,6 +51,10 @@ pub struct ConsoleSettings {
     /// A session's last use is written at most this often (its idle timeout is that much
     /// coarser).
     pub touch_interval_secs: i64,
+    /// Entries per page of the audit search and the person report.
+    pub page_size: i64,
+    /// Agreements whose review or expiry falls within this many days are marked as due.
+    pub due_soon_days: i64,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number
@@ -386,6 +390,14 @@ impl Settings {
                  shorter than idle_timeout_secs"
                     .into(),
             ));
+        }
+        if !(1..=crate::http::wire::page::MAX_LIMIT).contains(&self.console.page_size)
+            || !(0..=3650).contains(&self.console.due_soon_days)
+        {
+            return Err(AppError::Config(format!(
+                "console: page_size must be 1 to {}, due_soon_days 0 to 3650",
+                crate::http::wire::page::MAX_LIMIT
+            )));
         }
         if self.database.pool_size == 0 {
             return Err(AppError::Config(

@@ -12,6 +12,7 @@ use crate::audit_scope::{report_incident, world};
 use crate::helpers::{TestAgency, TestApp};
 
 mod over_http;
+mod signed_in;
 
 fn officer(agency: &TestAgency, subject: &str) -> Principal {
     let mut roles = RoleSet::empty();

@@ -12,17 +12,17 @@ use serde_json::{json, Value};
 use crate::helpers::{Options, TestApp};
 
 /// A browser without JavaScript: follows nothing by itself, keeps cookies.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     jar: HashMap<String, String>,
     /// Every `Set-Cookie` seen, as sent.
     set_cookies: Vec<String>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Page {
@@ -35,7 +35,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -82,13 +82,13 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> Page {
+    pub(crate) async fn get(&mut self, url: &str) -> Page {
         let rb = self.client.get(url);
         self.send(rb).await
     }
 
     /// A form post from a page of `origin`.
-    async fn post(&mut self, url: &str, origin: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, url: &str, origin: &str, fields: &[(&str, &str)]) -> Page {
         let rb = self
             .client
             .post(url)
@@ -146,7 +146,7 @@ fn police_id(app: &TestApp) -> String {
         .clone()
 }
 
-async fn dev_app(opts: Options) -> TestApp {
+pub(crate) async fn dev_app(opts: Options) -> TestApp {
     TestApp::spawn_with(Options { dev: true, ..opts }).await
 }
 
@@ -220,14 +220,14 @@ async fn choose(
 }
 
 /// Signs in as `officer` and returns the callback's answer.
-async fn sign_in(app: &TestApp, b: &mut Browser, officer: &str, next: &str) -> Page {
+pub(crate) async fn sign_in(app: &TestApp, b: &mut Browser, officer: &str, next: &str) -> Page {
     let authorize = begin(app, b, next).await;
     let back = choose(app, b, &authorize, officer, None).await;
     b.get(&back).await
 }
 
 /// The session's form token, from a console page.
-async fn csrf_token(app: &TestApp, b: &mut Browser) -> String {
+pub(crate) async fn csrf_token(app: &TestApp, b: &mut Browser) -> String {
     let p = b.get(&format!("{}/console/purpose", app.base)).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     hidden_inputs(&p.body)

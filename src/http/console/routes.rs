@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/sign-out", web::post().to(sign_in::sign_out));
     cfg.route("/console/purpose", web::get().to(sign_in::purpose_form));
     cfg.route("/console/purpose", web::post().to(sign_in::purpose));
+    // The pages.
     cfg.route("/console/audit", web::get().to(audit::search))
         .route("/console/audit/export", web::get().to(audit::export))
         .route("/console/audit/entries/{id}", web::get().to(entry::show))

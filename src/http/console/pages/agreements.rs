@@ -1,7 +1,7 @@
 //! `/console/agreements`: the agreements the officer's agency is party to (all of them for
 //! the hub auditor), read through the same use case as `GET /agreements`: status, parties by
 //! name, purposes, lawful bases, data items, signatures, versions, terms acceptance, review
-//! and expiry dates, those due within [`DUE_SOON_DAYS`] marked (by the hub's clock). Signing,
+//! and expiry dates, those due within `console.due_soon_days` marked (by the hub's clock). Signing,
 //! suspending and resuming are POST forms calling the same use case as the API; a refused
 //! action answers the page with a message, bad input with the field marked.
 use std::collections::BTreeMap;
@@ -29,8 +29,6 @@ use crate::usecase::directory;
 
 const TITLE: &str = "Agreements";
 const SECTION: &str = "agreements";
-/// A review or expiry this close is marked as due.
-pub const DUE_SOON_DAYS: i64 = 30;
 
 #[derive(Debug, Clone)]
 pub struct PartyRow {
@@ -88,7 +86,14 @@ impl AgreementCard {
         self.errors.contains_key(field)
     }
 
-    pub fn new(view: &AgreementView, names: &Names, now: DateTime<Utc>) -> Option<AgreementCard> {
+    /// The latest version of `view` at `now`; due when its review or expiry falls within
+    /// `due_days`.
+    pub fn new(
+        view: &AgreementView,
+        names: &Names,
+        now: DateTime<Utc>,
+        due_days: i64,
+    ) -> Option<AgreementCard> {
         let out = AgreementOut::latest(view, now)?;
         let status = out.status;
         Some(AgreementCard {
@@ -173,7 +178,7 @@ impl AgreementCard {
             },
             review_date: out.review_date.format("%Y-%m-%d").to_string(),
             expires_at: when(out.expires_at),
-            due_soon: agreements::due_within(&view.agreement, now, DUE_SOON_DAYS),
+            due_soon: agreements::due_within(&view.agreement, now, due_days),
             suspension: out
                 .suspension
                 .as_ref()
@@ -233,9 +238,10 @@ async fn register(
         Err(e) => return failure(chrome, &e),
     };
     let now = state.hub.now();
+    let due_days = state.settings.console.due_soon_days;
     let mut cards: Vec<AgreementCard> = views
         .iter()
-        .filter_map(|v| AgreementCard::new(v, &names, now))
+        .filter_map(|v| AgreementCard::new(v, &names, now, due_days))
         .collect();
     if let Some((id, field, msg)) = marked {
         if let Some(c) = cards.iter_mut().find(|c| c.id == id) {
@@ -249,7 +255,7 @@ async fn register(
             agreements: cards,
             refused: status != StatusCode::OK,
             message,
-            due_days: DUE_SOON_DAYS,
+            due_days,
             today: now.format("%Y-%m-%d").to_string(),
         },
     )

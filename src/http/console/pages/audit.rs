@@ -20,7 +20,6 @@ use crate::http::console::context::ConsoleUser;
 use crate::http::console::page::{self, Chrome};
 use crate::http::handlers::audit::export_response;
 use crate::http::wire::audit_query::ExportFormat;
-use crate::http::wire::page::DEFAULT_LIMIT;
 use crate::usecase::{audit, directory};
 
 const TITLE: &str = "Audit search";
@@ -353,7 +352,7 @@ pub async fn search(
     if params.0.is_empty() {
         return page::html(&shown);
     }
-    let limit = DEFAULT_LIMIT;
+    let limit = state.settings.console.page_size;
     let rows = audit::events(
         &state.hub,
         user.principal.clone(),

@@ -145,15 +145,17 @@ pub fn consult_or_ask<R: Requirement>(
     section: &'static str,
     next: String,
 ) -> Result<Consult, Box<HttpResponse>> {
-    let parsed = user
+    // A session's purpose is one of the uses DPA 2018 s.62(4) allows; anything else is asked
+    // again.
+    let purpose = user
         .session
         .purpose
         .as_deref()
-        .and_then(|p| p.parse::<AuditPurpose>().ok());
-    match parsed {
+        .and_then(|p| p.trim().parse::<AuditPurpose>().ok());
+    match purpose {
         Some(purpose) => Ok(Consult {
             purpose,
-            justification: Some("IG console".to_owned()),
+            justification: None,
         }),
         None => {
             let form = PurposeForm {

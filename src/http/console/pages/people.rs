@@ -14,7 +14,6 @@ use crate::error::AppError;
 use crate::http::console::context::ConsoleUser;
 use crate::http::console::page::{self, Chrome};
 use crate::http::wire::audit::EventOut;
-use crate::http::wire::page::DEFAULT_LIMIT;
 use crate::usecase::{audit, directory};
 
 const TITLE: &str = "Person report";
@@ -126,7 +125,7 @@ pub async fn report(
         Ok(n) => Names(n),
         Err(e) => return failure(chrome, &e),
     };
-    let limit = DEFAULT_LIMIT;
+    let limit = state.settings.console.page_size;
     let found = audit::person_report(
         &state.hub,
         user.principal.clone(),

@@ -317,7 +317,7 @@ fn agreements_due_within_30_days_are_marked_and_forms_carry_the_token() {
     let later = agreement(&w, 90, now);
     let cards: Vec<AgreementCard> = [&due, &later]
         .iter()
-        .map(|v| AgreementCard::new(v, &w.names, now).unwrap())
+        .map(|v| AgreementCard::new(v, &w.names, now, 30).unwrap())
         .collect();
     assert!(cards[0].due_soon);
     assert!(!cards[1].due_soon);

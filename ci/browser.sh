@@ -60,7 +60,7 @@ trap cleanup EXIT
 export OIDC_CONSOLE_CLIENT_ID="msht-console"
 export OIDC_CONSOLE_CLIENT_SECRET="console-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export OIDC_CONSOLE_REDIRECT_URIS="$base/console/callback"
-export OIDC_CONSOLE_POST_LOGOUT_URIS="$base/console/sign-in"
+export OIDC_CONSOLE_POST_LOGOUT_URIS="$base/console/sign-in?signed_out=1"
 ci_oidc_start
 
 "$hub" serve --dev --data-dir "$data" --bind "127.0.0.1:$port" >"$data/serve.log" 2>&1 &

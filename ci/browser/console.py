@@ -230,6 +230,8 @@ def officer_run():
                 page(d, "provider-sign-out", axe=False)
                 buttons[0].click()
         wait_for(d, lambda d: "/console/sign-in" in d.current_url, "the sign-in page after sign-out")
+        check("You have signed out" in d.find_element(By.TAG_NAME, "body").text,
+              "the sign-in page says the officer signed out")
         page(d, "signed-out")
         d.get(f"{HUB}/console/audit")
         check("/console/sign-in" in d.current_url, "after sign-out the console asks to sign in")

@@ -252,10 +252,11 @@ pub async fn sign_out(
 }
 
 /// Where the issuer sends the browser after its end-session page: the sign-in page next to
-/// the registered callback.
+/// the registered callback, saying the officer signed out (the URI to register at the
+/// issuer as the client's post-logout redirect URI).
 fn post_logout_url(redirect_uri: &str) -> String {
     match redirect_uri.strip_suffix(crate::domain::agency::CONSOLE_CALLBACK_PATH) {
-        Some(base) => format!("{base}{SIGN_IN_PATH}"),
+        Some(base) => format!("{base}{SIGN_IN_PATH}?signed_out=1"),
         None => redirect_uri.to_owned(),
     }
 }
@@ -340,4 +341,17 @@ pub async fn home(user: Option<web::ReqData<Principal>>) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, target))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_post_logout_uri_is_the_sign_in_page_beside_the_callback() {
+        assert_eq!(
+            post_logout_url("https://hub.example.org/console/callback"),
+            "https://hub.example.org/console/sign-in?signed_out=1"
+        );
+    }
 }

@@ -122,7 +122,12 @@ pub async fn protect(
     let mut session_issuer = None;
     let mut session_token = None;
     let mut principal = None;
-    if let Some(handle) = cookies::read(req.request(), cookies::SESSION) {
+    let handle = if stylesheet {
+        None
+    } else {
+        cookies::read(req.request(), cookies::SESSION)
+    };
+    if let Some(handle) = handle {
         match sessions::find(&state.hub, &handle).await {
             Ok(Some(s)) => {
                 let p = sessions::principal_of(&s);

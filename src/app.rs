@@ -23,6 +23,7 @@ use crate::http::rate_limit::RateLimits;
 use crate::http::{gate, handlers, middleware, routes};
 use crate::identity::dev::{self, DevIssuer, DevState, OPERATOR_SLUG};
 use crate::identity::registry::{IssuerEntry, Registry};
+use crate::identity::relying_party::RelyingParty;
 use crate::identity::{AuthFailure, Authenticator, Principal};
 use crate::metrics::Metrics;
 use crate::service::{Backend, Db, Synchronous};
@@ -33,6 +34,8 @@ use crate::usecase::hub::Hub;
 pub struct DevMode {
     pub issuer: DevIssuer,
     pub state: DevState,
+    /// Authorization codes of the dev issuers' sign-in page.
+    pub grants: dev::DevGrants,
 }
 
 /// Everything a request handler can reach.
@@ -57,6 +60,8 @@ pub struct AppState {
     pub witnessing: Arc<Witnessing>,
     /// msht-hub as a witness of other logs (`[witness]`), when enabled.
     pub witness: Option<Arc<Witness>>,
+    /// The IG console's OpenID relying party (sign-in through each agency's issuer).
+    pub console: Arc<RelyingParty>,
 }
 
 /// `METHOD /path` of a request, without its query string, at most 200 characters.
@@ -97,6 +102,35 @@ impl AppState {
             &request_line(req),
             &failure.reason,
             failure.issuer.as_deref(),
+            &source,
+            self.clock.now(),
+        );
+        self.log_refusal(&self.audit.denials, &source, entry).await;
+    }
+
+    /// Called when an IG console sign-in is refused: traced with its detail, and logged in
+    /// the audit trail as `access_denied` with only its category, within the refusal budget.
+    pub async fn on_sign_in_refusal(
+        &self,
+        req: &HttpRequest,
+        category: &str,
+        detail: &str,
+        issuer: Option<&str>,
+    ) {
+        tracing::info!(
+            issuer = issuer.unwrap_or("-"),
+            category,
+            detail,
+            "console sign-in refused"
+        );
+        let source = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let entry = denials::sign_in_refusal(
+            &request_line(req),
+            category,
+            issuer,
             &source,
             self.clock.now(),
         );
@@ -284,7 +318,11 @@ impl Application {
                 accept_jwt_typ: false,
                 agency_id: None,
             });
-            Some(DevMode { issuer, state })
+            Some(DevMode {
+                issuer,
+                state,
+                grants: dev::DevGrants::default(),
+            })
         } else {
             None
         };
@@ -304,6 +342,7 @@ impl Application {
             &settings.identity,
             clock.clone(),
         ));
+        let console = Arc::new(RelyingParty::new(&settings.identity, clock.clone()));
         let rate = Arc::new(RateLimits::new(&settings.rate_limit)?);
         let metrics = Arc::new(Metrics::new()?);
         metrics.watch_writer(db.writer_stats());
@@ -363,6 +402,7 @@ impl Application {
             rate,
             witnessing,
             witness,
+            console,
         });
         if sign_interval > 0 {
             spawn_audit_ticker(
@@ -382,6 +422,7 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )
+                .wrap(from_fn(crate::http::console::guard::protect))
                 .wrap(from_fn(gate::gate))
                 .wrap(from_fn(middleware::observe))
                 .configure(|cfg| routes::configure(cfg, dev_mode))

@@ -236,6 +236,10 @@ fn dev_banner(state: &dev::DevState) -> String {
         "  operator  hub_admin / hub_auditor tokens need no --agency\n\nAPI: {}/api/v1\n",
         state.base_url
     ));
+    s.push_str(&format!(
+        "IG console: {}/console (sign in through a demo agency's dev issuer, as police:ig_officer)\n",
+        state.base_url
+    ));
     s
 }
 
@@ -353,5 +357,19 @@ pub fn verdict(report: &Report, secs: f64) -> String {
             format!("audit log verification FAILED: first bad seq {seq}: {problem}")
         }
         (Some(problem), None) => format!("audit log verification FAILED: {problem}"),
+    }
+}
+
+#[cfg(test)]
+mod banner_tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_banner_names_the_console() {
+        let state = dev::DevState {
+            base_url: "http://127.0.0.1:8080".into(),
+            agencies: Vec::new(),
+        };
+        assert!(dev_banner(&state).contains("IG console: http://127.0.0.1:8080/console"));
     }
 }

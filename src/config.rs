@@ -38,6 +38,7 @@ pub struct Settings {
     /// msht-hub as a witness of other logs.
     pub witness: WitnessSettings,
     pub ictg: IctgSettings,
+    pub console: ConsoleSettings,
 }
 
 /// ICTG monitoring: the allocation deadline of a child referred to an ICTG service.
@@ -46,6 +47,25 @@ pub struct Settings {
 pub struct IctgSettings {
     /// Working days (the referrals' calendar) to allocate a guardian.
     pub allocation_working_days: u32,
+}
+
+/// The IG console's sign-in and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// A session unused this long ends.
+    pub idle_timeout_secs: i64,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_timeout_secs: i64,
+    /// A sign-in not completed at the issuer within this time must start again.
+    pub sign_in_timeout_secs: i64,
+    /// A session's last use is written at most this often (its idle timeout is that much
+    /// coarser).
+    pub touch_interval_secs: i64,
+    /// Entries per page of the audit search and the person report.
+    pub page_size: i64,
+    /// Agreements whose review or expiry falls within this many days are marked as due.
+    pub due_soon_days: i64,
 }
 
 /// Aggregate reports (the threat picture, the support coverage report): the small-number
@@ -424,6 +444,27 @@ impl Settings {
             return Err(AppError::Config(
                 "reports.small_number_base must be at least 1".into(),
             ));
+        }
+        if self.console.idle_timeout_secs <= 0
+            || self.console.absolute_timeout_secs < self.console.idle_timeout_secs
+            || self.console.sign_in_timeout_secs <= 0
+            || self.console.touch_interval_secs < 0
+            || self.console.touch_interval_secs >= self.console.idle_timeout_secs
+        {
+            return Err(AppError::Config(
+                "console: idle_timeout_secs and sign_in_timeout_secs must be positive, \
+                 absolute_timeout_secs at least idle_timeout_secs, and touch_interval_secs \
+                 shorter than idle_timeout_secs"
+                    .into(),
+            ));
+        }
+        if !(1..=crate::http::wire::page::MAX_LIMIT).contains(&self.console.page_size)
+            || !(0..=3650).contains(&self.console.due_soon_days)
+        {
+            return Err(AppError::Config(format!(
+                "console: page_size must be 1 to {}, due_soon_days 0 to 3650",
+                crate::http::wire::page::MAX_LIMIT
+            )));
         }
         if self.database.pool_size == 0 {
             return Err(AppError::Config(

@@ -12,6 +12,16 @@
 //   OIDC_SCOPES          scopes the resource server accepts (default "hub:read hub:write")
 //   OIDC_ROLES           comma-separated `roles` claim of access tokens (default practitioner)
 //   OIDC_TOKEN_TTL       access token lifetime in seconds (default 3600)
+//   OIDC_CONSOLE_REDIRECT_URIS     comma-separated redirect URIs of the IG console's client; when
+//                                  set, an authorization-code client is registered and the
+//                                  provider's own login form (devInteractions) signs people in
+//   OIDC_CONSOLE_POST_LOGOUT_URIS  comma-separated post-logout redirect URIs of that client
+//   OIDC_CONSOLE_CLIENT_ID         its client id (default msht-console)
+//   OIDC_CONSOLE_CLIENT_SECRET     its client secret (default console-secret-0123456789abcdefghij)
+//
+// The console's client (authorization code, PKCE, client_secret_basic) gets ID tokens with
+// `name` and a `roles` claim: whoever signs in at the login form with the login `ig_officer`
+// holds the role ig_officer, `practitioner` the role practitioner, and so on (any password).
 //
 // A client_credentials grant with resource=<audience> returns an RFC 9068 JWT access token
 // (header typ "at+jwt", RS256, kid of a key published at /jwks). A request without `resource`
@@ -41,6 +51,23 @@ const audience = process.env.OIDC_AUDIENCE || 'urn:msht-hub:api';
 const scopes = (process.env.OIDC_SCOPES ?? 'hub:read hub:write').split(/\s+/).filter(Boolean);
 const roles = (process.env.OIDC_ROLES ?? 'practitioner').split(',').map((r) => r.trim()).filter(Boolean);
 const tokenTtl = Number.parseInt(process.env.OIDC_TOKEN_TTL ?? '3600', 10);
+const list = (v) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const consoleRedirects = list(process.env.OIDC_CONSOLE_REDIRECT_URIS);
+const consolePostLogout = list(process.env.OIDC_CONSOLE_POST_LOGOUT_URIS);
+const consoleClientId = process.env.OIDC_CONSOLE_CLIENT_ID || 'msht-console';
+const consoleClientSecret = process.env.OIDC_CONSOLE_CLIENT_SECRET || 'console-secret-0123456789abcdefghij';
+const withConsole = consoleRedirects.length > 0;
+
+// Anyone signing in at the login form: the login names the role.
+async function findAccount(_ctx, id) {
+  const login = String(id).slice(0, 64);
+  return {
+    accountId: login,
+    async claims() {
+      return { sub: login, name: `CI ${login.replace(/_/g, ' ')}`, roles: [login] };
+    },
+  };
+}
 
 function newSigningKey() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -75,18 +102,37 @@ function buildProvider(keys) {
         token_endpoint_auth_method: 'client_secret_basic',
         scope: scopes.join(' '),
       },
+      ...(withConsole
+        ? [
+            {
+              client_id: consoleClientId,
+              client_secret: consoleClientSecret,
+              grant_types: ['authorization_code'],
+              response_types: ['code'],
+              redirect_uris: consoleRedirects,
+              post_logout_redirect_uris: consolePostLogout,
+              token_endpoint_auth_method: 'client_secret_basic',
+              scope: 'openid profile',
+            },
+          ]
+        : []),
     ],
-    scopes: ['openid', 'offline_access', ...scopes],
+    scopes: ['openid', 'offline_access', 'profile', ...scopes],
+    claims: { openid: ['sub'], profile: ['name', 'roles'] },
+    conformIdTokenClaims: false,
+    findAccount,
     jwks: { keys },
     cookies: { keys: cookieKeys },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: withConsole },
+      rpInitiatedLogout: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => audience,
+        // The console's sign-in asks for no API audience: its access token is the provider's own.
+        defaultResource: async (ctx) => (ctx.oidc.client?.clientId === consoleClientId ? undefined : audience),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resourceIndicator) => {
           if (resourceIndicator !== audience) {
@@ -135,6 +181,9 @@ const server = http.createServer((req, res) => {
 
 server.listen(port, host, () => {
   console.log(`oidc-provider listening on ${issuer} (client ${clientId}, audience ${audience}, kid ${signingKeys[0].kid})`);
+  if (withConsole) {
+    console.log(`console client ${consoleClientId}: redirect ${consoleRedirects.join(',')}, login form enabled`);
+  }
 });
 
 for (const signal of ['SIGTERM', 'SIGINT']) {

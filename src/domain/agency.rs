@@ -277,6 +277,94 @@ pub struct IdentityProvider {
     pub role_map: BTreeMap<String, Role>,
     /// Accept `typ: JWT` as well as `at+jwt` (Microsoft Entra ID and others).
     pub accept_jwt_typ: bool,
+    /// The IG console's OpenID client at this issuer, when the agency registered one.
+    pub console: Option<ConsoleClient>,
+}
+
+/// The IG console as an OpenID client (authorization code flow with PKCE) of an agency's
+/// issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleClient {
+    pub client_id: String,
+    /// The client secret, sealed at rest (none for a public client that relies on PKCE).
+    pub client_secret: Option<ClientSecret>,
+    /// Where the issuer sends the browser back: the hub's `/console/callback`.
+    pub redirect_uri: String,
+}
+
+/// A client secret: plain text as an administrator gave it, or sealed as stored. Its `Debug`
+/// never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ClientSecret {
+    Plain(String),
+    Sealed(String),
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(..)")
+    }
+}
+
+/// The raw fields of the console's client, before validation.
+#[derive(Debug, Clone)]
+pub struct ConsoleClientInput<'a> {
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+    pub redirect_uri: Option<&'a str>,
+}
+
+/// The path every console redirect URI ends with.
+pub const CONSOLE_CALLBACK_PATH: &str = "/console/callback";
+
+impl ConsoleClient {
+    /// Validates the console's client (pointers under `/console`).
+    fn parse(
+        errors: &mut Errors,
+        input: &ConsoleClientInput<'_>,
+        allow_http: bool,
+    ) -> Option<Self> {
+        let client_id = match input.client_id {
+            None => {
+                errors.add("/console/client_id", "is required");
+                None
+            }
+            Some(c) => errors.take("/console/client_id", required_text(c, 255)),
+        };
+        let client_secret = match input.client_secret {
+            None => None,
+            Some(s) if s.len() < 16 || s.len() > 512 => {
+                errors.add(
+                    "/console/client_secret",
+                    "must be between 16 and 512 characters",
+                );
+                None
+            }
+            Some(s) => Some(ClientSecret::Plain(s.to_owned())),
+        };
+        let redirect_uri = match input.redirect_uri {
+            None => {
+                errors.add("/console/redirect_uri", "is required");
+                None
+            }
+            Some(r) => errors.take("/console/redirect_uri", parse_redirect_uri(r, allow_http)),
+        };
+        Some(ConsoleClient {
+            client_id: client_id?,
+            client_secret,
+            redirect_uri: redirect_uri?,
+        })
+    }
+}
+
+/// A console redirect URI: absolute https (http only where allowed), ending in
+/// [`CONSOLE_CALLBACK_PATH`], no query or fragment.
+pub fn parse_redirect_uri(s: &str, allow_http: bool) -> Result<String, String> {
+    let url = parse_issuer(s, allow_http)?;
+    if !url.ends_with(CONSOLE_CALLBACK_PATH) {
+        return Err(format!("must be the hub's {CONSOLE_CALLBACK_PATH} URL"));
+    }
+    Ok(url)
 }
 
 /// The raw fields of an identity-provider registration, before validation.
@@ -287,6 +375,7 @@ pub struct IdentityProviderInput<'a> {
     pub roles_claim: Option<&'a str>,
     pub role_map: Option<&'a BTreeMap<String, String>>,
     pub accept_jwt_typ: bool,
+    pub console: Option<ConsoleClientInput<'a>>,
 }
 
 impl IdentityProvider {
@@ -347,6 +436,10 @@ impl IdentityProvider {
                 }
             }
         }
+        let console = input
+            .console
+            .as_ref()
+            .and_then(|c| ConsoleClient::parse(&mut errors, c, allow_http));
         errors.finish()?;
         match (issuer, audience) {
             (Some(issuer), Some(audience)) => Ok(IdentityProvider {
@@ -356,6 +449,7 @@ impl IdentityProvider {
                 roles_claim: roles_claim.to_owned(),
                 role_map,
                 accept_jwt_typ: input.accept_jwt_typ,
+                console,
             }),
             _ => Err(AppError::validation("", "invalid identity provider")),
         }
@@ -401,6 +495,7 @@ mod tests {
             roles_claim: None,
             role_map: Some(&map),
             accept_jwt_typ: false,
+            console: None,
         };
         let err = IdentityProvider::parse(AgencyId::new(), input, false, false).unwrap_err();
         match err {
@@ -414,5 +509,14 @@ mod tests {
         assert!(parse_issuer("http://127.0.0.1:9/x", false).is_err());
         assert!(parse_issuer("http://127.0.0.1:9/x", true).is_ok());
         assert!(parse_issuer("https://idp.example.org/realms/a?x=1", false).is_err());
+    }
+
+    #[test]
+    fn console_redirect_uris_point_at_the_callback() {
+        assert!(parse_redirect_uri("https://hub.example.org/console/callback", false).is_ok());
+        assert!(parse_redirect_uri("http://127.0.0.1:8080/console/callback", true).is_ok());
+        assert!(parse_redirect_uri("http://hub.example.org/console/callback", false).is_err());
+        assert!(parse_redirect_uri("https://hub.example.org/elsewhere", false).is_err());
+        assert!(parse_redirect_uri("https://hub.example.org/console/callback?x=1", false).is_err());
     }
 }

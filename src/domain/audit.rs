@@ -97,6 +97,34 @@ pub enum Decision {
     Denied,
 }
 
+impl Decision {
+    pub const ALL: [Decision; 4] = [
+        Decision::Shared,
+        Decision::Withheld,
+        Decision::Allowed,
+        Decision::Denied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Shared => "shared",
+            Decision::Withheld => "withheld",
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+        }
+    }
+}
+
+impl std::str::FromStr for Decision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Decision::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown decision `{s}`"))
+    }
+}
+
 /// The lawful basis a disclosure relied on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LawfulBasis {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use super::audit::Operation;
+use super::audit::{Decision, Operation};
 use super::ids::AgencyId;
 
 /// The use of the log that a query states (DPA 2018 s.62(4)); every query names one.
@@ -70,41 +70,47 @@ pub enum AuditScope {
     Agency(AgencyId),
 }
 
-/// Which entries a query asks for; every set field must match.
+/// Which entries a query asks for. Every field that is set must match; a field with several
+/// values matches an entry that has any of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
-    pub operation: Option<Operation>,
-    /// Entries where this agency is the actor or a recipient.
-    pub agency_id: Option<AgencyId>,
-    pub record_kind: Option<String>,
-    pub record_id: Option<String>,
-    /// Entries about this person (an opaque subject reference).
-    pub subject_ref: Option<String>,
+    pub operations: Vec<Operation>,
+    /// Entries where one of these agencies is the actor, a recipient, concerned or withheld
+    /// from.
+    pub agencies: Vec<AgencyId>,
+    pub record_kinds: Vec<String>,
+    pub record_ids: Vec<String>,
+    /// Entries about one of these people (opaque subject references).
+    pub subject_refs: Vec<String>,
+    /// Entries whose actor is one of these subjects (as the identity provider names them).
+    pub actors: Vec<String>,
+    pub decisions: Vec<Decision>,
     /// `occurred_at >= from`.
     pub from: Option<DateTime<Utc>>,
     /// `occurred_at < to`.
     pub to: Option<DateTime<Utc>>,
 }
 
+fn describe_list<T: fmt::Display>(parts: &mut Vec<String>, name: &str, values: &[T]) {
+    if !values.is_empty() {
+        let v: Vec<String> = values.iter().map(ToString::to_string).collect();
+        parts.push(format!("{name}={}", v.join("|")));
+    }
+}
+
 impl EventFilter {
-    /// The filters as `name=value` text, for the consultation entry that logs the query.
+    /// The filters as `name=value` text (several values joined by `|`), for the
+    /// consultation entry that logs the query.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        if let Some(o) = self.operation {
-            parts.push(format!("operation={o}"));
-        }
-        if let Some(a) = self.agency_id {
-            parts.push(format!("agency_id={a}"));
-        }
-        if let Some(k) = &self.record_kind {
-            parts.push(format!("record_kind={k}"));
-        }
-        if let Some(r) = &self.record_id {
-            parts.push(format!("record_id={r}"));
-        }
-        if let Some(s) = &self.subject_ref {
-            parts.push(format!("subject_ref={s}"));
-        }
+        describe_list(&mut parts, "operation", &self.operations);
+        describe_list(&mut parts, "agency_id", &self.agencies);
+        describe_list(&mut parts, "record_kind", &self.record_kinds);
+        describe_list(&mut parts, "record_id", &self.record_ids);
+        describe_list(&mut parts, "subject_ref", &self.subject_refs);
+        describe_list(&mut parts, "actor", &self.actors);
+        let decisions: Vec<&str> = self.decisions.iter().map(|d| d.as_str()).collect();
+        describe_list(&mut parts, "decision", &decisions);
         if let Some(f) = self.from {
             parts.push(format!("from={}", f.to_rfc3339()));
         }
@@ -136,10 +142,20 @@ mod tests {
     fn filters_describe_themselves() {
         assert_eq!(EventFilter::default().describe(), "no filters");
         let f = EventFilter {
-            operation: Some(Operation::Disclosure),
-            subject_ref: Some("p-1".into()),
+            operations: vec![Operation::Disclosure],
+            subject_refs: vec!["p-1".into()],
             ..EventFilter::default()
         };
         assert_eq!(f.describe(), "operation=disclosure, subject_ref=p-1");
+        let f = EventFilter {
+            operations: vec![Operation::Disclosure, Operation::Collection],
+            actors: vec!["officer-1".into()],
+            decisions: vec![Decision::Withheld, Decision::Shared],
+            ..EventFilter::default()
+        };
+        assert_eq!(
+            f.describe(),
+            "operation=disclosure|collection, actor=officer-1, decision=withheld|shared"
+        );
     }
 }

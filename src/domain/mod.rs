@@ -66,6 +66,7 @@ pub mod agency;
 pub mod agreement;
 pub mod audit;
 pub mod audit_query;
+pub mod console_session;
 pub mod delivery;
 pub mod disclosure;
 pub mod fields;

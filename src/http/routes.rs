@@ -252,6 +252,18 @@ fn dev() -> Vec<Endpoint> {
             dev_issuer::discovery,
         ),
         ep(Method::GET, "/dev-issuer/{slug}/jwks", dev_issuer::jwks),
+        // The IG console's sign-in at the dev issuers.
+        ep(
+            Method::GET,
+            "/dev-issuer/{slug}/authorize",
+            dev_issuer::authorize,
+        ),
+        ep(
+            Method::POST,
+            "/dev-issuer/{slug}/authorize",
+            dev_issuer::authorize_submit,
+        ),
+        ep(Method::POST, "/dev-issuer/{slug}/token", dev_issuer::token),
     ]
 }
 

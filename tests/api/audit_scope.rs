@@ -10,16 +10,16 @@ use crate::sharing::{agreement_body, draft, partnership, sign, BIRMINGHAM};
 
 const PURPOSE: &str = "purpose=verify_lawfulness";
 
-struct World {
-    app: TestApp,
-    police: TestAgency,
-    mash: TestAgency,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub police: TestAgency,
+    pub mash: TestAgency,
     /// The children's partnership for the area: a statutory candidate for a child victim,
     /// with no agreement with the police, so every disclosure to it is withheld.
-    children: TestAgency,
+    pub children: TestAgency,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let app = TestApp::spawn().await;
     let police = app
         .agency("West Midlands Police", "police_force", &[BIRMINGHAM])
@@ -50,7 +50,7 @@ async fn world() -> World {
 }
 
 /// An incident about a child (V1) and an adult (V2) who declined consent; returns its id.
-async fn report_incident(w: &World) -> String {
+pub(crate) async fn report_incident(w: &World) -> String {
     let r = w
         .app
         .post(

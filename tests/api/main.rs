@@ -28,6 +28,8 @@ mod audit_integrity;
 mod audit_keys;
 mod audit_scope;
 mod auth;
+mod console_pages;
+mod console_sign_in;
 mod contract;
 mod delivery;
 mod dev_mode;

@@ -4,5 +4,9 @@
 //! the stylesheet is the console's own, served from the binary.
 pub mod assets;
 pub mod context;
+pub mod cookies;
+pub mod guard;
 pub mod page;
+pub mod pages;
 pub mod routes;
+pub mod sign_in;

@@ -68,3 +68,14 @@ pub fn refused_html(needed: &str) -> String {
         .render()
         .unwrap_or_else(|_| "This page is not available to you.".to_owned())
 }
+
+#[derive(Template)]
+#[template(path = "console/form_refused.html")]
+struct FormRefused;
+
+/// The page a refused form (cross-site, or without this session's token) gets.
+pub fn form_refused_html() -> String {
+    FormRefused
+        .render()
+        .unwrap_or_else(|_| "This form was not accepted.".to_owned())
+}

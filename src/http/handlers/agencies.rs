@@ -5,7 +5,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::agency::{AgencyKind, IdentityProvider, IdentityProviderInput};
+use crate::domain::agency::{
+    AgencyKind, ConsoleClientInput, IdentityProvider, IdentityProviderInput,
+};
 use crate::domain::ids::AgencyId;
 use crate::error::AppError;
 use crate::http::extract::body::parse_value;
@@ -105,6 +107,11 @@ pub async fn put_identity_provider(
             roles_claim: body.roles_claim.as_deref(),
             role_map: body.role_map.as_ref(),
             accept_jwt_typ: body.accept_jwt_typ,
+            console: body.console.as_ref().map(|c| ConsoleClientInput {
+                client_id: c.client_id.as_deref(),
+                client_secret: c.client_secret.as_deref(),
+                redirect_uri: c.redirect_uri.as_deref(),
+            }),
         },
         state.hub.settings().identity.allow_http_issuers,
         false,

@@ -191,6 +191,29 @@ pub async fn export(
     let (format, consult, filter) = query.parse()?;
     let export =
         audit::export(&state.hub, auth.principal, consult, filter, format.as_str()).await?;
+    Ok(export_response(export, format).finish_streaming())
+}
+
+/// An export under way, as a streamed attachment in `format` (the API's and the console's).
+pub struct ExportResponse {
+    builder: actix_web::HttpResponseBuilder,
+    body: futures_util::stream::BoxStream<'static, Result<Bytes, AppError>>,
+}
+
+impl ExportResponse {
+    /// Adds a header before the body streams.
+    pub fn header(mut self, name: &'static str, value: String) -> Self {
+        self.builder.insert_header((name, value));
+        self
+    }
+
+    pub fn finish_streaming(mut self) -> HttpResponse {
+        self.builder.streaming(self.body)
+    }
+}
+
+/// Renders `export`'s pages as CSV or JSON Lines while they stream.
+pub fn export_response(export: audit::Export, format: ExportFormat) -> ExportResponse {
     let upto = export.upto;
     let body = export.pages.scan(Rendering::default(), move |r, entries| {
         if r.stopped {
@@ -214,13 +237,17 @@ pub async fn export(
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Jsonl => ("application/jsonl", "jsonl"),
     };
-    Ok(HttpResponse::Ok()
+    let mut builder = HttpResponse::Ok();
+    builder
         .insert_header((CONTENT_TYPE, content_type))
         .insert_header((
             CONTENT_DISPOSITION,
             format!("attachment; filename=\"audit-export-{upto}.{ext}\""),
-        ))
-        .streaming(body))
+        ));
+    ExportResponse {
+        builder,
+        body: body.boxed(),
+    }
 }
 
 pub async fn disclosure_report(

@@ -137,6 +137,24 @@ pub struct PutIdentityProvider {
     pub role_map: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub accept_jwt_typ: bool,
+    /// The IG console's OpenID client at this issuer.
+    pub console: Option<PutConsoleClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutConsoleClient {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub redirect_uri: Option<String>,
+}
+
+/// The console's client as answered: the secret is never returned, only whether one is set.
+#[derive(Debug, Serialize)]
+pub struct ConsoleClientOut {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub has_client_secret: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -147,6 +165,7 @@ pub struct IdentityProviderOut {
     pub roles_claim: String,
     pub role_map: BTreeMap<String, &'static str>,
     pub accept_jwt_typ: bool,
+    pub console: Option<ConsoleClientOut>,
 }
 
 impl From<&IdentityProvider> for IdentityProviderOut {
@@ -162,6 +181,11 @@ impl From<&IdentityProvider> for IdentityProviderOut {
                 .map(|(k, v)| (k.clone(), v.as_str()))
                 .collect(),
             accept_jwt_typ: p.accept_jwt_typ,
+            console: p.console.as_ref().map(|c| ConsoleClientOut {
+                client_id: c.client_id.clone(),
+                redirect_uri: c.redirect_uri.clone(),
+                has_client_secret: c.client_secret.is_some(),
+            }),
         }
     }
 }

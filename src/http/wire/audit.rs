@@ -164,12 +164,7 @@ fn list<T: Serialize>(items: &[T]) -> String {
 
 /// One entry as a CSV record (with its line end).
 pub fn csv_record(e: &EventOut) -> String {
-    let decision = e.decision.map(|d| match d {
-        Decision::Shared => "shared",
-        Decision::Withheld => "withheld",
-        Decision::Allowed => "allowed",
-        Decision::Denied => "denied",
-    });
+    let decision = e.decision.map(Decision::as_str);
     let lb = e.lawful_basis.as_ref();
     let roles: Vec<&str> = e.actor.roles.iter().map(|r| r.as_str()).collect();
     let cells: Vec<String> = vec![

@@ -191,11 +191,13 @@ fn parse_filter(e: &mut Errors, f: FilterFields<'_>) -> EventFilter {
         }
     }
     EventFilter {
-        operation,
-        agency_id,
-        record_kind: text(e, "/record_kind", f.record_kind),
-        record_id: text(e, "/record_id", f.record_id),
-        subject_ref: text(e, "/subject_ref", f.subject_ref),
+        operations: operation.into_iter().collect(),
+        agencies: agency_id.into_iter().collect(),
+        record_kinds: text(e, "/record_kind", f.record_kind).into_iter().collect(),
+        record_ids: text(e, "/record_id", f.record_id).into_iter().collect(),
+        subject_refs: text(e, "/subject_ref", f.subject_ref).into_iter().collect(),
+        actors: Vec::new(),
+        decisions: Vec::new(),
         from,
         to,
     }

@@ -182,6 +182,35 @@ pub fn authentication_failure(
         .decision(Decision::Denied, reasons)
 }
 
+/// The entry for a refused IG console sign-in: the refusal's fixed category, the issuer when
+/// the sign-in named a registered one, and the client address; nothing from the issuer's
+/// answer (no code, no token, no subject of an unverified token).
+pub fn sign_in_refusal(
+    request: &str,
+    category: &str,
+    issuer: Option<&str>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> NewEntry {
+    let actor = Actor {
+        agency_id: None,
+        issuer: issuer
+            .map(str::to_owned)
+            .unwrap_or_else(|| "urn:msht-hub:unauthenticated".to_owned()),
+        subject: "unauthenticated".to_owned(),
+        roles: Vec::new(),
+    };
+    NewEntry::new(Operation::AccessDenied, actor, now)
+        .record("console_sign_in", request)
+        .decision(
+            Decision::Denied,
+            vec![
+                format!("console sign-in refused: {category}"),
+                format!("client {source}"),
+            ],
+        )
+}
+
 /// The entry for a caller refused because it lacks a role.
 pub fn authorization_denial(
     request: &str,

@@ -23,6 +23,8 @@ use crate::error::AppError;
 
 /// The audience of every dev-issuer token.
 pub const DEV_AUDIENCE: &str = "msht-hub";
+/// The IG console's client id at every dev issuer (a public client: PKCE, no secret).
+pub const DEV_CONSOLE_CLIENT: &str = "msht-hub-console";
 /// The slug of the operator's dev issuer.
 pub const OPERATOR_SLUG: &str = "operator";
 
@@ -193,17 +195,42 @@ impl DevIssuer {
         }]})
     }
 
-    /// The discovery document of the issuer at `issuer`.
+    /// The discovery document of the issuer at `issuer`: the JWKS, and the authorization
+    /// and token endpoints the IG console signs in through (public client, PKCE S256).
     pub fn discovery(&self, issuer: &str) -> serde_json::Value {
         json!({
             "issuer": issuer,
             "jwks_uri": format!("{issuer}/jwks"),
-            "authorization_endpoint": format!("{issuer}/authorize-not-available"),
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
             "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": ["openid", "profile"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["EdDSA"],
-            "msht_hub_dev_issuer": "LOCAL DEVELOPMENT ISSUER: tokens are minted by `msht-hub dev-token`; never use in production",
+            "msht_hub_dev_issuer": "LOCAL DEVELOPMENT ISSUER: tokens are minted by `msht-hub dev-token` and its sign-in page signs in any demo officer without a password; never use in production",
         })
+    }
+
+    /// Mints an OpenID Connect ID token for the IG console.
+    pub fn mint_id_token(&self, grant: &DevGrant, now: DateTime<Utc>) -> Result<String, AppError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some("JWT".to_owned());
+        header.kid = Some(self.kid.clone());
+        let iat = now.timestamp();
+        let claims = json!({
+            "iss": grant.issuer,
+            "sub": grant.subject,
+            "aud": grant.client_id,
+            "iat": iat,
+            "exp": iat + 300,
+            "nonce": grant.nonce,
+            "name": grant.name,
+            "roles": [grant.role.as_str()],
+        });
+        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(AppError::internal)
     }
 
     /// Mints an RFC 9068 access token.
@@ -231,6 +258,58 @@ impl DevIssuer {
             "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         });
         jsonwebtoken::encode(&header, &claims, &self.signing).map_err(AppError::internal)
+    }
+}
+
+/// What a dev issuer's sign-in page granted: redeemed once at its token endpoint.
+#[derive(Debug, Clone)]
+pub struct DevGrant {
+    pub issuer: String,
+    pub subject: String,
+    pub name: String,
+    pub role: Role,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub nonce: Option<String>,
+    /// The PKCE S256 challenge the code must be redeemed with.
+    pub code_challenge: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The dev issuers' authorization codes, kept in memory for a minute each.
+#[derive(Default)]
+pub struct DevGrants(std::sync::Mutex<std::collections::HashMap<String, DevGrant>>);
+
+/// The most codes kept at once (older ones are dropped first when full).
+const MAX_GRANTS: usize = 1000;
+
+impl DevGrants {
+    /// Keeps `grant` under a fresh code, and returns the code.
+    pub fn issue(&self, grant: DevGrant, now: DateTime<Utc>) -> String {
+        let mut bytes = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let code = URL_SAFE_NO_PAD.encode(bytes);
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.retain(|_, g| g.expires_at > now);
+        if map.len() >= MAX_GRANTS {
+            map.clear();
+        }
+        map.insert(code.clone(), grant);
+        code
+    }
+
+    /// Takes the grant of `code` when it is unexpired and `verifier` answers its challenge.
+    pub fn redeem(&self, code: &str, verifier: &str, now: DateTime<Utc>) -> Option<DevGrant> {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let grant = map.remove(code)?;
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        (grant.expires_at > now && challenge == grant.code_challenge).then_some(grant)
     }
 }
 
@@ -270,6 +349,32 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_redeemed_once_with_their_verifier() {
+        let now: DateTime<Utc> = "2026-06-01T09:00:00Z".parse().unwrap();
+        let grants = DevGrants::default();
+        let verifier = "a-verifier-of-forty-three-characters-012345";
+        let grant = DevGrant {
+            issuer: "http://x/dev-issuer/police".into(),
+            subject: "s".into(),
+            name: "n".into(),
+            role: Role::IgOfficer,
+            client_id: DEV_CONSOLE_CLIENT.into(),
+            redirect_uri: "http://x/console/callback".into(),
+            nonce: None,
+            code_challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+            expires_at: now + chrono::Duration::seconds(60),
+        };
+        let code = grants.issue(grant.clone(), now);
+        assert!(grants.redeem(&code, "wrong", now).is_none());
+        let code = grants.issue(grant.clone(), now);
+        assert!(grants.redeem(&code, verifier, now).is_some());
+        assert!(grants.redeem(&code, verifier, now).is_none(), "used once");
+        let code = grants.issue(grant, now);
+        let later = now + chrono::Duration::seconds(61);
+        assert!(grants.redeem(&code, verifier, later).is_none(), "expired");
+    }
 
     #[test]
     fn key_is_generated_once_and_reused() {

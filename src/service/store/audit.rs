@@ -6,7 +6,9 @@
 pub mod page;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::schema::{
     audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
@@ -163,6 +165,23 @@ const SHOWN: ShownColumns = (
     ae::receipt_root,
 );
 
+/// Where the canonical body keeps a value the log has no column for, as SQL on each
+/// backend (`body` is text; PostgreSQL reads it as `jsonb`).
+fn body_field(conn: &DbConn, field: BodyField) -> &'static str {
+    match (conn, field) {
+        (DbConn::Sqlite(_), BodyField::Decision) => "json_extract(body, '$.decision')",
+        (DbConn::Sqlite(_), BodyField::ActorSubject) => "json_extract(body, '$.actor.subject')",
+        (DbConn::Pg(_), BodyField::Decision) => "(body::jsonb ->> 'decision')",
+        (DbConn::Pg(_), BodyField::ActorSubject) => "(body::jsonb -> 'actor' ->> 'subject')",
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum BodyField {
+    Decision,
+    ActorSubject,
+}
+
 /// Entries matching `filter` within `scope`, in seq order, after `after` and up to
 /// `up_to` (inclusive), at most `limit`.
 pub fn list(
@@ -188,32 +207,37 @@ pub fn list(
             ),
         );
     }
-    if let Some(agency) = filter.agency_id {
-        q = q.filter(
-            ae::seq.eq_any(
-                aa::table
-                    .filter(aa::agency_id.eq(agency.to_string()))
-                    .select(aa::seq),
-            ),
-        );
+    if !filter.agencies.is_empty() {
+        let ids: Vec<String> = filter.agencies.iter().map(|a| a.to_string()).collect();
+        q = q.filter(ae::seq.eq_any(aa::table.filter(aa::agency_id.eq_any(ids)).select(aa::seq)));
     }
-    if let Some(subject) = &filter.subject_ref {
+    if !filter.subject_refs.is_empty() {
         q = q.filter(
             ae::seq.eq_any(
                 asub::table
-                    .filter(asub::subject_ref.eq(subject.clone()))
+                    .filter(asub::subject_ref.eq_any(filter.subject_refs.clone()))
                     .select(asub::seq),
             ),
         );
     }
-    if let Some(op) = filter.operation {
-        q = q.filter(ae::operation.eq(op.as_str()));
+    if !filter.operations.is_empty() {
+        let ops: Vec<&str> = filter.operations.iter().map(|o| o.as_str()).collect();
+        q = q.filter(ae::operation.eq_any(ops));
     }
-    if let Some(kind) = &filter.record_kind {
-        q = q.filter(ae::record_kind.eq(kind.clone()));
+    if !filter.record_kinds.is_empty() {
+        q = q.filter(ae::record_kind.eq_any(filter.record_kinds.clone()));
     }
-    if let Some(id) = &filter.record_id {
-        q = q.filter(ae::record_id.eq(id.clone()));
+    if !filter.record_ids.is_empty() {
+        q = q.filter(ae::record_id.eq_any(filter.record_ids.clone()));
+    }
+    if !filter.decisions.is_empty() {
+        let values: Vec<&str> = filter.decisions.iter().map(|d| d.as_str()).collect();
+        let field = sql::<Text>(body_field(conn, BodyField::Decision));
+        q = q.filter(field.eq_any(values));
+    }
+    if !filter.actors.is_empty() {
+        let field = sql::<Text>(body_field(conn, BodyField::ActorSubject));
+        q = q.filter(field.eq_any(filter.actors.clone()));
     }
     if let Some(from) = filter.from {
         q = q.filter(ae::occurred_at.ge(to_db(from)));

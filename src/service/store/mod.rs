@@ -9,6 +9,7 @@ pub mod agreements;
 pub mod audit;
 mod checkpoint;
 pub mod conn;
+pub mod console_sessions;
 pub mod epoch;
 pub mod escalation;
 pub mod ictg;

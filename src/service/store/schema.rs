@@ -28,6 +28,39 @@ diesel::table! {
         role_map -> Text,
         accept_jwt_typ -> Bool,
         updated_at -> Timestamp,
+        console_client_id -> Nullable<Text>,
+        console_client_secret -> Nullable<Text>,
+        console_redirect_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    console_sign_ins (handle_hash) {
+        handle_hash -> Text,
+        agency_id -> Text,
+        state -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        next_path -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        handle_hash -> Text,
+        agency_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        roles -> Text,
+        display_name -> Text,
+        csrf_token -> Text,
+        purpose -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
     }
 }
 

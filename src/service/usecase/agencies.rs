@@ -168,6 +168,7 @@ pub(crate) fn set_identity_provider_in(
         "roles_claim",
         "role_map",
         "accept_jwt_typ",
+        "console",
     ];
     let what = if replaced {
         "identity provider replaced"
@@ -217,9 +218,28 @@ pub async fn update(
 pub async fn set_identity_provider(
     hub: &Hub,
     actor: Principal,
-    provider: IdentityProvider,
+    mut provider: IdentityProvider,
 ) -> Result<IdentityProvider, AppError> {
     let now = hub.now();
+    seal_console_secret(hub, &mut provider)?;
     hub.write(move |c| set_identity_provider_in(c, &Actor::from(&actor), provider, now))
         .await
+}
+
+/// What the console's client secret is sealed for: its agency.
+pub(in crate::service) fn console_secret_aad(agency: AgencyId) -> String {
+    format!("console-client:{agency}")
+}
+
+/// Seals a plain console client secret before it is stored.
+fn seal_console_secret(hub: &Hub, provider: &mut IdentityProvider) -> Result<(), AppError> {
+    use crate::domain::agency::ClientSecret;
+    let aad = console_secret_aad(provider.agency_id);
+    if let Some(console) = provider.console.as_mut() {
+        if let Some(ClientSecret::Plain(plain)) = &console.client_secret {
+            let sealed = hub.secrets().seal(&aad, plain)?;
+            console.client_secret = Some(ClientSecret::Sealed(sealed));
+        }
+    }
+    Ok(())
 }

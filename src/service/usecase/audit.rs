@@ -14,8 +14,12 @@
 //! verification logs itself, then checks the whole log in a snapshot of its own so the
 //! writer is not held up; an export logs itself and fixes its last seq, then streams pages,
 //! each one read.
+mod agreement_counts;
+mod evidence;
 mod tree;
 
+pub use agreement_counts::{agreement_disclosures, tally, DisclosureCounts, MonthCount};
+pub use evidence::{event_with_proof, last_verification, proof_holds, EntryEvidence};
 pub use tree::{consistency, inclusion, stored_tree_head, tree_head};
 
 use std::sync::Arc;
@@ -58,7 +62,7 @@ pub fn scope_of(p: &Principal) -> Result<AuditScope, AppError> {
 }
 
 /// The entry that logs one audit query.
-fn consultation(
+pub(super) fn consultation(
     p: &Principal,
     consult: &Consult,
     now: DateTime<Utc>,
@@ -85,7 +89,7 @@ fn seq_range(entries: &[LoggedEntry]) -> String {
     }
 }
 
-fn parse_rows(rows: Vec<rows::ShownRow>) -> Result<Vec<LoggedEntry>, AppError> {
+pub(super) fn parse_rows(rows: Vec<rows::ShownRow>) -> Result<Vec<LoggedEntry>, AppError> {
     rows.into_iter().map(LoggedEntry::from_row).collect()
 }
 
@@ -112,14 +116,14 @@ fn list_events_in(
             seq_range(&entries),
         ],
     );
-    log.subject_refs = filter.subject_ref.iter().cloned().collect();
+    log.subject_refs = filter.subject_refs.clone();
     audit::append(conn, &log)?;
     Ok(entries)
 }
 
 /// `GET /audit/events/{seq}`: one entry, or a 404 when there is none the caller may see.
 /// Either way the request is logged: an entry outside the caller's scope as `access_denied`.
-fn get_event_in(
+pub(super) fn get_event_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
@@ -175,14 +179,37 @@ pub struct AsOf {
     pub root_hash: Hash,
 }
 
-/// `GET /reports/disclosures`: every disclosure (shared or withheld) about one person, for
-/// a subject access request, with the tree it is part of. Logged as a consultation about
-/// that person.
+/// Which entries a report about one person covers, and the request its consultation names.
+#[derive(Debug, Clone, Copy)]
+struct ReportKind {
+    operations: &'static [Operation],
+    request: &'static str,
+}
+
+/// `GET /reports/disclosures`: the disclosures (shared or withheld).
+const DISCLOSURE_REPORT: ReportKind = ReportKind {
+    operations: &[Operation::Disclosure],
+    request: "GET /reports/disclosures",
+};
+
+/// The console's person report: every collection, disclosure and consultation.
+const PERSON_REPORT: ReportKind = ReportKind {
+    operations: &[
+        Operation::Collection,
+        Operation::Disclosure,
+        Operation::Consultation,
+    ],
+    request: "GET /console/people",
+};
+
+/// A report about one person for a subject access request: the entries of `kind` about
+/// them, with the tree they are part of. Logged as a consultation about that person.
 #[allow(clippy::too_many_arguments)]
 fn disclosure_report_in(
     conn: &mut DbConn,
     p: &Principal,
     consult: &Consult,
+    kind: ReportKind,
     subject_ref: &str,
     after: i64,
     limit: i64,
@@ -190,8 +217,8 @@ fn disclosure_report_in(
 ) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
     let scope = scope_of(p)?;
     let filter = EventFilter {
-        operation: Some(Operation::Disclosure),
-        subject_ref: Some(subject_ref.to_owned()),
+        operations: kind.operations.to_vec(),
+        subject_refs: vec![subject_ref.to_owned()],
         ..EventFilter::default()
     };
     let entries = parse_rows(rows::list(conn, &filter, scope, after, None, limit)?)?;
@@ -200,7 +227,7 @@ fn disclosure_report_in(
         consult,
         now,
         "disclosure_report",
-        vec!["GET /reports/disclosures".to_owned(), seq_range(&entries)],
+        vec![kind.request.to_owned(), seq_range(&entries)],
     );
     log.subject_refs = vec![subject_ref.to_owned()];
     audit::append(conn, &log)?;
@@ -237,7 +264,7 @@ fn start_export_in(
             format!("entries up to seq {upto}"),
         ],
     );
-    log.subject_refs = filter.subject_ref.iter().cloned().collect();
+    log.subject_refs = filter.subject_refs.clone();
     audit::append(conn, &log)?;
     Ok((scope, upto))
 }
@@ -311,8 +338,46 @@ pub async fn disclosures(
     limit: i64,
 ) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
     let now = hub.now();
-    hub.write(move |c| disclosure_report_in(c, &p, &consult, &subject_ref, after, limit, now))
-        .await
+    hub.write(move |c| {
+        disclosure_report_in(
+            c,
+            &p,
+            &consult,
+            DISCLOSURE_REPORT,
+            &subject_ref,
+            after,
+            limit,
+            now,
+        )
+    })
+    .await
+}
+
+/// The console's person report: a page of every collection, disclosure and consultation
+/// about `subject_ref` the caller may see, with the size and root of the log when the report
+/// was made; logged as a consultation about them.
+pub async fn person_report(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    subject_ref: String,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<LoggedEntry>, AsOf), AppError> {
+    let now = hub.now();
+    hub.write(move |c| {
+        disclosure_report_in(
+            c,
+            &p,
+            &consult,
+            PERSON_REPORT,
+            &subject_ref,
+            after,
+            limit,
+            now,
+        )
+    })
+    .await
 }
 
 /// `GET /audit/verify`: logs the run (one write intent), then answers with a verification of
@@ -387,6 +452,38 @@ pub async fn export(
     let (scope, upto) = hub
         .write(move |c| start_export_in(c, &p, &consult, &start, format, now))
         .await?;
+    Ok(export_pages(hub, filter, scope, upto))
+}
+
+/// Like [`export`], with the signed tree head of exactly the entries the export may contain
+/// (signed now when none is stored for that size), taken in the same write intent: every
+/// exported entry can be proven against it.
+pub async fn export_signed(
+    hub: &Hub,
+    p: Principal,
+    consult: Consult,
+    filter: EventFilter,
+    format: &'static str,
+    runtime: &Arc<AuditRuntime>,
+) -> Result<(Export, crate::audit::heads::SignedTreeHead), AppError> {
+    let now = hub.now();
+    let start = filter.clone();
+    let rt = runtime.clone();
+    let (scope, upto, head) = hub
+        .write(move |c| {
+            let head = crate::audit::heads::current(c, &rt.signer, now)?;
+            let (scope, upto) = start_export_in(c, &p, &consult, &start, format, now)?;
+            if head.tree_size != u64::try_from(upto).unwrap_or(0) {
+                return Err(AppError::internal("export head and size disagree"));
+            }
+            Ok((scope, upto, head))
+        })
+        .await?;
+    Ok((export_pages(hub, filter, scope, upto), head))
+}
+
+/// The pages of an export fixed at `upto`.
+fn export_pages(hub: &Hub, filter: EventFilter, scope: AuditScope, upto: i64) -> Export {
     let cursor = ExportCursor {
         hub: hub.clone(),
         filter,
@@ -412,5 +509,5 @@ pub async fn export(
         Some((entries, cur))
     })
     .boxed();
-    Ok(Export { upto, pages })
+    Export { upto, pages }
 }

@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::agency::{GssCode, IdentityProvider, NewAgency};
+use crate::domain::agency::{
+    ConsoleClient, GssCode, IdentityProvider, NewAgency, CONSOLE_CALLBACK_PATH,
+};
 use crate::domain::audit::Actor;
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::identity::dev::{DevIssuer, DevStateAgency, DEMO_AGENCIES, DEV_AUDIENCE};
+use crate::identity::dev::{
+    DevIssuer, DevStateAgency, DEMO_AGENCIES, DEV_AUDIENCE, DEV_CONSOLE_CLIENT,
+};
 use crate::service::store::{agencies, identity_providers, DbConn};
 
 /// Creates the demo agencies that do not exist yet and (re)registers their dev issuers at
@@ -61,6 +65,11 @@ pub fn seed(
             roles_claim: "roles".to_owned(),
             role_map,
             accept_jwt_typ: false,
+            console: Some(ConsoleClient {
+                client_id: DEV_CONSOLE_CLIENT.to_owned(),
+                client_secret: None,
+                redirect_uri: format!("{}{CONSOLE_CALLBACK_PATH}", base_url.trim_end_matches('/')),
+            }),
         };
         // Re-registered only when the base URL changed, so restarts add no entries.
         if identity_providers::of_agency(conn, agency.id)?.as_ref() != Some(&provider) {

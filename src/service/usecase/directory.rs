@@ -42,3 +42,13 @@ pub async fn own_agency(hub: &Hub, caller: &Principal) -> Result<Option<Agency>,
         None => Ok(None),
     }
 }
+
+/// Every registered agency's name by id (the directory every hub member reads), so pages
+/// show agencies by name.
+pub async fn names(hub: &Hub) -> Result<std::collections::BTreeMap<AgencyId, String>, AppError> {
+    hub.read(move |c| {
+        let all = agencies::list(c, None, None, i64::MAX)?;
+        Ok(all.into_iter().map(|a| (a.id, a.name)).collect())
+    })
+    .await
+}

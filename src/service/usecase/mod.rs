@@ -7,6 +7,7 @@
 pub mod agencies;
 pub mod agreements;
 pub mod audit;
+pub mod console;
 pub mod deliveries;
 pub mod dev_activity;
 pub mod dev_seed;

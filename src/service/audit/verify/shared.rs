@@ -40,6 +40,12 @@ impl Verifications {
         Ok(report)
     }
 
+    /// The report of the last run, if one has finished and none is running now (this never
+    /// waits for a run).
+    pub fn last(&self) -> Option<Report> {
+        self.last.try_lock().ok().and_then(|r| r.clone())
+    }
+
     /// How many verifications have run.
     pub fn runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)

@@ -1,0 +1,3 @@
+DROP INDEX referral_routing_by_route;
+DROP INDEX routing_decisions_by_route;
+DROP INDEX notifications_by_agency_record;

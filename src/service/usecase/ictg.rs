@@ -108,6 +108,7 @@ fn all_children(
     d: &Deadline,
     now: DateTime<Utc>,
     reader: Option<AgencyId>,
+    keep: &dyn Fn(&MonitoredChild) -> bool,
 ) -> Result<Vec<Found>, AppError> {
     let mut out = Vec::new();
     // Children of incidents.
@@ -152,28 +153,32 @@ fn all_children(
                 victim,
             };
             let a = allocations.get(&key);
+            let child = MonitoredChild {
+                record_kind: RecordKind::Incident,
+                record_id: x.id.clone(),
+                victim: Some(victim),
+                discloser_agency_id: reporter,
+                ictg_agency_id: r.agency_id,
+                area: x.area.to_string(),
+                referred_at,
+                allocation_due_at: due,
+                allocated_at: a.map(|a| a.allocated_at),
+                ictg_role: a.map(|a| a.ictg_role),
+                state: state(a.map(|a| a.allocated_at), due, now),
+                nrm_status: Some(
+                    v.nrm_status
+                        .unwrap_or(NrmStatus::NotReferred)
+                        .as_str()
+                        .to_owned(),
+                ),
+                nrm_status_withheld: false,
+                escalated_at: escalated.get(&key).copied(),
+            };
+            if !keep(&child) {
+                continue;
+            }
             out.push(Found {
-                child: MonitoredChild {
-                    record_kind: RecordKind::Incident,
-                    record_id: x.id.clone(),
-                    victim: Some(victim),
-                    discloser_agency_id: reporter,
-                    ictg_agency_id: r.agency_id,
-                    area: x.area.to_string(),
-                    referred_at,
-                    allocation_due_at: due,
-                    allocated_at: a.map(|a| a.allocated_at),
-                    ictg_role: a.map(|a| a.ictg_role),
-                    state: state(a.map(|a| a.allocated_at), due, now),
-                    nrm_status: Some(
-                        v.nrm_status
-                            .unwrap_or(NrmStatus::NotReferred)
-                            .as_str()
-                            .to_owned(),
-                    ),
-                    nrm_status_withheld: false,
-                    escalated_at: escalated.get(&key).copied(),
-                },
+                child,
                 children: children_rows
                     .iter()
                     .filter(|c| c.record_id == x.id)
@@ -219,23 +224,27 @@ fn all_children(
         };
         let mut told = children.get(&x.id).cloned().unwrap_or_default();
         told.insert(r.agency_id, r.fields.clone());
+        let child = MonitoredChild {
+            record_kind: RecordKind::Referral,
+            record_id: x.id.clone(),
+            victim: None,
+            discloser_agency_id: x.referring_agency,
+            ictg_agency_id: r.agency_id,
+            area: x.area.to_string(),
+            referred_at,
+            allocation_due_at: due,
+            allocated_at: allocated.map(|e| e.occurred_at),
+            ictg_role: allocated.and_then(|e| e.ictg_role),
+            state: state(allocated.map(|e| e.occurred_at), due, now),
+            nrm_status: Some(referral_nrm_status(&statuses).to_owned()),
+            nrm_status_withheld: false,
+            escalated_at: escalated.get(&key).copied(),
+        };
+        if !keep(&child) {
+            continue;
+        }
         out.push(Found {
-            child: MonitoredChild {
-                record_kind: RecordKind::Referral,
-                record_id: x.id.clone(),
-                victim: None,
-                discloser_agency_id: x.referring_agency,
-                ictg_agency_id: r.agency_id,
-                area: x.area.to_string(),
-                referred_at,
-                allocation_due_at: due,
-                allocated_at: allocated.map(|e| e.occurred_at),
-                ictg_role: allocated.and_then(|e| e.ictg_role),
-                state: state(allocated.map(|e| e.occurred_at), due, now),
-                nrm_status: Some(referral_nrm_status(&statuses).to_owned()),
-                nrm_status_withheld: false,
-                escalated_at: escalated.get(&key).copied(),
-            },
+            child,
             children: children_rows
                 .iter()
                 .filter(|c| c.record_id == x.id)
@@ -300,7 +309,7 @@ pub async fn list(
     let now = hub.now();
     let d = Deadline::of(hub);
     hub.snapshot(move |c| {
-        let mut out: Vec<MonitoredChild> = all_children(c, &d, now, Some(agency))?
+        let mut out: Vec<MonitoredChild> = all_children(c, &d, now, Some(agency), &|_| true)?
             .into_iter()
             .filter_map(|f| as_seen_by(f, agency))
             .filter(|c| filter.state.is_none_or(|s| c.state == s))
@@ -321,10 +330,11 @@ pub fn overdue_allocations(
     d: &Deadline,
     now: DateTime<Utc>,
 ) -> Result<Vec<Found>, AppError> {
-    Ok(all_children(conn, d, now, None)?
-        .into_iter()
-        .filter(|f| f.child.state == AllocationState::Overdue && f.child.escalated_at.is_none())
-        .collect())
+    // Only the children still to escalate are kept, so the walk holds little whatever the
+    // number of records monitored.
+    all_children(conn, d, now, None, &|c| {
+        c.state == AllocationState::Overdue && c.escalated_at.is_none()
+    })
 }
 
 /// Whether a guardian has been allocated to `c` since it was found overdue.

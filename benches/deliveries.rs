@@ -285,6 +285,34 @@ impl Drop for Hub {
     }
 }
 
+/// Police officers the incident phases post as, one token each.
+const OFFICERS: usize = 256;
+
+/// `n` tokens of police practitioners, one per officer (subjects `bench-police-{i}`), minted
+/// in this process with the dev issuer's key in the hub's data folder.
+fn officer_tokens(data_dir: &Path, env: &[(String, String)], n: usize) -> Vec<String> {
+    let overrides = msht_hub::config::Overrides {
+        data_dir: Some(data_dir.to_path_buf()),
+        ..Default::default()
+    };
+    let settings =
+        msht_hub::config::Settings::load_with_env(&overrides, Some(env.iter().cloned().collect()))
+            .unwrap();
+    (0..n)
+        .map(|i| {
+            let subject = format!("bench-police-{i}");
+            msht_hub::cli::dev_token(
+                &settings,
+                Some("police"),
+                "practitioner",
+                Some(&subject),
+                3600,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
 fn dev_token(data_dir: &Path, env: &[(String, String)], agency: &str, role: &str) -> String {
     let out = Command::new(HUB)
         .arg("dev-token")
@@ -320,7 +348,7 @@ fn incident(run: &str, i: u64) -> Value {
 async fn incidents(
     http: &reqwest::Client,
     api: &str,
-    token: &str,
+    tokens: &Arc<Vec<String>>,
     run: &str,
     seq: &Arc<AtomicU64>,
     window: Duration,
@@ -328,10 +356,10 @@ async fn incidents(
     let started = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|_| {
-            let (http, api, token, run, seq) = (
+            let (http, api, tokens, run, seq) = (
                 http.clone(),
                 api.to_owned(),
-                token.to_owned(),
+                tokens.clone(),
                 run.to_owned(),
                 seq.clone(),
             );
@@ -339,9 +367,12 @@ async fn incidents(
                 let (mut ok, mut bad) = (0u64, 0u64);
                 while started.elapsed() < window {
                     let i = seq.fetch_add(1, Ordering::Relaxed);
+                    // One officer per request in turn: the load comes from many
+                    // principals, as partners' does, so no rate limit is met.
+                    let token = &tokens[i as usize % tokens.len()];
                     let r = http
                         .post(format!("{api}/incidents"))
-                        .bearer_auth(&token)
+                        .bearer_auth(token)
                         .json(&incident(&run, i))
                         .send()
                         .await;
@@ -484,15 +515,15 @@ async fn run(tmp: &Path) {
         let key = webhook::secret_key(created["secret"].as_str().unwrap()).unwrap();
         rx.keys.lock().unwrap().insert(slug.to_owned(), key);
     }
-    let police = dev_token(&data_dir, &env, "police", "practitioner");
+    let officers = Arc::new(officer_tokens(&data_dir, &env, OFFICERS));
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let seq = Arc::new(AtomicU64::new(0));
     let tally = rx.reset();
 
     // 2. Incidents without the worker (this queues the backlog).
-    let _ = incidents(&http, &hub.api, &police, &run_id, &seq, WARM_UP).await;
+    let _ = incidents(&http, &hub.api, &officers, &run_id, &seq, WARM_UP).await;
     let (without, without_n, without_bad) =
-        incidents(&http, &hub.api, &police, &run_id, &seq, PHASE).await;
+        incidents(&http, &hub.api, &officers, &run_id, &seq, PHASE).await;
     println!(
         "hub     POST /incidents, worker off:  {without:>9.1}/s  ({without_n} ok, {without_bad} non-2xx)"
     );
@@ -504,7 +535,15 @@ async fn run(tmp: &Path) {
     );
     hub.stop();
 
-    // 3. The backlog drained by the worker.
+    // 3. The backlog drained by the worker. The log now has signed heads: on PostgreSQL a
+    // restarted hub must be given the deployment's key, the one its first start made.
+    if backend == "PostgreSQL" {
+        let key = data_dir.join("audit-signing-key.pem");
+        env.push((
+            "MSHT_HUB__AUDIT__SIGNING_KEY_FILE".to_owned(),
+            key.display().to_string(),
+        ));
+    }
     let tally = rx.reset();
     let log = tmp.join("hub-2.log");
     let mut hub = spawn_hub(&data_dir, &env, true, &log);
@@ -529,8 +568,9 @@ async fn run(tmp: &Path) {
     let police = dev_token(&data_dir, &env, "police", "practitioner");
     let before = seq.load(Ordering::Relaxed);
     let tally = rx.reset();
-    let _ = incidents(&http, &hub.api, &police, &run_id, &seq, WARM_UP).await;
-    let (with, with_n, with_bad) = incidents(&http, &hub.api, &police, &run_id, &seq, PHASE).await;
+    let _ = incidents(&http, &hub.api, &officers, &run_id, &seq, WARM_UP).await;
+    let (with, with_n, with_bad) =
+        incidents(&http, &hub.api, &officers, &run_id, &seq, PHASE).await;
     let queued = (seq.load(Ordering::Relaxed) - before) * RECIPIENTS.len() as u64;
     let during = tally.accepted.load(Ordering::Relaxed);
     let caught_up = wait_for(&tally, queued, DRAIN_TIMEOUT).await;

@@ -102,7 +102,7 @@ fn relevant(
 }
 
 /// Every child referred to an ICTG service, as the hub sees them (only those of records
-/// `reader` holds or was told of, when given).
+/// `reader` holds or was told of, when given), of which only those `keep` accepts are kept.
 fn all_children(
     conn: &mut DbConn,
     d: &Deadline,

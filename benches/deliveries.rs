@@ -564,8 +564,9 @@ async fn run(tmp: &Path) {
     );
 
     // 4. Incidents with the worker delivering what they queue (the restarted hub registered
-    // the dev issuers at its new address: a fresh token).
+    // the dev issuers at its new address: fresh tokens).
     let police = dev_token(&data_dir, &env, "police", "practitioner");
+    let officers = Arc::new(officer_tokens(&data_dir, &env, OFFICERS));
     let before = seq.load(Ordering::Relaxed);
     let tally = rx.reset();
     let _ = incidents(&http, &hub.api, &officers, &run_id, &seq, WARM_UP).await;

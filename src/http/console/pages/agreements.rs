@@ -21,12 +21,12 @@ use crate::domain::policy::AgreementView;
 use crate::error::AppError;
 use crate::http::console::context::ConsoleUser;
 use crate::http::console::page::{self, Chrome};
+use crate::http::extract::Idempotent;
 use crate::http::wire::agreement_out::AgreementOut;
 use crate::http::wire::agreements::{ReasonIn, ResumeIn};
 use crate::http::wire::page::MAX_LIMIT;
 use crate::usecase::agreements::{self, Change, ListFilter};
 use crate::usecase::directory;
-use crate::usecase::idempotency::{Once, Owner};
 
 const TITLE: &str = "Agreements";
 const SECTION: &str = "agreements";
@@ -365,12 +365,11 @@ pub async fn act(
         _ => return failure(Chrome::new(&user, TITLE, SECTION), &AppError::NotFound),
     };
     // A console form carries no Idempotency-Key: a resubmitted form is a second request.
-    let once = Once {
-        owner: Owner::of(&user.principal),
+    let once = Idempotent {
         key: None,
         scope: format!("POST /console/agreements/{id}/{action}"),
-        body: serde_json::Value::Null,
-    };
+    }
+    .once(&user.principal, serde_json::Value::Null);
     let shape = |_: &AgreementView| Ok((200, serde_json::Value::Null));
     match agreements::change(&state.hub, user.principal.clone(), id, change, once, shape).await {
         Ok(_) => Ok(HttpResponse::SeeOther()

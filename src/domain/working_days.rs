@@ -99,11 +99,37 @@ impl Calendar {
         }
         from_uk_local(day.and_time(time))
     }
+
+    /// The latest start whose deadline `n` working days on can have passed by `now`: any
+    /// later start falls due after `now`. Each working day moves the deadline at least one
+    /// calendar day and keeps the local time of day, and UK local time is at most an hour
+    /// from UTC's, so a deadline is never earlier than `start + n days - 1 hour`.
+    pub fn latest_start_due_by(&self, now: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        now - chrono::Duration::days(i64::from(n)) + chrono::Duration::hours(1)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_start_after_the_bound_is_due_by_now() {
+        let c = Calendar::default();
+        // Every half hour over a year (both clock changes), for 0, 1 and 5 working days.
+        let first = t("2026-01-01T00:00:00Z");
+        for n in [0u32, 1, 5] {
+            for step in 0..(366 * 48) {
+                let start = first + chrono::Duration::minutes(30 * step);
+                let due = c.add_working_days(start, n);
+                let bound = c.latest_start_due_by(due, n);
+                assert!(
+                    start <= bound,
+                    "start {start} due {due} after bound {bound} ({n} days)"
+                );
+            }
+        }
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -3,7 +3,9 @@
 //! incident's child victims, and the one escalation of each overdue allocation. The records
 //! themselves are read through their disclosers (`store::incidents`, `store::referrals`).
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Timestamp};
 
 use super::schema::{
     ictg_allocations as al, ictg_escalations as es, incidents as inc, notifications as n,
@@ -41,13 +43,24 @@ fn routed_rows(
         .collect()
 }
 
+/// Which routed rows to read: only those after a `(record id, agency id)` cursor, at most
+/// `limit`, and (when `referred_by` is given) only those referred at or before it, whose
+/// decision or first notification to the agency is that old.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub after: Option<(String, String)>,
+    pub limit: Option<i64>,
+    pub referred_by: Option<DateTime<Utc>>,
+}
+
 /// Incidents an agency was notified of on `route` (`ictg`, `children_partnership`), all or
-/// only those of `agency`, and only `ids` when given.
+/// only those of `agency`, only `ids` when given, within `window`; in (incident, agency) order.
 pub fn incidents_routed(
     conn: &mut DbConn,
     route: &str,
     agency: Option<AgencyId>,
     ids: Option<&[String]>,
+    window: &Window,
 ) -> Result<Vec<Routed>, AppError> {
     let mut q = rd::table
         .filter(rd::route.eq(route.to_owned()))
@@ -58,6 +71,31 @@ pub fn incidents_routed(
     }
     if let Some(ids) = ids {
         q = q.filter(rd::incident_id.eq_any(ids.to_vec()));
+    }
+    if let Some((id, a)) = &window.after {
+        q = q.filter(
+            rd::incident_id.gt(id.clone()).or(rd::incident_id
+                .eq(id.clone())
+                .and(rd::agency_id.gt(a.clone()))),
+        );
+    }
+    if let Some(by) = window.referred_by {
+        let by = to_db(by);
+        q = q.filter(
+            sql::<Bool>(
+                "(routing_decisions.decided_at <= ",
+            )
+            .bind::<Timestamp, _>(by)
+            .sql(
+                " OR EXISTS (SELECT 1 FROM notifications n WHERE n.agency_id = routing_decisions.agency_id \
+                 AND n.record_id = routing_decisions.incident_id AND n.created_at <= ",
+            )
+            .bind::<Timestamp, _>(by)
+            .sql("))"),
+        );
+    }
+    if let Some(limit) = window.limit {
+        q = q.limit(limit);
     }
     let rows = q
         .select((rd::incident_id, rd::agency_id, rd::fields, rd::decided_at))
@@ -72,6 +110,7 @@ pub fn referrals_routed(
     route: &str,
     agency: Option<AgencyId>,
     ids: Option<&[String]>,
+    window: &Window,
 ) -> Result<Vec<Routed>, AppError> {
     let mut q = rr::table
         .filter(rr::route.eq(route.to_owned()))
@@ -82,6 +121,31 @@ pub fn referrals_routed(
     }
     if let Some(ids) = ids {
         q = q.filter(rr::referral_id.eq_any(ids.to_vec()));
+    }
+    if let Some((id, a)) = &window.after {
+        q = q.filter(
+            rr::referral_id.gt(id.clone()).or(rr::referral_id
+                .eq(id.clone())
+                .and(rr::agency_id.gt(a.clone()))),
+        );
+    }
+    if let Some(by) = window.referred_by {
+        let by = to_db(by);
+        q = q.filter(
+            sql::<Bool>(
+                "(referral_routing.decided_at <= ",
+            )
+            .bind::<Timestamp, _>(by)
+            .sql(
+                " OR EXISTS (SELECT 1 FROM notifications n WHERE n.agency_id = referral_routing.agency_id \
+                 AND n.record_id = referral_routing.referral_id AND n.created_at <= ",
+            )
+            .bind::<Timestamp, _>(by)
+            .sql("))"),
+        );
+    }
+    if let Some(limit) = window.limit {
+        q = q.limit(limit);
     }
     let rows = q
         .select((rr::referral_id, rr::agency_id, rr::fields, rr::decided_at))

@@ -26,6 +26,7 @@ use crate::domain::msht::EventType;
 use crate::domain::referral_lifecycle::EventKind;
 use crate::domain::working_days::Calendar;
 use crate::error::AppError;
+use crate::service::store::ictg::Window;
 use crate::service::store::{ictg, incidents, referrals, DbConn};
 use crate::usecase::hub::Hub;
 use crate::usecase::idempotency::{self, Keyed, Response};
@@ -52,6 +53,11 @@ impl Deadline {
 
     fn due(&self, from: DateTime<Utc>) -> DateTime<Utc> {
         self.calendar.add_working_days(from, self.working_days)
+    }
+
+    /// The latest referral that can be due by `now`: a child referred after it is not.
+    fn referred_by(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.calendar.latest_start_due_by(now, self.working_days)
     }
 }
 
@@ -91,8 +97,12 @@ fn relevant(
         .into_iter()
         .collect();
     let told = match kind {
-        RecordKind::Incident => ictg::incidents_routed(conn, CHILDREN, Some(reader), Some(&ids))?,
-        RecordKind::Referral => ictg::referrals_routed(conn, CHILDREN, Some(reader), Some(&ids))?,
+        RecordKind::Incident => {
+            ictg::incidents_routed(conn, CHILDREN, Some(reader), Some(&ids), &Window::default())?
+        }
+        RecordKind::Referral => {
+            ictg::referrals_routed(conn, CHILDREN, Some(reader), Some(&ids), &Window::default())?
+        }
     };
     keep.extend(told.into_iter().map(|r| r.record_id));
     Ok(routed
@@ -101,18 +111,64 @@ fn relevant(
         .collect())
 }
 
+/// Routed rows read per page of the walk, so it holds (and asks the database about) a
+/// bounded number of records at a time however many the hub monitors.
+const PAGE: i64 = 500;
+
 /// Every child referred to an ICTG service, as the hub sees them (only those of records
-/// `reader` holds or was told of, when given), of which only those `keep` accepts are kept.
+/// `reader` holds or was told of, when given, and only those referred at or before
+/// `referred_by`, when given), of which only those `keep` accepts are kept.
 fn all_children(
     conn: &mut DbConn,
     d: &Deadline,
     now: DateTime<Utc>,
     reader: Option<AgencyId>,
+    referred_by: Option<DateTime<Utc>>,
     keep: &dyn Fn(&MonitoredChild) -> bool,
 ) -> Result<Vec<Found>, AppError> {
     let mut out = Vec::new();
-    // Children of incidents.
-    let routed = ictg::incidents_routed(conn, ICTG, None, None)?;
+    for kind in [RecordKind::Incident, RecordKind::Referral] {
+        let mut window = Window {
+            after: None,
+            limit: Some(PAGE),
+            referred_by,
+        };
+        loop {
+            let page = match kind {
+                RecordKind::Incident => ictg::incidents_routed(conn, ICTG, None, None, &window)?,
+                RecordKind::Referral => ictg::referrals_routed(conn, ICTG, None, None, &window)?,
+            };
+            let Some(last) = page.last() else {
+                break;
+            };
+            window.after = Some((last.record_id.clone(), last.agency_id.to_string()));
+            let more = i64::try_from(page.len()).map_err(AppError::internal)? == PAGE;
+            match kind {
+                RecordKind::Incident => {
+                    incident_children(conn, d, now, reader, page, keep, &mut out)?
+                }
+                RecordKind::Referral => {
+                    referral_children(conn, d, now, reader, page, keep, &mut out)?
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The monitored children of one page of incidents routed to an ICTG service.
+fn incident_children(
+    conn: &mut DbConn,
+    d: &Deadline,
+    now: DateTime<Utc>,
+    reader: Option<AgencyId>,
+    routed: Vec<ictg::Routed>,
+    keep: &dyn Fn(&MonitoredChild) -> bool,
+    out: &mut Vec<Found>,
+) -> Result<(), AppError> {
     let routed = relevant(conn, RecordKind::Incident, routed, reader)?;
     let ids: Vec<String> = routed
         .iter()
@@ -120,7 +176,8 @@ fn all_children(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let children_rows = ictg::incidents_routed(conn, CHILDREN, None, Some(&ids))?;
+    let children_rows =
+        ictg::incidents_routed(conn, CHILDREN, None, Some(&ids), &Window::default())?;
     let children = told_of(&children_rows);
     let allocations: BTreeMap<ChildRef, Allocation> = ictg::allocations_of(conn, &ids)?
         .into_iter()
@@ -189,8 +246,19 @@ fn all_children(
             });
         }
     }
-    // Children's referrals.
-    let routed = ictg::referrals_routed(conn, ICTG, None, None)?;
+    Ok(())
+}
+
+/// The monitored children of one page of children's referrals routed to an ICTG service.
+fn referral_children(
+    conn: &mut DbConn,
+    d: &Deadline,
+    now: DateTime<Utc>,
+    reader: Option<AgencyId>,
+    routed: Vec<ictg::Routed>,
+    keep: &dyn Fn(&MonitoredChild) -> bool,
+    out: &mut Vec<Found>,
+) -> Result<(), AppError> {
     let routed = relevant(conn, RecordKind::Referral, routed, reader)?;
     let ids: Vec<String> = routed
         .iter()
@@ -198,7 +266,8 @@ fn all_children(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let children_rows = ictg::referrals_routed(conn, CHILDREN, None, Some(&ids))?;
+    let children_rows =
+        ictg::referrals_routed(conn, CHILDREN, None, Some(&ids), &Window::default())?;
     let children = told_of(&children_rows);
     let escalated: BTreeMap<ChildRef, DateTime<Utc>> =
         ictg::escalations_of(conn, &ids)?.into_iter().collect();
@@ -254,7 +323,7 @@ fn all_children(
             classification: x.classification.as_str().to_owned(),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The field that discloses a child's NRM status for a record kind.
@@ -309,7 +378,7 @@ pub async fn list(
     let now = hub.now();
     let d = Deadline::of(hub);
     hub.snapshot(move |c| {
-        let mut out: Vec<MonitoredChild> = all_children(c, &d, now, Some(agency), &|_| true)?
+        let mut out: Vec<MonitoredChild> = all_children(c, &d, now, Some(agency), None, &|_| true)?
             .into_iter()
             .filter_map(|f| as_seen_by(f, agency))
             .filter(|c| filter.state.is_none_or(|s| c.state == s))
@@ -332,7 +401,7 @@ pub fn overdue_allocations(
 ) -> Result<Vec<Found>, AppError> {
     // Only the children still to escalate are kept, so the walk holds little whatever the
     // number of records monitored.
-    all_children(conn, d, now, None, &|c| {
+    all_children(conn, d, now, None, Some(d.referred_by(now)), &|c| {
         c.state == AllocationState::Overdue && c.escalated_at.is_none()
     })
 }
@@ -453,7 +522,7 @@ pub async fn allocate(
             let Some(reporter) = incidents::reporter_for_recipient(c, &id, agency)? else {
                 return Err(refusal::not_found(&actor, "incident", &id, now));
             };
-            let routed = ictg::incidents_routed(c, ICTG, Some(agency), Some(std::slice::from_ref(&id)))?;
+            let routed = ictg::incidents_routed(c, ICTG, Some(agency), Some(std::slice::from_ref(&id)), &Window::default())?;
             if routed.is_empty() {
                 return Err(refusal::forbidden(
                     &actor,

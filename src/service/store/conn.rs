@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use crate::error::AppError;
 
@@ -130,7 +130,7 @@ impl ConnManager {
                 let mut c = SqliteConnection::establish(&path.to_string_lossy())?;
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA synchronous = {}; \
-                     PRAGMA foreign_keys = ON; {sqlite_extra}",
+                     PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; {sqlite_extra}",
                     self.busy_timeout_ms,
                     self.synchronous.pragma(),
                 ))
@@ -161,5 +161,35 @@ impl ManageConnection for ConnManager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Whether the SQLite library the hub runs on keeps statements' plans stable across bound
+/// values (compiled with `SQLITE_ENABLE_QPSG`, as `.cargo/config.toml` builds it). Without
+/// it every cached statement with a `LIMIT ?` is compiled again each time it runs.
+pub fn sqlite_plans_are_stable(conn: &mut DbConn) -> Result<bool, AppError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(true);
+    };
+    let found: Found = diesel::sql_query(
+        "SELECT count(*) AS n FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+    )
+    .get_result(c)?;
+    Ok(found.n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_sqlite_keeps_plans_stable_across_bound_values() {
+        let mut c = DbConn::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        assert!(sqlite_plans_are_stable(&mut c).unwrap());
     }
 }

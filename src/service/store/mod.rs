@@ -104,6 +104,13 @@ impl Db {
         {
             let mut conn = pool.get()?;
             migrations::run(&mut conn)?;
+            if !conn::sqlite_plans_are_stable(&mut conn)? {
+                tracing::warn!(
+                    "this SQLite was built without SQLITE_ENABLE_QPSG: statements with a bound \
+                     LIMIT are compiled again on every run (build msht-hub with its \
+                     .cargo/config.toml)"
+                );
+            }
         }
         let writer = Writer::start(&manager, max_batch(backend))?;
         let checkpointer = if backend == Backend::Sqlite && settings.checkpoint_interval_ms > 0 {

@@ -101,6 +101,28 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Every e-mail the hub has written to its local mailbox, in order (empty when none).
+    pub fn mails(&self) -> Vec<String> {
+        let path = self
+            .data_dir
+            .path()
+            .join("mail")
+            .join(msht_hub::delivery::mailbox::FILE_NAME);
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if line.starts_with("From ") {
+                out.push(String::new());
+            } else if let Some(m) = out.last_mut() {
+                m.push_str(line);
+                m.push('\n');
+            }
+        }
+        out
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_with(Options::default()).await
     }

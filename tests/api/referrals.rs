@@ -304,14 +304,8 @@ fn everything_sent(app: &TestApp, hooks: &[&Receiver]) -> Vec<String> {
         .flat_map(|h| h.received())
         .map(|r| String::from_utf8(r.body).unwrap())
         .collect();
-    if let Ok(dir) = std::fs::read_dir(app.data_dir.path().join("mail")) {
-        // Undo quoted-printable soft line breaks, so nothing hides across a wrapped line.
-        out.extend(dir.map(|e| {
-            std::fs::read_to_string(e.unwrap().path())
-                .unwrap()
-                .replace("=\r\n", "")
-        }));
-    }
+    // Undo quoted-printable soft line breaks, so nothing hides across a wrapped line.
+    out.extend(app.mails().into_iter().map(|m| m.replace("=\n", "")));
     out
 }
 

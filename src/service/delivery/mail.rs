@@ -1,10 +1,13 @@
-//! E-mail through lettre: an SMTP relay at `mail.smtp_url` in production, or `.eml` files in
-//! `data_dir/mail` for the embedded default. A notification e-mail carries no personal data:
+//! E-mail through lettre: an SMTP relay at `mail.smtp_url` in production, or the local
+//! mailbox `data_dir/mail/outbox.mbox` ([`super::mailbox`]) for the embedded default. A notification e-mail carries no personal data:
 //! only that a notification of a given classification is waiting, its id and where to read it.
 use lettre::message::header::ContentType;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::sync::Arc;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
+use super::mailbox::Mailbox;
 use crate::config::Settings;
 use crate::error::AppError;
 
@@ -12,7 +15,7 @@ use crate::error::AppError;
 #[derive(Clone)]
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File(AsyncFileTransport<Tokio1Executor>),
+    Mailbox(Arc<Mailbox>),
 }
 
 impl Mailer {
@@ -20,8 +23,7 @@ impl Mailer {
         let url = settings.mail.smtp_url.expose_secret();
         if url.trim().is_empty() {
             let dir = settings.data_path("mail");
-            std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
-            Ok(Mailer::File(AsyncFileTransport::new(dir)))
+            Ok(Mailer::Mailbox(Arc::new(Mailbox::open(&dir)?)))
         } else {
             let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                 .map_err(|e| AppError::Config(format!("mail.smtp_url: {e}")))?
@@ -48,7 +50,7 @@ impl Mailer {
         let message = builder.body(text).map_err(|e| format!("message: {e}"))?;
         match self {
             Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Mailer::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Mailbox(m) => m.append(&message.formatted()),
         }
     }
 }

@@ -313,22 +313,49 @@ pub fn methods_for(pattern: &str) -> Vec<String> {
         .collect()
 }
 
+/// Mounts `endpoints` under `prefix`, one scope per first path segment (`/incidents`,
+/// `/agreements`, ...) with that segment's resources inside. Matching a request (which the
+/// router, the gate and the metrics middleware each do) then compares a few static prefixes
+/// and tries the patterns of one segment only, instead of every pattern of the API in turn.
 fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {
-    let mut paths: Vec<(String, Vec<Route>)> = Vec::new();
+    let mut groups: Vec<(&'static str, Vec<(&'static str, Vec<Route>)>)> = Vec::new();
     for e in endpoints {
-        let path = format!("{prefix}{}", e.path);
-        match paths.iter_mut().find(|(p, _)| *p == path) {
+        let (segment, rest) = split_first_segment(e.path);
+        let i = match groups.iter().position(|(s, _)| *s == segment) {
+            Some(i) => i,
+            None => {
+                groups.push((segment, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let Some((_, group)) = groups.get_mut(i) else {
+            continue;
+        };
+        match group.iter_mut().find(|(p, _)| *p == rest) {
             Some((_, routes)) => routes.push(e.route),
-            None => paths.push((path, vec![e.route])),
+            None => group.push((rest, vec![e.route])),
         }
     }
-    for (path, routes) in paths {
-        let mut resource =
-            web::resource(path).default_service(web::to(fallback::method_not_allowed));
-        for r in routes {
-            resource = resource.route(r);
+    for (segment, resources) in groups {
+        let mut scope = web::scope(&format!("{prefix}{segment}"));
+        for (rest, routes) in resources {
+            let mut resource =
+                web::resource(rest).default_service(web::to(fallback::method_not_allowed));
+            for r in routes {
+                resource = resource.route(r);
+            }
+            scope = scope.service(resource);
         }
-        cfg.service(resource);
+        cfg.service(scope);
+    }
+}
+
+/// `/incidents/{id}/events` -> (`/incidents`, `/{id}/events`); `/me` -> (`/me`, ``).
+fn split_first_segment(path: &'static str) -> (&'static str, &'static str) {
+    let tail = path.get(1..).unwrap_or("");
+    match tail.find('/') {
+        Some(i) => path.split_at(i + 1),
+        None => (path, ""),
     }
 }
 
@@ -340,5 +367,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev_mode: bool) {
     mount(cfg, "", ops_root());
     if dev_mode {
         mount(cfg, "", dev());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_splits_at_its_first_segment() {
+        assert_eq!(split_first_segment("/me"), ("/me", ""));
+        assert_eq!(
+            split_first_segment("/incidents/{id}/events"),
+            ("/incidents", "/{id}/events")
+        );
+        assert_eq!(
+            split_first_segment("/api-spec/openapi.yaml"),
+            ("/api-spec", "/openapi.yaml")
+        );
     }
 }

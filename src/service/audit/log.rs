@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use super::canonical;
 use super::frontier::{interior_by_leaf, Frontier};
 use super::merkle::{self, Hash};
+use super::proven::{self, Proven};
 use crate::domain::audit::{NewEntry, Operation};
 use crate::error::AppError;
 use crate::service::store::audit::{self as rows, AgencyLink, EntryRow, SubjectLink};
@@ -54,13 +55,39 @@ pub fn append_refusal(conn: &mut DbConn, entry: &NewEntry) -> Result<(), AppErro
 
 /// Appends several entries, in order, with one head update (group commit).
 pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt>, AppError> {
+    Ok(append_tree(conn, entries, false)?.0)
+}
+
+/// [`append_all`], with the inclusion proof of the first entry in the tree its receipt
+/// names, worked out from the nodes the append already holds (no read of the log).
+pub fn append_all_proving_first(
+    conn: &mut DbConn,
+    entries: &[NewEntry],
+) -> Result<(Vec<Receipt>, Option<Proven>), AppError> {
+    append_tree(conn, entries, true)
+}
+
+/// [`append`] with the entry's inclusion proof (see [`append_all_proving_first`]).
+pub fn append_proven(conn: &mut DbConn, entry: &NewEntry) -> Result<Proven, AppError> {
+    append_tree(conn, std::slice::from_ref(entry), true)?
+        .1
+        .ok_or_else(|| AppError::Internal("audit append returned no proof".into()))
+}
+
+/// Appends `entries`; with `prove`, also proves the first one's inclusion.
+fn append_tree(
+    conn: &mut DbConn,
+    entries: &[NewEntry],
+    prove: bool,
+) -> Result<(Vec<Receipt>, Option<Proven>), AppError> {
     if entries.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let head = rows::lock_head(conn)?;
     let size_before = u64::try_from(head.tree_size)
         .map_err(|_| AppError::Internal("audit head: negative tree size".into()))?;
     let mut frontier = Frontier::from_bytes(size_before, &head.frontier)?;
+    let before = prove.then(|| frontier.clone());
 
     let mut prepared = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
@@ -100,7 +127,17 @@ pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt
     if entries.iter().any(changes_policy) {
         epoch::bump(conn)?;
     }
-    Ok(receipts)
+    let proven = match (before, receipts.first(), leaves.first()) {
+        (Some(before), Some(receipt), Some(leaf)) => Some(proven::prove(
+            before,
+            &completed,
+            receipt.clone(),
+            *leaf,
+            &root,
+        )?),
+        _ => None,
+    };
+    Ok((receipts, proven))
 }
 
 /// Record kinds whose governance changes decide who may receive what: a change to any of

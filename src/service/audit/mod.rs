@@ -20,6 +20,7 @@ pub mod held;
 pub mod log;
 pub mod merkle;
 pub mod proofs;
+pub mod proven;
 pub mod read;
 pub mod runtime;
 pub mod sealed;
@@ -27,7 +28,10 @@ pub mod verify;
 pub mod witness;
 pub mod witnessing;
 
-pub use log::{append, append_all, append_refusal, Receipt};
+pub use log::{
+    append, append_all, append_all_proving_first, append_proven, append_refusal, Receipt,
+};
+pub use proven::Proven;
 pub use read::LoggedEntry;
 pub use runtime::AuditRuntime;
 pub use sealed::Sealed;

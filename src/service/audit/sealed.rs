@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use super::heads::{self, SignedTreeHead};
 use super::merkle::Hash;
 use super::proofs::{self, current_size};
+use super::proven::Proven;
 use super::{AuditRuntime, Receipt};
 use crate::error::AppError;
 use crate::service::store::DbConn;
@@ -51,6 +52,30 @@ pub fn seal(
         leaf_hash: proof.leaf_hash,
         audit_path: proof.audit_path,
         receipt,
+    })
+}
+
+/// Seals an append already committed whose proof the append worked out itself
+/// ([`super::proven`]): nothing is read, only the checkpoint signed.
+pub fn seal_proven(
+    runtime: &AuditRuntime,
+    proven: Proven,
+    now: DateTime<Utc>,
+) -> Result<Sealed, AppError> {
+    let root_hash =
+        super::read::to_hash(&hex::decode(&proven.receipt.root_hash).map_err(AppError::internal)?)?;
+    let head = SignedTreeHead {
+        tree_size: proven.receipt.tree_size,
+        root_hash,
+        timestamp: now,
+        key_id: runtime.signer.key_id().to_owned(),
+        signature: Vec::new(),
+    };
+    Ok(Sealed {
+        checkpoint: runtime.checkpoint(&head)?,
+        leaf_hash: proven.leaf_hash,
+        audit_path: proven.audit_path,
+        receipt: proven.receipt,
     })
 }
 

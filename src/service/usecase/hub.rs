@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{self, AuditRuntime, Receipt, Sealed};
+use crate::audit::{self, AuditRuntime, Proven, Receipt, Sealed};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::secrets::SecretBox;
@@ -45,13 +45,10 @@ impl Hub {
         }
     }
 
-    /// Seals the receipt of an append that has committed, on a reader (see
-    /// [`audit::sealed`]).
-    pub(in crate::service) async fn seal(&self, receipt: Receipt) -> Result<Sealed, AppError> {
-        let (runtime, now) = (self.audit.clone(), self.now());
-        self.db
-            .snapshot(move |c| audit::sealed::seal_committed(c, &runtime, receipt, now))
-            .await
+    /// Seals the receipt of an append that has committed, with the proof the append worked
+    /// out (see [`audit::proven`]): only the checkpoint is signed, nothing read.
+    pub(in crate::service) fn seal(&self, proven: Proven) -> Result<Sealed, AppError> {
+        audit::sealed::seal_proven(&self.audit, proven, self.now())
     }
 
     /// A sealer of receipts appended in a write intent (see [`audit::sealed`]).

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit::{self, Receipt, Sealed};
+use crate::audit::{self, Proven, Sealed};
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, IncidentId};
@@ -86,14 +86,14 @@ pub struct Recorded {
     /// sealed.
     pub receipt: Option<Sealed>,
     /// That receipt until it is sealed, after the write commits.
-    pub(in crate::service) pending: Option<Receipt>,
+    pub(in crate::service) pending: Option<Proven>,
 }
 
 impl Recorded {
     /// Seals the receipt of the recording entry, once it has committed.
-    async fn sealed(mut self, hub: &Hub) -> Result<Self, AppError> {
-        if let Some(r) = self.pending.take() {
-            self.receipt = Some(hub.seal(r).await?);
+    fn sealed(mut self, hub: &Hub) -> Result<Self, AppError> {
+        if let Some(p) = self.pending.take() {
+            self.receipt = Some(hub.seal(p)?);
         }
         Ok(self)
     }
@@ -150,7 +150,6 @@ pub async fn create(
             })
             .await?
             .sealed(hub)
-            .await
         }
     })
     .await
@@ -159,8 +158,8 @@ pub async fn create(
 impl Created {
     /// Seals the receipt of the recording entry, once it has committed (a replay has none
     /// of its own: the key keeps only the incident's id).
-    async fn sealed(mut self, hub: &Hub) -> Result<Created, AppError> {
-        self.recorded = self.recorded.sealed(hub).await?;
+    fn sealed(mut self, hub: &Hub) -> Result<Created, AppError> {
+        self.recorded = self.recorded.sealed(hub)?;
         Ok(self)
     }
 }
@@ -230,13 +229,13 @@ fn create_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    let receipts = audit::append_all(conn, &entries)?;
+    let (_, first) = audit::append_all_proving_first(conn, &entries)?;
     Ok(Recorded {
         incident: incident.clone(),
         version: 1,
         routed,
         receipt: None,
-        pending: receipts.into_iter().next(),
+        pending: first,
     })
 }
 
@@ -304,7 +303,6 @@ pub async fn patch(
             })
             .await?
             .sealed(hub)
-            .await
         }
     })
     .await
@@ -349,13 +347,13 @@ fn update_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    let receipts = audit::append_all(conn, &entries)?;
+    let (_, first) = audit::append_all_proving_first(conn, &entries)?;
     Ok(Recorded {
         incident: changed.clone(),
         version,
         routed,
         receipt: None,
-        pending: receipts.into_iter().next(),
+        pending: first,
     })
 }
 

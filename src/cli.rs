@@ -114,9 +114,13 @@ fn overrides(g: &Global) -> Overrides {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+/// The hub's runtime. Its blocking threads run database reads, each on one of the pool's
+/// connections, so a few more threads than connections is all they can use: more would only
+/// wait for a connection, each holding its stack and allocator cache.
+fn runtime(pool_size: u32) -> Result<tokio::runtime::Runtime, AppError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(usize::try_from(pool_size).unwrap_or(8) + 8)
         .build()
         .map_err(AppError::internal)
 }
@@ -129,7 +133,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, AppError> {
             o.bind = bind;
             let settings = Settings::load(&o)?;
             crate::telemetry::init(&settings.log);
-            runtime()?.block_on(serve(settings, dev))?;
+            runtime(settings.database.pool_size)?.block_on(serve(settings, dev))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { database_url } => {

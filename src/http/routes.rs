@@ -318,7 +318,7 @@ pub fn methods_for(pattern: &str) -> Vec<String> {
 /// router, the gate and the metrics middleware each do) then compares a few static prefixes
 /// and tries the patterns of one segment only, instead of every pattern of the API in turn.
 fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {
-    let mut groups: Vec<(&'static str, Vec<(&'static str, Vec<Route>)>)> = Vec::new();
+    let mut groups: Vec<(&'static str, Vec<Resource>)> = Vec::new();
     for e in endpoints {
         let (segment, rest) = split_first_segment(e.path);
         let i = match groups.iter().position(|(s, _)| *s == segment) {
@@ -349,6 +349,9 @@ fn mount(cfg: &mut web::ServiceConfig, prefix: &str, endpoints: Vec<Endpoint>) {
         cfg.service(scope);
     }
 }
+
+/// One resource of a segment's scope: its path within the scope and its routes.
+type Resource = (&'static str, Vec<Route>);
 
 /// `/incidents/{id}/events` -> (`/incidents`, `/{id}/events`); `/me` -> (`/me`, ``).
 fn split_first_segment(path: &'static str) -> (&'static str, &'static str) {

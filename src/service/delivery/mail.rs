@@ -4,6 +4,8 @@
 use lettre::message::header::ContentType;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -32,13 +34,14 @@ impl Mailer {
         }
     }
 
-    /// Sends `text` to `to`.
+    /// Sends `text` to `to` (`now` dates a local mailbox's entry).
     pub async fn send(
         &self,
         from: &str,
         to: &[String],
         subject: &str,
         text: String,
+        now: DateTime<Utc>,
     ) -> Result<(), String> {
         let mut builder = Message::builder()
             .from(from.parse().map_err(|e| format!("mail.from: {e}"))?)
@@ -50,7 +53,7 @@ impl Mailer {
         let message = builder.body(text).map_err(|e| format!("message: {e}"))?;
         match self {
             Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Mailer::Mailbox(m) => m.append(&message.formatted()),
+            Mailer::Mailbox(m) => m.append(&message.formatted(), now),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
 
@@ -35,12 +35,9 @@ impl Mailbox {
         })
     }
 
-    /// Appends one formatted message (as lettre formats it, CRLF line ends).
-    pub fn append(&self, message: &[u8]) -> Result<(), String> {
-        let entry = entry(
-            message,
-            &Utc::now().format("%a %b %e %H:%M:%S %Y").to_string(),
-        );
+    /// Appends one formatted message (as lettre formats it, CRLF line ends), sent at `at`.
+    pub fn append(&self, message: &[u8], at: DateTime<Utc>) -> Result<(), String> {
+        let entry = entry(message, &at.format("%a %b %e %H:%M:%S %Y").to_string());
         let mut file = self
             .file
             .lock()
@@ -93,10 +90,14 @@ mod tests {
     fn messages_are_appended_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let m = Mailbox::open(dir.path()).unwrap();
-        m.append(b"Subject: one\r\n\r\n1\r\n").unwrap();
-        m.append(b"Subject: two\r\n\r\n2\r\n").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        m.append(b"Subject: one\r\n\r\n1\r\n", at).unwrap();
+        m.append(b"Subject: two\r\n\r\n2\r\n", at).unwrap();
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         assert_eq!(text.matches("\nFrom msht-hub ").count() + 1, 2);
         assert!(text.find("Subject: one").unwrap() < text.find("Subject: two").unwrap());
+        assert!(text.starts_with("From msht-hub Tue Dec  1 16:00:00 2026\n"));
     }
 }

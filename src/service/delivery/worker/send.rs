@@ -147,7 +147,13 @@ impl Worker {
         };
         match self
             .mailer
-            .send(&self.settings.mail.from, to, &subject, text)
+            .send(
+                &self.settings.mail.from,
+                to,
+                &subject,
+                text,
+                self.clock.now(),
+            )
             .await
         {
             Ok(()) => Attempt::Delivered { status: None },

@@ -118,6 +118,20 @@ impl Frontier {
         same && rest.is_empty()
     }
 
+    /// Appends one leaf, computing only the nodes it completes (verification replays the
+    /// tree this way to reach the sizes whose roots it checks).
+    pub fn append(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        let mut level = 0u32;
+        while self.size >> level & 1 == 1 {
+            let Some(left) = self.nodes.pop() else { break };
+            hash = merkle::node_hash(&left, &hash);
+            level += 1;
+        }
+        self.nodes.push(hash);
+        self.size += 1;
+    }
+
     /// The frontier's nodes, largest subtree first.
     pub fn nodes(&self) -> &[Hash] {
         &self.nodes

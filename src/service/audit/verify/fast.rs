@@ -8,10 +8,11 @@
 //!   check the body against its columns and link rows ([`body::matches`]).
 //! - One thread folds the leaves into the tree in seq order and compares the interior nodes
 //!   stored with each entry in place. For each page it hands the workers the frontier
-//!   before the page, the page's leaves and the roots that receipts and signed tree heads
-//!   name at sizes within it; a worker replays the page from that frontier (one node per
-//!   leaf on average) and computes the root at each of those sizes with the fewest hashes
-//!   (one fewer than the subtrees at that size), once per size however many name it.
+//!   before the page, the node each leaf's push left on top of it (no hashing needed to
+//!   replay the page) and the roots that receipts and signed tree heads name at sizes
+//!   within it; a worker replays the page from that frontier and computes the root at each
+//!   of those sizes with the fewest hashes (one fewer than the subtrees at that size), once
+//!   per size however many name it.
 //!
 //! It answers only "all of it verified" (with the same report the walk would give) or "not
 //! shown": on the first problem it stops, and the walk runs to say exactly what and where.
@@ -39,11 +40,12 @@ enum Job {
     Roots(RootJob),
 }
 
-/// The roots to check within one page: the frontier before it, its leaves, and each
-/// (size, root named there), sizes ascending.
+/// The roots to check within one page: the frontier before it, the node each of its
+/// leaves left on top of the frontier ([`Frontier::advance`]), and each (size, root named
+/// there), sizes ascending.
 struct RootJob {
     start: Frontier,
-    leaves: Vec<Hash>,
+    tops: Vec<Hash>,
     expected: Vec<(u64, Hash)>,
 }
 
@@ -51,11 +53,11 @@ impl RootJob {
     fn check(self) -> bool {
         let mut tree = self.start;
         let mut expected = self.expected.iter().peekable();
-        for leaf in self.leaves {
+        for top in self.tops {
             if expected.peek().is_none() {
                 break;
             }
-            tree.append(leaf);
+            tree.advance(top);
             let size = tree.size();
             let mut root = None;
             while let Some((_, want)) = expected.next_if(|(s, _)| *s == size) {
@@ -350,7 +352,7 @@ impl Fold<'_> {
             if self.failed.load(Ordering::Relaxed) {
                 return Err((0, "stopped"));
             }
-            let (page, leaves) = match early.remove(&next) {
+            let (page, mut leaves) = match early.remove(&next) {
                 Some(p) => p,
                 None => match self.done.recv().map_err(|_| (0, "stopped"))? {
                     Done::Failed => return Err((0, "stopped")),
@@ -367,12 +369,12 @@ impl Fold<'_> {
             };
             next += 1;
             let start = frontier.clone();
-            let expected = self.page(&page, &leaves, &mut frontier, &mut waiting)?;
+            let expected = self.page(&page, &mut leaves, &mut frontier, &mut waiting)?;
             let _ = self.spare.send(page);
             if !expected.is_empty() {
                 let job = RootJob {
                     start,
-                    leaves,
+                    tops: leaves,
                     expected,
                 };
                 self.jobs
@@ -387,22 +389,26 @@ impl Fold<'_> {
         }
     }
 
-    /// Folds one page's leaves; the roots named at sizes within it, sizes ascending.
+    /// Folds one page's leaves, replacing each with the node its push left on top of the
+    /// frontier; the roots named at sizes within the page, sizes ascending.
     fn page(
         &self,
         page: &Page,
-        leaves: &[Hash],
+        leaves: &mut [Hash],
         frontier: &mut Frontier,
         waiting: &mut BTreeMap<u64, Vec<Hash>>,
     ) -> Result<Vec<(u64, Hash)>, Stop> {
         let head_size = self.head_size;
         let mut expected = Vec::with_capacity(leaves.len());
-        for (r, leaf) in page.rows.iter().zip(leaves) {
+        for (r, leaf) in page.rows.iter().zip(leaves.iter_mut()) {
             if u64::try_from(r.seq).ok() != Some(frontier.size() + 1) || r.seq as u64 > head_size {
                 return Err((r.seq, "seq out of order or beyond the head"));
             }
             if !frontier.push_matching(*leaf, page.bytes(r.subtree_hashes)) {
                 return Err((r.seq, "stored tree nodes"));
+            }
+            if let Some(top) = frontier.nodes().last() {
+                *leaf = *top;
             }
             let receipt_size = u64::try_from(r.receipt_tree_size).unwrap_or(0);
             if receipt_size < r.seq as u64 || receipt_size > head_size {
@@ -437,12 +443,13 @@ mod tests {
         let mut start = Frontier::empty();
         let leaves: Vec<Hash> = (0..20u8).map(|i| merkle::leaf_hash(&[i])).collect();
         for leaf in &leaves[..5] {
-            start.append(*leaf);
+            start.push(*leaf);
         }
         let mut f = start.clone();
-        let mut expected = Vec::new();
+        let (mut expected, mut tops) = (Vec::new(), Vec::new());
         for (i, leaf) in leaves[5..].iter().enumerate() {
             f.push(*leaf);
+            tops.push(*f.nodes().last().unwrap());
             if i % 3 == 0 && i != skip {
                 expected.push((f.size(), f.root()));
                 expected.push((f.size(), f.root()));
@@ -450,7 +457,7 @@ mod tests {
         }
         RootJob {
             start,
-            leaves: leaves[5..].to_vec(),
+            tops,
             expected,
         }
     }

@@ -13,9 +13,11 @@
 //! core, and prints both in MB/s with their ratio. With a PostgreSQL admin URL
 //! (`MSHT_HUB_BENCH_POSTGRES_URL`, set by `ci/bench-verify.sh`, which starts it durable) the
 //! same log is copied there row for row and verified again. Beside the ratio it prints the
-//! least work a verification has to do, each part timed alone on one core (reading, leaf
-//! hashes, the tree fold, the root at every receipt's size), and the best ratio that work
-//! allows spread over every core. `MSHT_HUB_BENCH_APPENDS=0` skips
+//! load average, the CPU time the verification used, and the least work a verification has
+//! to do, each part timed alone on one core (reading, and on SQLite what SQLite itself takes
+//! to step through the same statements copying nothing; leaf hashes; the tree fold; the root
+//! at every size a receipt names), and the best ratio that work allows spread over every
+//! core. `MSHT_HUB_BENCH_APPENDS=0` skips
 //! the append runs; `MSHT_HUB_BENCH_WALK=1` also times the step-by-step walk alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -284,10 +286,11 @@ fn copy_log(from: &str, to: &Db) {
 /// Times `msht-hub audit verify`'s check of the log at `url` and, in the same run, raw
 /// SHA-256 over the same bodies on one core; prints both with their ratio.
 fn verify_and_compare(backend: &str, url: &str, entries: u64) {
-    let t = Instant::now();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let result =
         audit::verify::verify_database(url, 60_000, &TrustedKeys::new(), &mut |_, _| {}).unwrap();
-    let verify = t.elapsed();
+    let (verify, verify_cpu) = (t.elapsed(), cpu_time().saturating_sub(cpu));
     assert!(result.ok, "{result:?}");
     assert_eq!(result.entries_checked, entries);
 
@@ -342,7 +345,7 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         std::hint::black_box(merkle::leaf_hash(std::hint::black_box(b.as_bytes())));
     }
     let sha = t.elapsed();
-    let (fold, roots) = tree_work(&bodies, &receipts);
+    let (fold, roots, sizes) = tree_work(&bodies, &receipts);
     let mb = bytes as f64 / 1e6;
     let (verify_mbs, sha_mbs) = (mb / verify.as_secs_f64(), mb / sha.as_secs_f64());
     println!(
@@ -353,6 +356,20 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         verify_mbs / sha_mbs
     );
     println!(
+        "{backend:<10}   (load average before: {}; the verification used {:.2} s of CPU in this \
+         process{})",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        verify_cpu.as_secs_f64(),
+        if backend == "postgres" {
+            ", the server's not counted"
+        } else {
+            ""
+        }
+    );
+    println!(
         "{backend:<10}   (reading the pages alone, one thread: {:.2} s{})",
         reading.as_secs_f64(),
         floor.map_or(String::new(), |f| format!(
@@ -361,18 +378,24 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         ))
     );
     // What a verification must do at the least, each part alone on one core: read the
-    // rows, hash the bodies, fold the tree, and compute the root each receipt names.
-    let work = reading + sha + fold + roots;
+    // rows (what SQLite itself takes, where it can be measured), hash the bodies, fold the
+    // tree, and compute the root at each size a receipt names.
+    let work = floor.unwrap_or(reading) + sha + fold + roots;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let best = work.as_secs_f64() / cores;
     println!(
-        "{backend:<10}   work on one core: reading {:.2} s + leaf SHA-256 {:.2} s + tree fold {:.2} s \
-         + {} receipt roots {:.2} s = {:.2} s; spread over {cores} cores at best {best:.2} s = {:.0} MB/s, \
+        "{backend:<10}   work on one core: {} {:.2} s + leaf SHA-256 {:.2} s + tree fold {:.2} s \
+         + roots at the {} sizes receipts name {:.2} s = {:.2} s; spread over {cores} cores at best {best:.2} s = {:.0} MB/s, \
          ratio at most {:.2} before the body checks",
-        reading.as_secs_f64(),
+        if floor.is_some() {
+            "SQLite reading"
+        } else {
+            "reading"
+        },
+        floor.unwrap_or(reading).as_secs_f64(),
         sha.as_secs_f64(),
         fold.as_secs_f64(),
-        receipts.len(),
+        sizes,
         roots.as_secs_f64(),
         work.as_secs_f64(),
         mb / best,
@@ -380,9 +403,21 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
     );
 }
 
+/// This process's CPU time so far (user and system, every thread).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
 /// The tree alone, on one core: folding every leaf in (with the interior nodes each one
-/// completes), then folding again while computing the root at every receipt's size.
-fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration) {
+/// completes), then folding again while computing the root once at every size a receipt
+/// names (as verification does). Returns both times and how many sizes.
+fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration, usize) {
     let leaves: Vec<merkle::Hash> = bodies
         .iter()
         .map(|b| merkle::leaf_hash(b.as_bytes()))
@@ -395,6 +430,7 @@ fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration) {
     let fold = t.elapsed();
     let mut sizes = receipts.to_vec();
     sizes.sort_unstable();
+    sizes.dedup();
     let t = Instant::now();
     let mut f = Frontier::empty();
     let mut next = sizes.iter().peekable();
@@ -404,7 +440,7 @@ fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration) {
             std::hint::black_box(f.root());
         }
     }
-    (fold, t.elapsed().saturating_sub(fold))
+    (fold, t.elapsed().saturating_sub(fold), sizes.len())
 }
 
 /// The step-by-step walk alone (what verification did before it ran on every core).

@@ -316,6 +316,7 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         }
     }
     let reading = t.elapsed();
+    let server = (backend == "postgres").then(|| postgres_reads(&mut conn, entries));
     let floor = sqlite_file.map(|path| {
         let mut scan = LogScan::sqlite_file(path, 60_000).unwrap();
         let t = Instant::now();
@@ -372,10 +373,17 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
     println!(
         "{backend:<10}   (reading the pages alone, one thread: {:.2} s{})",
         reading.as_secs_f64(),
-        floor.map_or(String::new(), |f| format!(
-            "; SQLite itself stepping the same statements, copying nothing: {:.2} s",
-            f.as_secs_f64()
-        ))
+        floor
+            .map(|f| format!(
+                "; SQLite itself stepping the same statements, copying nothing: {:.2} s",
+                f.as_secs_f64()
+            ))
+            .or(server.map(|f| format!(
+                "; PostgreSQL itself executing the same reads over the whole log, sending \
+                 nothing (EXPLAIN ANALYZE): {:.2} s",
+                f.as_secs_f64()
+            )))
+            .unwrap_or_default()
     );
     // What a verification must do at the least, each part alone on one core: read the
     // rows (what SQLite itself takes, where it can be measured), hash the bodies, fold the
@@ -401,6 +409,46 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         mb / best,
         (mb / best) / sha_mbs
     );
+}
+
+/// What PostgreSQL itself takes to execute the reads a verification sends, over the whole
+/// log at once, without sending the rows (its executor's time, from `EXPLAIN ANALYZE`).
+fn postgres_reads(conn: &mut msht_hub::store::DbConn, entries: u64) -> Duration {
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let msht_hub::store::DbConn::Pg(pg) = conn else {
+        return Duration::ZERO;
+    };
+    [
+        "SELECT seq, receipt_tree_size, operation, CAST(occurred_at AS TEXT), record_kind, \
+         record_id, purpose, body, leaf_hash, subtree_hashes, receipt_root FROM audit_entries \
+         WHERE seq > 0 ORDER BY seq"
+            .to_owned(),
+        format!(
+            "SELECT seq, agency_id, relation FROM audit_entry_agencies WHERE seq BETWEEN 1 AND \
+             {entries} ORDER BY seq, agency_id, relation"
+        ),
+        format!(
+            "SELECT seq, subject_ref FROM audit_entry_subjects WHERE seq BETWEEN 1 AND {entries} \
+             ORDER BY seq, subject_ref"
+        ),
+    ]
+    .iter()
+    .map(|q| {
+        let plan: Vec<Plan> = diesel::sql_query(format!("EXPLAIN (ANALYZE, TIMING OFF) {q}"))
+            .load(pg)
+            .unwrap();
+        let ms: f64 = plan
+            .iter()
+            .find_map(|p| p.line.strip_prefix("Execution Time: "))
+            .and_then(|t| t.trim_end_matches(" ms").parse().ok())
+            .unwrap_or(0.0);
+        Duration::from_secs_f64(ms / 1000.0)
+    })
+    .sum()
 }
 
 /// This process's CPU time so far (user and system, every thread).

@@ -13,9 +13,11 @@
 //! core, and prints both in MB/s with their ratio. With a PostgreSQL admin URL
 //! (`MSHT_HUB_BENCH_POSTGRES_URL`, set by `ci/bench-verify.sh`, which starts it durable) the
 //! same log is copied there row for row and verified again. Beside the ratio it prints the
-//! least work a verification has to do, each part timed alone on one core (reading, leaf
-//! hashes, the tree fold, the root at every receipt's size), and the best ratio that work
-//! allows spread over every core. `MSHT_HUB_BENCH_APPENDS=0` skips
+//! load average, the CPU time the verification used, and the least work a verification has
+//! to do, each part timed alone on one core (reading, and on SQLite what SQLite itself takes
+//! to step through the same statements copying nothing; leaf hashes; the tree fold; the root
+//! at every size a receipt names), and the best ratio that work allows spread over every
+//! core. `MSHT_HUB_BENCH_APPENDS=0` skips
 //! the append runs; `MSHT_HUB_BENCH_WALK=1` also times the step-by-step walk alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -30,6 +32,7 @@ use msht_hub::config::DatabaseSettings;
 use msht_hub::domain::audit::{Actor, AgreementRef, Decision, LawfulBasis, NewEntry, Operation};
 use msht_hub::domain::ids::AgencyId;
 use msht_hub::domain::role::Role;
+use msht_hub::store::audit::page::LogScan;
 use msht_hub::store::{audit as rows, in_snapshot, ConnManager, Db};
 
 const THREADS: usize = 8;
@@ -283,25 +286,46 @@ fn copy_log(from: &str, to: &Db) {
 /// Times `msht-hub audit verify`'s check of the log at `url` and, in the same run, raw
 /// SHA-256 over the same bodies on one core; prints both with their ratio.
 fn verify_and_compare(backend: &str, url: &str, entries: u64) {
-    let t = Instant::now();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let result =
         audit::verify::verify_database(url, 60_000, &TrustedKeys::new(), &mut |_, _| {}).unwrap();
-    let verify = t.elapsed();
+    let (verify, verify_cpu) = (t.elapsed(), cpu_time().saturating_sub(cpu));
     assert!(result.ok, "{result:?}");
     assert_eq!(result.entries_checked, entries);
 
-    // Only reading the pages, on the reader's connection settings, for comparison.
+    // Only reading the pages, as the verification reads them, for comparison; and on an
+    // SQLite file, SQLite stepping through the same statements touching every value where
+    // it lies (what reading costs SQLite itself: the floor for reading).
     let mut conn = ConnManager::new(url, 60_000).unwrap().open().unwrap();
     rows::page::prepare_for_scan(&mut conn).unwrap();
+    let sqlite_file = url.strip_prefix("sqlite://").map(std::path::Path::new);
     let t = Instant::now();
-    let (mut after, mut hint) = (0i64, Default::default());
-    loop {
-        let page = rows::page::read_page(&mut conn, after, 4096, &mut hint).unwrap();
-        let Some(last) = page.rows.last() else { break };
-        after = last.seq;
-        std::hint::black_box(&page);
+    {
+        let mut scan = match sqlite_file {
+            Some(path) => LogScan::sqlite_file(path, 60_000).unwrap(),
+            None => LogScan::on(&mut conn).unwrap(),
+        };
+        let mut page = rows::page::Page::default();
+        loop {
+            scan.next_page(&mut page, 4096).unwrap();
+            if page.rows.is_empty() {
+                break;
+            }
+            std::hint::black_box(&page);
+        }
     }
     let reading = t.elapsed();
+    let server = (backend == "postgres").then(|| postgres_reads(&mut conn, entries));
+    let floor = sqlite_file.map(|path| {
+        let mut scan = LogScan::sqlite_file(path, 60_000).unwrap();
+        let t = Instant::now();
+        let LogScan::Sqlite(s) = &mut scan else {
+            unreachable!()
+        };
+        std::hint::black_box(s.skim().unwrap());
+        t.elapsed()
+    });
 
     // The same bytes through SHA-256 alone (the leaf hashes), on one core, read beforehand.
     let mut bodies: Vec<String> = Vec::with_capacity(entries as usize);
@@ -322,7 +346,7 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         std::hint::black_box(merkle::leaf_hash(std::hint::black_box(b.as_bytes())));
     }
     let sha = t.elapsed();
-    let (fold, roots) = tree_work(&bodies, &receipts);
+    let (fold, roots, sizes) = tree_work(&bodies, &receipts);
     let mb = bytes as f64 / 1e6;
     let (verify_mbs, sha_mbs) = (mb / verify.as_secs_f64(), mb / sha.as_secs_f64());
     println!(
@@ -333,22 +357,53 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
         verify_mbs / sha_mbs
     );
     println!(
-        "{backend:<10}   (reading the pages alone, one thread: {:.2} s)",
-        reading.as_secs_f64()
+        "{backend:<10}   (load average before: {}; the verification used {:.2} s of CPU in this \
+         process{})",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        verify_cpu.as_secs_f64(),
+        if backend == "postgres" {
+            ", the server's not counted"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "{backend:<10}   (reading the pages alone, one thread: {:.2} s{})",
+        reading.as_secs_f64(),
+        floor
+            .map(|f| format!(
+                "; SQLite itself stepping the same statements, copying nothing: {:.2} s",
+                f.as_secs_f64()
+            ))
+            .or(server.map(|f| format!(
+                "; PostgreSQL itself executing the same reads over the whole log, sending \
+                 nothing (EXPLAIN ANALYZE): {:.2} s",
+                f.as_secs_f64()
+            )))
+            .unwrap_or_default()
     );
     // What a verification must do at the least, each part alone on one core: read the
-    // rows, hash the bodies, fold the tree, and compute the root each receipt names.
-    let work = reading + sha + fold + roots;
+    // rows (what SQLite itself takes, where it can be measured), hash the bodies, fold the
+    // tree, and compute the root at each size a receipt names.
+    let work = floor.unwrap_or(reading) + sha + fold + roots;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let best = work.as_secs_f64() / cores;
     println!(
-        "{backend:<10}   work on one core: reading {:.2} s + leaf SHA-256 {:.2} s + tree fold {:.2} s \
-         + {} receipt roots {:.2} s = {:.2} s; spread over {cores} cores at best {best:.2} s = {:.0} MB/s, \
+        "{backend:<10}   work on one core: {} {:.2} s + leaf SHA-256 {:.2} s + tree fold {:.2} s \
+         + roots at the {} sizes receipts name {:.2} s = {:.2} s; spread over {cores} cores at best {best:.2} s = {:.0} MB/s, \
          ratio at most {:.2} before the body checks",
-        reading.as_secs_f64(),
+        if floor.is_some() {
+            "SQLite reading"
+        } else {
+            "reading"
+        },
+        floor.unwrap_or(reading).as_secs_f64(),
         sha.as_secs_f64(),
         fold.as_secs_f64(),
-        receipts.len(),
+        sizes,
         roots.as_secs_f64(),
         work.as_secs_f64(),
         mb / best,
@@ -356,9 +411,61 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
     );
 }
 
+/// What PostgreSQL itself takes to execute the reads a verification sends, over the whole
+/// log at once, without sending the rows (its executor's time, from `EXPLAIN ANALYZE`).
+fn postgres_reads(conn: &mut msht_hub::store::DbConn, entries: u64) -> Duration {
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let msht_hub::store::DbConn::Pg(pg) = conn else {
+        return Duration::ZERO;
+    };
+    [
+        "SELECT seq, receipt_tree_size, operation, CAST(occurred_at AS TEXT), record_kind, \
+         record_id, purpose, body, leaf_hash, subtree_hashes, receipt_root FROM audit_entries \
+         WHERE seq > 0 ORDER BY seq"
+            .to_owned(),
+        format!(
+            "SELECT seq, agency_id, relation FROM audit_entry_agencies WHERE seq BETWEEN 1 AND \
+             {entries} ORDER BY seq, agency_id, relation"
+        ),
+        format!(
+            "SELECT seq, subject_ref FROM audit_entry_subjects WHERE seq BETWEEN 1 AND {entries} \
+             ORDER BY seq, subject_ref"
+        ),
+    ]
+    .iter()
+    .map(|q| {
+        let plan: Vec<Plan> = diesel::sql_query(format!("EXPLAIN (ANALYZE, TIMING OFF) {q}"))
+            .load(pg)
+            .unwrap();
+        let ms: f64 = plan
+            .iter()
+            .find_map(|p| p.line.strip_prefix("Execution Time: "))
+            .and_then(|t| t.trim_end_matches(" ms").parse().ok())
+            .unwrap_or(0.0);
+        Duration::from_secs_f64(ms / 1000.0)
+    })
+    .sum()
+}
+
+/// This process's CPU time so far (user and system, every thread).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
 /// The tree alone, on one core: folding every leaf in (with the interior nodes each one
-/// completes), then folding again while computing the root at every receipt's size.
-fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration) {
+/// completes), then folding again while computing the root once at every size a receipt
+/// names (as verification does). Returns both times and how many sizes.
+fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration, usize) {
     let leaves: Vec<merkle::Hash> = bodies
         .iter()
         .map(|b| merkle::leaf_hash(b.as_bytes()))
@@ -371,6 +478,7 @@ fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration) {
     let fold = t.elapsed();
     let mut sizes = receipts.to_vec();
     sizes.sort_unstable();
+    sizes.dedup();
     let t = Instant::now();
     let mut f = Frontier::empty();
     let mut next = sizes.iter().peekable();
@@ -380,7 +488,7 @@ fn tree_work(bodies: &[String], receipts: &[u64]) -> (Duration, Duration) {
             std::hint::black_box(f.root());
         }
     }
-    (fold, t.elapsed().saturating_sub(fold))
+    (fold, t.elapsed().saturating_sub(fold), sizes.len())
 }
 
 /// The step-by-step walk alone (what verification did before it ran on every core).

@@ -118,6 +118,16 @@ impl Frontier {
         same && rest.is_empty()
     }
 
+    /// Appends one leaf whose push left `top` on the frontier (the leaf itself, or the
+    /// largest node it completed), without hashing: verification replays a stretch of the
+    /// tree it already rebuilt this way, to reach the sizes whose roots it checks.
+    pub fn advance(&mut self, top: Hash) {
+        let merged = self.size.trailing_ones() as usize;
+        self.nodes.truncate(self.nodes.len().saturating_sub(merged));
+        self.nodes.push(top);
+        self.size += 1;
+    }
+
     /// The frontier's nodes, largest subtree first.
     pub fn nodes(&self) -> &[Hash] {
         &self.nodes
@@ -214,6 +224,16 @@ mod tests {
         (0..n)
             .map(|i| leaf_hash(format!("entry {i}").as_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn advancing_by_the_pushed_tops_replays_the_tree() {
+        let (mut pushed, mut replayed) = (Frontier::empty(), Frontier::empty());
+        for leaf in leaves(70) {
+            pushed.push(leaf);
+            replayed.advance(*pushed.nodes().last().unwrap());
+            assert_eq!(replayed, pushed);
+        }
     }
 
     #[test]

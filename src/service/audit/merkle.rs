@@ -64,12 +64,44 @@ pub fn leaf_hash(entry: &[u8]) -> Hash {
 #[inline]
 #[must_use]
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update(NODE_PREFIX);
-    hasher.update(left);
-    hasher.update(right);
-    hasher.finalize().into()
+    // 65 bytes are always two blocks, laid out here with SHA-256's padding and compressed
+    // directly (the trees of verification and proofs are mostly these).
+    let mut bytes = [0u8; 128];
+    let (prefix, rest) = bytes.split_at_mut(NODE_PREFIX.len());
+    prefix.copy_from_slice(&NODE_PREFIX);
+    let (l, rest) = rest.split_at_mut(32);
+    l.copy_from_slice(left);
+    let (r, rest) = rest.split_at_mut(32);
+    r.copy_from_slice(right);
+    let (pad, rest) = rest.split_at_mut(1);
+    pad.copy_from_slice(&[0x80]);
+    let (_, length) = rest.split_at_mut(rest.len() - 8);
+    length.copy_from_slice(&(65u64 * 8).to_be_bytes());
+    let (b1, b2) = bytes.split_at(64);
+    let blocks = [
+        sha2::digest::generic_array::GenericArray::clone_from_slice(b1),
+        sha2::digest::generic_array::GenericArray::clone_from_slice(b2),
+    ];
+    let mut state = SHA256_IV;
+    sha2::compress256(&mut state, &blocks);
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
 }
+
+/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
 
 /// The root of the empty tree, `MTH({}) = SHA-256("")`.
 #[inline]

@@ -17,6 +17,7 @@ mod fast;
 mod shared;
 
 pub use fast::verify as verify_in_parallel;
+pub use fast::verify_scan as verify_scan_in_parallel;
 pub use shared::Verifications;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -28,6 +29,7 @@ use super::log::{index_columns, links};
 use super::merkle::{self, Hash};
 use super::read::to_hash;
 use crate::error::AppError;
+use crate::service::store::audit::page::LogScan;
 use crate::service::store::audit::{self as rows, AgencyLink, EntryRow, SubjectLink};
 use crate::service::store::DbConn;
 
@@ -142,19 +144,43 @@ impl State {
     }
 }
 
-/// Verifies the log in the database at `url` on a lone connection of its own, in one read
-/// snapshot, without migrating or writing anything (`msht-hub audit verify`).
+/// Verifies the log in the database at `url` on lone connections of its own, without
+/// migrating or writing anything (`msht-hub audit verify`, `GET /audit/verify`).
+///
+/// On an SQLite file the checks on every core read it through a read-only connection of
+/// their own, in one snapshot ([`LogScan::sqlite_file`]); otherwise, or when they do not
+/// show the log intact, everything runs on one connection in one read snapshot.
 pub fn verify_database(
     url: &str,
     busy_timeout_ms: u64,
     keys: &TrustedKeys,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, AppError> {
-    let mut conn = crate::service::store::ConnManager::new(url, busy_timeout_ms)?
+    let manager = crate::service::store::ConnManager::new(url, busy_timeout_ms)?;
+    let sqlite_file = url.strip_prefix("sqlite://").map(std::path::Path::new);
+    let scan = sqlite_file.and_then(|path| {
+        LogScan::sqlite_file(path, busy_timeout_ms)
+            .map_err(|e| tracing::warn!(error = %e, "cannot open the SQLite file on its own"))
+            .ok()
+    });
+    let ran = scan.is_some();
+    if let Some(mut scan) = scan {
+        if let Some(report) = fast::verify_scan(&mut scan, keys, progress)? {
+            return Ok(report);
+        }
+    }
+    let mut conn = manager
         .open()
         .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
     crate::service::store::audit::page::prepare_for_scan(&mut conn)?;
-    crate::service::store::in_snapshot(&mut conn, |c| verify_log(c, keys, progress))
+    crate::service::store::in_snapshot(&mut conn, |c| {
+        if ran {
+            // The checks on every core ran and did not show it intact: walk.
+            walk_log(c, keys, progress)
+        } else {
+            verify_log(c, keys, progress)
+        }
+    })
 }
 
 /// Verifies the whole log. `progress(checked, total)` is called now and then.

@@ -564,3 +564,17 @@ proptest! {
         prop_assert_eq!(batched.tree_size(), n as u64);
     }
 }
+
+#[test]
+fn an_interior_node_is_sha256_of_0x01_left_right() {
+    for (l, r) in [([0u8; 32], [0u8; 32]), ([0xab; 32], [0x17; 32])] {
+        let mut right = r;
+        right[31] = 0x80;
+        let mut hasher = Sha256::new();
+        hasher.update([0x01]);
+        hasher.update(l);
+        hasher.update(right);
+        let want: Hash = hasher.finalize().into();
+        assert_eq!(node_hash(&l, &right), want);
+    }
+}

@@ -2,14 +2,17 @@
 //! [`super`], spread over every core.
 //!
 //! - The calling thread reads pages of rows in seq order with the link rows of the same seqs
-//!   ([`crate::service::store::audit::page`]: copied out of the database's buffers, nothing
-//!   allocated per row) and hands each page to the workers.
+//!   ([`LogScan`]: copied out of the database's buffers into page buffers that go round and
+//!   are reused, nothing allocated per row) and hands each page to the workers.
 //! - The workers (one per core) hash every body, compare it with its stored leaf hash, and
 //!   check the body against its columns and link rows ([`body::matches`]).
-//! - One thread folds the leaves into the tree in seq order, compares the interior nodes
-//!   stored with each entry in place, and for every tree size that a receipt or a signed
-//!   tree head names, hands a copy of the frontier back to the workers, which compute that
-//!   root and compare it.
+//! - One thread folds the leaves into the tree in seq order and compares the interior nodes
+//!   stored with each entry in place. For each page it hands the workers the frontier
+//!   before the page, the node each leaf's push left on top of it (no hashing needed to
+//!   replay the page) and the roots that receipts and signed tree heads name at sizes
+//!   within it; a worker replays the page from that frontier and computes the root at each
+//!   of those sizes with the fewest hashes (one fewer than the subtrees at that size), once
+//!   per size however many name it.
 //!
 //! It answers only "all of it verified" (with the same report the walk would give) or "not
 //! shown": on the first problem it stops, and the walk runs to say exactly what and where.
@@ -25,56 +28,45 @@ use crate::audit::heads::{SignedTreeHead, TrustedKeys};
 use crate::audit::merkle::{self, Hash};
 use crate::audit::read::to_hash;
 use crate::error::AppError;
-use crate::service::store::audit::page::{read_page, Page};
-use crate::service::store::audit::{self as rows};
+use crate::service::store::audit::page::{LogScan, Page};
 use crate::service::store::DbConn;
 
 /// Entries per page read.
-const PAGE: i64 = 4096;
-/// Tree sizes per batch of roots handed to the workers.
-const ROOTS_PER_BATCH: usize = 2048;
+const PAGE: usize = 4096;
 
 /// Work for a worker.
 enum Job {
     Entries(usize, Page),
-    Roots(RootBatch),
+    Roots(RootJob),
 }
 
-/// Roots to compute: for each tree size, a copy of the frontier and the roots it must give.
-#[derive(Default)]
-struct RootBatch {
-    nodes: Vec<Hash>,
-    /// (first node, node count, first expected root, expected count)
-    sizes: Vec<(usize, usize, usize, usize)>,
-    expected: Vec<Hash>,
+/// The roots to check within one page: the frontier before it, the node each of its
+/// leaves left on top of the frontier ([`Frontier::advance`]), and each (size, root named
+/// there), sizes ascending.
+struct RootJob {
+    start: Frontier,
+    tops: Vec<Hash>,
+    expected: Vec<(u64, Hash)>,
 }
 
-impl RootBatch {
-    fn add(&mut self, frontier: &Frontier, roots: &[Hash]) {
-        self.sizes.push((
-            self.nodes.len(),
-            frontier.nodes().len(),
-            self.expected.len(),
-            roots.len(),
-        ));
-        self.nodes.extend_from_slice(frontier.nodes());
-        self.expected.extend_from_slice(roots);
-    }
-
-    fn holds(&self) -> bool {
-        !self.sizes.is_empty()
-    }
-
-    fn check(&self) -> bool {
-        self.sizes.iter().all(|&(n, nc, e, ec)| {
-            let (Some(nodes), Some(expected)) =
-                (self.nodes.get(n..n + nc), self.expected.get(e..e + ec))
-            else {
-                return false;
-            };
-            let root = Frontier::root_of(nodes);
-            expected.iter().all(|r| *r == root)
-        })
+impl RootJob {
+    fn check(self) -> bool {
+        let mut tree = self.start;
+        let mut expected = self.expected.iter().peekable();
+        for top in self.tops {
+            if expected.peek().is_none() {
+                break;
+            }
+            tree.advance(top);
+            let size = tree.size();
+            let mut root = None;
+            while let Some((_, want)) = expected.next_if(|(s, _)| *s == size) {
+                if *root.get_or_insert_with(|| tree.root()) != *want {
+                    return false;
+                }
+            }
+        }
+        expected.next().is_none()
     }
 }
 
@@ -96,14 +88,24 @@ enum Done {
     Failed,
 }
 
-/// Verifies the whole log on every core. `Ok(None)`: something did not verify (or could
-/// not be shown to); the caller runs the step-by-step walk for the exact finding.
+/// Verifies the whole log in `conn`'s snapshot on every core. `Ok(None)`: something did
+/// not verify (or could not be shown to); the caller runs the step-by-step walk for the
+/// exact finding.
 pub fn verify(
     conn: &mut DbConn,
     keys: &TrustedKeys,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Option<Report>, AppError> {
-    let head = rows::read_head(conn)?;
+    verify_scan(&mut LogScan::on(conn)?, keys, progress)
+}
+
+/// Verifies the whole log that `scan` reads, on every core; `Ok(None)` as for [`verify`].
+pub fn verify_scan(
+    scan: &mut LogScan<'_>,
+    keys: &TrustedKeys,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<Report>, AppError> {
+    let head = scan.head().clone();
     let Ok(head_size) = u64::try_from(head.tree_size) else {
         return Ok(None);
     };
@@ -112,23 +114,18 @@ pub fn verify(
     };
     // Every signed tree head, each checked against its key now and against the rebuilt
     // root when the tree reaches its size.
+    let Some(tree_heads) = scan.tree_heads()? else {
+        return Ok(None);
+    };
     let mut head_roots: HashMap<u64, Hash> = HashMap::new();
-    let mut after = -1;
-    loop {
-        let page = rows::tree_heads_after(conn, after, 1000)?;
-        for row in &page {
-            after = row.tree_size;
-            let Ok(h) = SignedTreeHead::from_row(row) else {
-                return Ok(None);
-            };
-            if h.tree_size > head_size || h.check_signature(keys).is_err() {
-                return Ok(None);
-            }
-            head_roots.insert(h.tree_size, h.root_hash);
+    for row in &tree_heads {
+        let Ok(h) = SignedTreeHead::from_row(row) else {
+            return Ok(None);
+        };
+        if h.tree_size > head_size || h.check_signature(keys).is_err() {
+            return Ok(None);
         }
-        if page.len() < 1000 {
-            break;
-        }
+        head_roots.insert(h.tree_size, h.root_hash);
     }
     let heads_checked = head_roots.len() as u64;
 
@@ -138,6 +135,7 @@ pub fn verify(
     let (job_tx, job_rx) = sync_channel::<Job>(workers * 2);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<Done>();
+    let (spare_tx, spare_rx) = channel::<Page>();
 
     let outcome = std::thread::scope(|s| {
         for _ in 0..workers {
@@ -145,19 +143,27 @@ pub fn verify(
             s.spawn(move || work(jobs, done, failed, why));
         }
         let fold_jobs = job_tx.clone();
-        let (failed_ref, why_ref) = (&failed, &why);
-        let fold =
-            s.spawn(
-                move || match fold(done_rx, fold_jobs, head_size, &head_roots, failed_ref) {
-                    Ok(frontier) => Some(frontier),
-                    Err((seq, what)) => {
-                        stop(why_ref, seq, what);
-                        failed_ref.store(true, Ordering::Relaxed);
-                        None
-                    }
-                },
-            );
-        let read = read_all(conn, &job_tx, &failed, head_size, progress);
+        let (failed_ref, why_ref, head_roots) = (&failed, &why, &head_roots);
+        let fold = s.spawn(move || {
+            let folded = Fold {
+                done: done_rx,
+                jobs: fold_jobs,
+                spare: spare_tx,
+                head_size,
+                head_roots,
+                failed: failed_ref,
+            }
+            .run();
+            match folded {
+                Ok(frontier) => Some(frontier),
+                Err((seq, what)) => {
+                    stop(why_ref, seq, what);
+                    failed_ref.store(true, Ordering::Relaxed);
+                    None
+                }
+            }
+        });
+        let read = read_all(scan, &job_tx, &spare_rx, &failed, head_size, progress);
         let _ = match &read {
             Ok(pages) => done_tx.send(Done::Pages(*pages)),
             Err(_) => {
@@ -200,22 +206,25 @@ pub fn verify(
     }))
 }
 
-/// Reads every page and queues it; returns how many pages there were.
+/// Reads every page and queues it, reusing the pages the fold is done with; returns how
+/// many pages there were.
 fn read_all(
-    conn: &mut DbConn,
+    scan: &mut LogScan<'_>,
     jobs: &SyncSender<Job>,
+    spare: &Receiver<Page>,
     failed: &AtomicBool,
     head_size: u64,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<usize, AppError> {
-    let (mut after, mut pages, mut read) = (0i64, 0usize, 0u64);
-    let mut hint = Default::default();
+    let (mut pages, mut read) = (0usize, 0u64);
     while !failed.load(Ordering::Relaxed) {
-        let page = read_page(conn, after, PAGE, &mut hint)?;
-        let Some(last) = page.rows.last() else { break };
-        after = last.seq;
+        let mut page = spare.try_recv().unwrap_or_default();
+        scan.next_page(&mut page, PAGE)?;
+        if page.rows.is_empty() {
+            break;
+        }
         read += page.rows.len() as u64;
-        let full = page.rows.len() as i64 == PAGE;
+        let full = page.rows.len() == PAGE;
         if jobs.send(Job::Entries(pages, page)).is_err() {
             break;
         }
@@ -234,6 +243,7 @@ fn work(
     failed: &AtomicBool,
     why: &Mutex<Option<Stop>>,
 ) {
+    let mut scratch = body::Scratch::default();
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -244,7 +254,7 @@ fn work(
             continue;
         }
         let ok = match job {
-            Job::Entries(index, page) => match check_page(&page) {
+            Job::Entries(index, page) => match check_page(&page, &mut scratch) {
                 Ok(leaves) => {
                     let _ = done.send(Done::Page(index, page, leaves));
                     true
@@ -254,8 +264,8 @@ fn work(
                     false
                 }
             },
-            Job::Roots(batch) => {
-                let ok = batch.check();
+            Job::Roots(job) => {
+                let ok = job.check();
                 if !ok {
                     stop(why, 0, "a receipt or signed tree head names another root");
                 }
@@ -271,15 +281,19 @@ fn work(
 }
 
 /// Hashes and checks every entry of a page on its own; their leaf hashes.
-fn check_page(page: &Page) -> Result<Vec<Hash>, Stop> {
+fn check_page(page: &Page, scratch: &mut body::Scratch) -> Result<Vec<Hash>, Stop> {
+    let first = page.rows.first().map_or(0, |r| r.seq);
+    let text = page.texts().ok_or((first, "text that is not UTF-8"))?;
     let mut leaves = Vec::with_capacity(page.rows.len());
     let mut agencies = page.agencies.iter().peekable();
     let mut subjects = page.subjects.iter().peekable();
     let mut row_agencies: Vec<(&str, &str)> = Vec::with_capacity(8);
     let mut row_subjects: Vec<&str> = Vec::with_capacity(8);
-    let mut scratch = body::Scratch::default();
     for r in &page.rows {
-        let body = page.text(r.body);
+        let split = (r.seq, "text that is not UTF-8");
+        let get = |s| text.get(s).ok_or(split);
+        let opt = |s: Option<_>| s.map(get).transpose();
+        let body = get(r.body)?;
         let leaf = merkle::leaf_hash(body.as_bytes());
         if page.bytes(r.leaf_hash) != leaf {
             return Err((r.seq, "leaf hash"));
@@ -287,23 +301,23 @@ fn check_page(page: &Page) -> Result<Vec<Hash>, Stop> {
         // Link rows are sorted by seq; rows of earlier seqs belong to no entry.
         row_agencies.clear();
         while let Some(l) = agencies.next_if(|l| l.seq <= r.seq) {
-            row_agencies.push((page.text(l.name), page.text(l.relation)));
+            row_agencies.push((get(l.name)?, get(l.relation)?));
         }
         row_subjects.clear();
         while let Some(l) = subjects.next_if(|l| l.seq <= r.seq) {
-            row_subjects.push(page.text(l.name));
+            row_subjects.push(get(l.name)?);
         }
         let row = Row {
             seq: r.seq,
-            operation: page.text(r.operation),
-            occurred_at: page.text(r.occurred_at),
-            record_kind: r.record_kind.map(|s| page.text(s)),
-            record_id: r.record_id.map(|s| page.text(s)),
-            purpose: r.purpose.map(|s| page.text(s)),
+            operation: get(r.operation)?,
+            occurred_at: get(r.occurred_at)?,
+            record_kind: opt(r.record_kind)?,
+            record_id: opt(r.record_id)?,
+            purpose: opt(r.purpose)?,
             agencies: &row_agencies,
             subjects: &row_subjects,
         };
-        if !body::matches(body, &row, &mut scratch) {
+        if !body::matches(body, &row, scratch) {
             return Err((r.seq, "body against its columns and links"));
         }
         leaves.push(leaf);
@@ -311,51 +325,90 @@ fn check_page(page: &Page) -> Result<Vec<Hash>, Stop> {
     Ok(leaves)
 }
 
-/// Folds the pages in seq order; the rebuilt frontier when every check so far held.
-fn fold(
+/// The thread that folds the pages into the tree in seq order.
+struct Fold<'a> {
     done: Receiver<Done>,
     jobs: SyncSender<Job>,
+    /// Pages folded, back to the reader.
+    spare: Sender<Page>,
     head_size: u64,
-    head_roots: &HashMap<u64, Hash>,
-    failed: &AtomicBool,
-) -> Result<Frontier, Stop> {
-    let mut frontier = Frontier::empty();
-    let mut waiting: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
-    let mut early: BTreeMap<usize, (Page, Vec<Hash>)> = BTreeMap::new();
-    let mut batch = RootBatch::default();
-    let (mut next, mut total) = (0usize, None);
-    let mut roots: Vec<Hash> = Vec::with_capacity(4);
-    if let Some(r) = head_roots.get(&0) {
-        if *r != merkle::empty_root() {
-            return Err((0, "the signed tree head of size 0"));
+    head_roots: &'a HashMap<u64, Hash>,
+    failed: &'a AtomicBool,
+}
+
+impl Fold<'_> {
+    /// The rebuilt frontier when every check so far held.
+    fn run(self) -> Result<Frontier, Stop> {
+        let mut frontier = Frontier::empty();
+        let mut waiting: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
+        let mut early: BTreeMap<usize, (Page, Vec<Hash>)> = BTreeMap::new();
+        let (mut next, mut total) = (0usize, None);
+        if let Some(r) = self.head_roots.get(&0) {
+            if *r != merkle::empty_root() {
+                return Err((0, "the signed tree head of size 0"));
+            }
+        }
+        while total != Some(next) {
+            if self.failed.load(Ordering::Relaxed) {
+                return Err((0, "stopped"));
+            }
+            let (page, mut leaves) = match early.remove(&next) {
+                Some(p) => p,
+                None => match self.done.recv().map_err(|_| (0, "stopped"))? {
+                    Done::Failed => return Err((0, "stopped")),
+                    Done::Pages(n) => {
+                        total = Some(n);
+                        continue;
+                    }
+                    Done::Page(i, page, leaves) if i == next => (page, leaves),
+                    Done::Page(i, page, leaves) => {
+                        early.insert(i, (page, leaves));
+                        continue;
+                    }
+                },
+            };
+            next += 1;
+            let start = frontier.clone();
+            let expected = self.page(&page, &mut leaves, &mut frontier, &mut waiting)?;
+            let _ = self.spare.send(page);
+            if !expected.is_empty() {
+                let job = RootJob {
+                    start,
+                    tops: leaves,
+                    expected,
+                };
+                self.jobs
+                    .send(Job::Roots(job))
+                    .map_err(|_| (0, "stopped"))?;
+            }
+        }
+        if waiting.is_empty() {
+            Ok(frontier)
+        } else {
+            Err((0, "receipts of sizes never reached"))
         }
     }
-    while total != Some(next) {
-        if failed.load(Ordering::Relaxed) {
-            return Err((0, "stopped"));
-        }
-        let (page, leaves) = match early.remove(&next) {
-            Some(p) => p,
-            None => match done.recv().map_err(|_| (0, "stopped"))? {
-                Done::Failed => return Err((0, "stopped")),
-                Done::Pages(n) => {
-                    total = Some(n);
-                    continue;
-                }
-                Done::Page(i, page, leaves) if i == next => (page, leaves),
-                Done::Page(i, page, leaves) => {
-                    early.insert(i, (page, leaves));
-                    continue;
-                }
-            },
-        };
-        next += 1;
-        for (r, leaf) in page.rows.iter().zip(leaves) {
+
+    /// Folds one page's leaves, replacing each with the node its push left on top of the
+    /// frontier; the roots named at sizes within the page, sizes ascending.
+    fn page(
+        &self,
+        page: &Page,
+        leaves: &mut [Hash],
+        frontier: &mut Frontier,
+        waiting: &mut BTreeMap<u64, Vec<Hash>>,
+    ) -> Result<Vec<(u64, Hash)>, Stop> {
+        let head_size = self.head_size;
+        let mut expected = Vec::with_capacity(leaves.len());
+        for (r, leaf) in page.rows.iter().zip(leaves.iter_mut()) {
             if u64::try_from(r.seq).ok() != Some(frontier.size() + 1) || r.seq as u64 > head_size {
                 return Err((r.seq, "seq out of order or beyond the head"));
             }
-            if !frontier.push_matching(leaf, page.bytes(r.subtree_hashes)) {
+            if !frontier.push_matching(*leaf, page.bytes(r.subtree_hashes)) {
                 return Err((r.seq, "stored tree nodes"));
+            }
+            if let Some(top) = frontier.nodes().last() {
+                *leaf = *top;
             }
             let receipt_size = u64::try_from(r.receipt_tree_size).unwrap_or(0);
             if receipt_size < r.seq as u64 || receipt_size > head_size {
@@ -366,34 +419,19 @@ fn fold(
                 .try_into()
                 .map_err(|_| (r.seq, "receipt root"))?;
             let size = frontier.size();
-            roots.clear();
             if receipt_size == size {
-                roots.push(receipt_root);
+                expected.push((size, receipt_root));
             } else {
                 waiting.entry(receipt_size).or_default().push(receipt_root);
             }
-            if let Some(w) = waiting.remove(&size) {
-                roots.extend(w);
+            if let Some(w) = waiting.first_entry().filter(|w| *w.key() == size) {
+                expected.extend(w.remove().into_iter().map(|h| (size, h)));
             }
-            if let Some(h) = head_roots.get(&size) {
-                roots.push(*h);
-            }
-            if !roots.is_empty() {
-                batch.add(&frontier, &roots);
-                if batch.sizes.len() >= ROOTS_PER_BATCH {
-                    jobs.send(Job::Roots(std::mem::take(&mut batch)))
-                        .map_err(|_| (0, "stopped"))?;
-                }
+            if let Some(h) = self.head_roots.get(&size) {
+                expected.push((size, *h));
             }
         }
-    }
-    if batch.holds() {
-        jobs.send(Job::Roots(batch)).map_err(|_| (0, "stopped"))?;
-    }
-    if waiting.is_empty() {
-        Ok(frontier)
-    } else {
-        Err((0, "receipts of sizes never reached"))
+        Ok(expected)
     }
 }
 
@@ -401,18 +439,50 @@ fn fold(
 mod tests {
     use super::*;
 
+    fn job(skip: usize) -> RootJob {
+        let mut start = Frontier::empty();
+        let leaves: Vec<Hash> = (0..20u8).map(|i| merkle::leaf_hash(&[i])).collect();
+        for leaf in &leaves[..5] {
+            start.push(*leaf);
+        }
+        let mut f = start.clone();
+        let (mut expected, mut tops) = (Vec::new(), Vec::new());
+        for (i, leaf) in leaves[5..].iter().enumerate() {
+            f.push(*leaf);
+            tops.push(*f.nodes().last().unwrap());
+            if i % 3 == 0 && i != skip {
+                expected.push((f.size(), f.root()));
+                expected.push((f.size(), f.root()));
+            }
+        }
+        RootJob {
+            start,
+            tops,
+            expected,
+        }
+    }
+
     #[test]
-    fn a_root_batch_checks_each_size_against_its_frontier() {
-        let mut f = Frontier::empty();
-        let mut batch = RootBatch::default();
-        for i in 0..9u8 {
-            f.push(merkle::leaf_hash(&[i]));
-            batch.add(&f, &[f.root(), f.root()]);
+    fn a_root_job_checks_each_size_against_the_replayed_tree() {
+        assert!(job(usize::MAX).check());
+        let mut bad = job(usize::MAX);
+        if let Some(last) = bad.expected.last_mut() {
+            last.1[0] ^= 1;
         }
-        assert!(batch.check());
-        if let Some(last) = batch.expected.last_mut() {
-            last[0] ^= 1;
+        assert!(!bad.check());
+        let mut shifted = job(usize::MAX);
+        if let Some(first) = shifted.expected.first_mut() {
+            first.0 += 1;
         }
-        assert!(!batch.check());
+        assert!(
+            !shifted.check(),
+            "a root named at the wrong size does not check"
+        );
+        let mut beyond = job(usize::MAX);
+        beyond.expected.push((99, [0; 32]));
+        assert!(
+            !beyond.check(),
+            "a size the page never reaches does not check"
+        );
     }
 }

@@ -1,7 +1,15 @@
 //! Reading the log for verification: a page of entries in seq order and the link rows of the
 //! same seqs, copied straight out of the database's row buffers into two buffers per page
-//! (text and bytes). Nothing is allocated per row and no time is parsed: `occurred_at` comes
-//! back as the database's text (`YYYY-MM-DD HH:MM:SS[.f]` on both backends).
+//! (text and bytes, kept and reused from page to page). Nothing is allocated per row, no
+//! time is parsed (`occurred_at` comes back as the database's text, `YYYY-MM-DD
+//! HH:MM:SS[.f]` on both backends) and text is checked to be UTF-8 once per page, by
+//! whoever checks the page ([`Page::texts`]), not by the reader.
+//!
+//! [`LogScan`] is the whole log in one snapshot: on an SQLite file, a connection of its own
+//! that steps through each table once ([`sqlite`]); otherwise a page of queries at a time
+//! on a connection already in its snapshot.
+mod sqlite;
+
 use diesel::connection::{DefaultLoadingMode, LoadConnection};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
@@ -9,8 +17,10 @@ use diesel::prelude::*;
 use diesel::row::{Field, Row};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
+use std::path::Path;
 
 use crate::error::AppError;
+use crate::service::store::audit::{HeadRow, TreeHeadRow};
 use crate::service::store::schema::{
     audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
 };
@@ -47,10 +57,11 @@ pub struct PageLink {
     pub relation: Span,
 }
 
-/// Entries `after + 1 ..` (at most `limit`) and every link row of their seqs.
+/// Entries in seq order and every link row of their seqs.
 #[derive(Debug, Default)]
 pub struct Page {
-    text: String,
+    /// Every text value, one after the other (UTF-8 unless the database holds otherwise).
+    text: Vec<u8>,
     bytes: Vec<u8>,
     pub rows: Vec<PageRow>,
     /// Sorted by (seq, agency_id, relation).
@@ -59,12 +70,31 @@ pub struct Page {
     pub subjects: Vec<PageLink>,
 }
 
+/// A page's text, checked to be UTF-8.
+#[derive(Debug, Clone, Copy)]
+pub struct Texts<'p>(&'p str);
+
+impl<'p> Texts<'p> {
+    /// The text at `s`; `None` when `s` does not fall on character boundaries (a value
+    /// that was not UTF-8 on its own).
+    pub fn get(&self, s: Span) -> Option<&'p str> {
+        self.0.get(s.start as usize..s.end as usize)
+    }
+}
+
 impl Page {
-    /// The text at `s`.
-    pub fn text(&self, s: Span) -> &str {
-        self.text
-            .get(s.start as usize..s.end as usize)
-            .unwrap_or("")
+    /// The page's text, once checked to be UTF-8 as a whole; `None` when it is not.
+    pub fn texts(&self) -> Option<Texts<'_>> {
+        std::str::from_utf8(&self.text).ok().map(Texts)
+    }
+
+    /// Empties the page, keeping its buffers for the next.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.bytes.clear();
+        self.rows.clear();
+        self.agencies.clear();
+        self.subjects.clear();
     }
 
     /// The bytes at `s`.
@@ -75,8 +105,12 @@ impl Page {
     }
 
     fn push_text(&mut self, s: &str) -> Result<Span, AppError> {
+        self.push_text_bytes(s.as_bytes())
+    }
+
+    fn push_text_bytes(&mut self, s: &[u8]) -> Result<Span, AppError> {
         let start = offset(self.text.len())?;
-        self.text.push_str(s);
+        self.text.extend_from_slice(s);
         Ok(Span {
             start,
             end: offset(self.text.len())?,
@@ -274,40 +308,100 @@ macro_rules! read_with {
     }};
 }
 
-/// How large the previous page's buffers grew, so the next one is allocated once.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SizeHint {
-    text: usize,
-    bytes: usize,
-    rows: usize,
-    links: usize,
-}
-
-/// Reads the next page: entries with seq > `after`, in seq order, at most `limit`.
+/// Reads the next page into `page` (emptied first): entries with seq > `after`, in seq
+/// order, at most `limit`.
 pub fn read_page(
     conn: &mut DbConn,
     after: i64,
     limit: i64,
-    hint: &mut SizeHint,
-) -> Result<Page, AppError> {
-    let mut page = Page {
-        text: String::with_capacity(hint.text),
-        bytes: Vec::with_capacity(hint.bytes),
-        rows: Vec::with_capacity(hint.rows),
-        agencies: Vec::with_capacity(hint.links),
-        subjects: Vec::with_capacity(hint.links),
-    };
+    page: &mut Page,
+) -> Result<(), AppError> {
+    page.clear();
     match conn {
-        DbConn::Sqlite(c) => read_with!(SqliteCells, c, after, limit, &mut page),
-        DbConn::Pg(c) => read_with!(PgCells, c, after, limit, &mut page),
+        DbConn::Sqlite(c) => read_with!(SqliteCells, c, after, limit, page),
+        DbConn::Pg(c) => read_with!(PgCells, c, after, limit, page),
     }
-    *hint = SizeHint {
-        text: page.text.len() + page.text.len() / 8,
-        bytes: page.bytes.len() + page.bytes.len() / 8,
-        rows: page.rows.len(),
-        links: page.agencies.len().max(page.subjects.len()) + 16,
-    };
-    Ok(page)
+    Ok(())
+}
+
+/// The whole log in one snapshot, read a page at a time in seq order.
+pub enum LogScan<'c> {
+    /// An SQLite file on a connection of its own.
+    Sqlite(Box<sqlite::Scan>),
+    /// Queries on a connection already in its snapshot (either backend).
+    Conn {
+        conn: &'c mut DbConn,
+        head: HeadRow,
+        after: i64,
+    },
+}
+
+impl<'c> LogScan<'c> {
+    /// The SQLite file at `path`, read on a read-only connection of its own, in a snapshot
+    /// that starts now.
+    pub fn sqlite_file(path: &Path, busy_timeout_ms: u64) -> Result<LogScan<'static>, AppError> {
+        Ok(LogScan::Sqlite(Box::new(sqlite::Scan::open(
+            path,
+            busy_timeout_ms,
+        )?)))
+    }
+
+    /// The log as `conn`'s snapshot holds it.
+    pub fn on(conn: &'c mut DbConn) -> Result<Self, AppError> {
+        let head = super::read_head(conn)?;
+        Ok(LogScan::Conn {
+            conn,
+            head,
+            after: 0,
+        })
+    }
+
+    /// The log head row.
+    pub fn head(&self) -> &HeadRow {
+        match self {
+            LogScan::Sqlite(s) => s.head(),
+            LogScan::Conn { head, .. } => head,
+        }
+    }
+
+    /// Every signed tree head, smallest size first; `None` when one cannot be read this way
+    /// (the step-by-step walk then reads it as the hub does).
+    pub fn tree_heads(&mut self) -> Result<Option<Vec<TreeHeadRow>>, AppError> {
+        match self {
+            LogScan::Sqlite(s) => Ok(s.tree_heads().map(<[TreeHeadRow]>::to_vec)),
+            LogScan::Conn { conn, .. } => {
+                let (mut all, mut after) = (Vec::new(), -1);
+                loop {
+                    let page = super::tree_heads_after(conn, after, 1000)?;
+                    let full = page.len() == 1000;
+                    if let Some(last) = page.last() {
+                        after = last.tree_size;
+                    }
+                    all.extend(page);
+                    if !full {
+                        return Ok(Some(all));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads the next entries (at most `limit`) into `page`, emptied first; an empty page
+    /// at the end.
+    pub fn next_page(&mut self, page: &mut Page, limit: usize) -> Result<(), AppError> {
+        page.clear();
+        match self {
+            LogScan::Sqlite(s) => s.next_page(page, limit),
+            LogScan::Conn { conn, after, .. } => {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                read_page(conn, *after, limit, page)?;
+                if let Some(last) = page.rows.last() {
+                    *after = last.seq;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Readies a connection of its own for reading the whole log: on SQLite read-only, with the

@@ -10,9 +10,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc 3's option numbers (`mi_option_e` in its `mimalloc.h`): eager commit of arenas
-/// and the purge delay in milliseconds (default 1000).
-const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+/// mimalloc 3's option number (`mi_option_e` in its `mimalloc.h`) of the purge delay in
+/// milliseconds (default 1000).
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> std::process::ExitCode {
@@ -24,6 +23,9 @@ fn main() -> std::process::ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The option number of eager arena commit.
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
     #[test]
     fn mimalloc_commits_arenas_as_used_and_the_option_numbers_are_its_own() {

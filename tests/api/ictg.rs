@@ -410,3 +410,49 @@ async fn children_referred_to_the_ictg_service_are_monitored_and_overdue_allocat
     );
     let _ = &w.ngo;
 }
+
+/// The deadline runs from the ICTG service's first notification: a child whose incident was
+/// changed (and routed again) shortly before the deadline is still escalated once it passes.
+#[tokio::test]
+async fn an_incident_changed_before_the_deadline_is_still_escalated_from_its_first_notification() {
+    let w = world().await;
+    let app = &w.app;
+    let token = app.token(&w.police, &["practitioner"]);
+    let r = app.post("/incidents", &token, incident()).await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let id = r.1["id"].as_str().unwrap().to_owned();
+    // Due Tuesday 09:00; changed Tuesday 08:00, which decides its routing again.
+    app.clock.advance(Duration::hours(23));
+    let p = app
+        .patch_if(
+            &format!("/incidents/{id}"),
+            &app.token(&w.police, &["practitioner"]),
+            "\"1\"",
+            json!({"narrative": "Seen again at the address"}),
+        )
+        .await;
+    assert_eq!(p.0, StatusCode::OK, "{}", p.1);
+    let items = children_of(app, &w.ictg, "").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["referred_at"], "2026-06-01T09:00:00Z");
+    // Tuesday 10:00: an hour overdue, and less than a day since the change.
+    app.clock.advance(Duration::hours(2));
+    assert!(app.state.delivery.run_deadlines().await.unwrap() >= 1);
+    let gov = all_events(
+        app,
+        &app.operator_token(&["hub_auditor"]),
+        "&operation=governance",
+    )
+    .await;
+    let escalated = gov
+        .iter()
+        .filter(|e| {
+            e["record_id"] == id.as_str()
+                && e["justification"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("ICTG guardian")
+        })
+        .count();
+    assert_eq!(escalated, 1, "{gov:?}");
+}

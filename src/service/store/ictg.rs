@@ -53,105 +53,90 @@ pub struct Window {
     pub referred_by: Option<DateTime<Utc>>,
 }
 
-/// Incidents an agency was notified of on `route` (`ictg`, `children_partnership`), all or
-/// only those of `agency`, only `ids` when given, within `window`; in (incident, agency) order.
-pub fn incidents_routed(
-    conn: &mut DbConn,
-    route: &str,
-    agency: Option<AgencyId>,
-    ids: Option<&[String]>,
-    window: &Window,
-) -> Result<Vec<Routed>, AppError> {
-    let mut q = rd::table
-        .filter(rd::route.eq(route.to_owned()))
-        .filter(rd::decision.eq("notified"))
-        .into_boxed();
-    if let Some(a) = agency {
-        q = q.filter(rd::agency_id.eq(a.to_string()));
-    }
-    if let Some(ids) = ids {
-        q = q.filter(rd::incident_id.eq_any(ids.to_vec()));
-    }
-    if let Some((id, a)) = &window.after {
-        q = q.filter(
-            rd::incident_id.gt(id.clone()).or(rd::incident_id
-                .eq(id.clone())
-                .and(rd::agency_id.gt(a.clone()))),
-        );
-    }
-    if let Some(by) = window.referred_by {
-        let by = to_db(by);
-        q = q.filter(
-            sql::<Bool>(
-                "(routing_decisions.decided_at <= ",
-            )
-            .bind::<Timestamp, _>(by)
-            .sql(
-                " OR EXISTS (SELECT 1 FROM notifications n WHERE n.agency_id = routing_decisions.agency_id \
-                 AND n.record_id = routing_decisions.incident_id AND n.created_at <= ",
-            )
-            .bind::<Timestamp, _>(by)
-            .sql("))"),
-        );
-    }
-    if let Some(limit) = window.limit {
-        q = q.limit(limit);
-    }
-    let rows = q
-        .select((rd::incident_id, rd::agency_id, rd::fields, rd::decided_at))
-        .order((rd::incident_id, rd::agency_id))
-        .load(conn)?;
-    routed_rows(rows)
+/// The routed-rows query of one routing table (`$t`, the alias of `$table`, whose record
+/// column is `$id`): written once for incidents' `routing_decisions` and referrals'
+/// `referral_routing`, which have the same shape.
+macro_rules! routed_on {
+    ($conn:expr, $t:ident, $table:literal, $id:ident, $route:expr, $agency:expr, $ids:expr, $window:expr) => {{
+        let mut q = $t::table
+            .filter($t::route.eq($route.to_owned()))
+            .filter($t::decision.eq("notified"))
+            .into_boxed();
+        if let Some(a) = $agency {
+            q = q.filter($t::agency_id.eq(a.to_string()));
+        }
+        if let Some(ids) = $ids {
+            q = q.filter($t::$id.eq_any(ids.to_vec()));
+        }
+        if let Some((id, a)) = &$window.after {
+            q = q.filter(
+                $t::$id
+                    .gt(id.clone())
+                    .or($t::$id.eq(id.clone()).and($t::agency_id.gt(a.clone()))),
+            );
+        }
+        if let Some(by) = $window.referred_by {
+            let by = to_db(by);
+            q = q.filter(
+                sql::<Bool>(concat!("(", $table, ".decided_at <= "))
+                    .bind::<Timestamp, _>(by)
+                    .sql(concat!(
+                        " OR EXISTS (SELECT 1 FROM notifications n WHERE n.agency_id = ",
+                        $table,
+                        ".agency_id AND n.record_id = ",
+                        $table,
+                        ".",
+                        stringify!($id),
+                        " AND n.created_at <= "
+                    ))
+                    .bind::<Timestamp, _>(by)
+                    .sql("))"),
+            );
+        }
+        if let Some(limit) = $window.limit {
+            q = q.limit(limit);
+        }
+        let rows = q
+            .select(($t::$id, $t::agency_id, $t::fields, $t::decided_at))
+            .order(($t::$id, $t::agency_id))
+            .load($conn)?;
+        routed_rows(rows)
+    }};
 }
 
-/// Referrals an agency was notified of on `route`, as [`incidents_routed`].
-pub fn referrals_routed(
+/// Records of `kind` an agency was notified of on `route` (`ictg`, `children_partnership`),
+/// all or only those of `agency`, only `ids` when given, within `window`; in (record, agency)
+/// order.
+pub fn routed(
     conn: &mut DbConn,
+    kind: RecordKind,
     route: &str,
     agency: Option<AgencyId>,
     ids: Option<&[String]>,
     window: &Window,
 ) -> Result<Vec<Routed>, AppError> {
-    let mut q = rr::table
-        .filter(rr::route.eq(route.to_owned()))
-        .filter(rr::decision.eq("notified"))
-        .into_boxed();
-    if let Some(a) = agency {
-        q = q.filter(rr::agency_id.eq(a.to_string()));
+    match kind {
+        RecordKind::Incident => routed_on!(
+            conn,
+            rd,
+            "routing_decisions",
+            incident_id,
+            route,
+            agency,
+            ids,
+            window
+        ),
+        RecordKind::Referral => routed_on!(
+            conn,
+            rr,
+            "referral_routing",
+            referral_id,
+            route,
+            agency,
+            ids,
+            window
+        ),
     }
-    if let Some(ids) = ids {
-        q = q.filter(rr::referral_id.eq_any(ids.to_vec()));
-    }
-    if let Some((id, a)) = &window.after {
-        q = q.filter(
-            rr::referral_id.gt(id.clone()).or(rr::referral_id
-                .eq(id.clone())
-                .and(rr::agency_id.gt(a.clone()))),
-        );
-    }
-    if let Some(by) = window.referred_by {
-        let by = to_db(by);
-        q = q.filter(
-            sql::<Bool>(
-                "(referral_routing.decided_at <= ",
-            )
-            .bind::<Timestamp, _>(by)
-            .sql(
-                " OR EXISTS (SELECT 1 FROM notifications n WHERE n.agency_id = referral_routing.agency_id \
-                 AND n.record_id = referral_routing.referral_id AND n.created_at <= ",
-            )
-            .bind::<Timestamp, _>(by)
-            .sql("))"),
-        );
-    }
-    if let Some(limit) = window.limit {
-        q = q.limit(limit);
-    }
-    let rows = q
-        .select((rr::referral_id, rr::agency_id, rr::fields, rr::decided_at))
-        .order((rr::referral_id, rr::agency_id))
-        .load(conn)?;
-    routed_rows(rows)
 }
 
 /// Which of the records `ids` (of `kind`) `agency` holds itself.

@@ -255,7 +255,7 @@ pub async fn allocate(
             let Some(reporter) = incidents::reporter_for_recipient(c, &id, agency)? else {
                 return Err(refusal::not_found(&actor, "incident", &id, now));
             };
-            let routed = ictg::incidents_routed(c, ICTG, Some(agency), Some(std::slice::from_ref(&id)), &Window::default())?;
+            let routed = ictg::routed(c, RecordKind::Incident, ICTG, Some(agency), Some(std::slice::from_ref(&id)), &Window::default())?;
             if routed.is_empty() {
                 return Err(refusal::forbidden(
                     &actor,

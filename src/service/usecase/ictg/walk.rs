@@ -50,14 +50,14 @@ fn relevant(
     let mut keep: BTreeSet<String> = ictg::own_among(conn, kind, reader, &ids)?
         .into_iter()
         .collect();
-    let told = match kind {
-        RecordKind::Incident => {
-            ictg::incidents_routed(conn, CHILDREN, Some(reader), Some(&ids), &Window::default())?
-        }
-        RecordKind::Referral => {
-            ictg::referrals_routed(conn, CHILDREN, Some(reader), Some(&ids), &Window::default())?
-        }
-    };
+    let told = ictg::routed(
+        conn,
+        kind,
+        CHILDREN,
+        Some(reader),
+        Some(&ids),
+        &Window::default(),
+    )?;
     keep.extend(told.into_iter().map(|r| r.record_id));
     Ok(routed
         .into_iter()
@@ -88,22 +88,16 @@ pub(super) fn all_children(
             referred_by,
         };
         loop {
-            let page = match kind {
-                RecordKind::Incident => ictg::incidents_routed(conn, ICTG, None, None, &window)?,
-                RecordKind::Referral => ictg::referrals_routed(conn, ICTG, None, None, &window)?,
-            };
+            let page = ictg::routed(conn, kind, ICTG, None, None, &window)?;
             let Some(last) = page.last() else {
                 break;
             };
             window.after = Some((last.record_id.clone(), last.agency_id.to_string()));
             let more = i64::try_from(page.len()).map_err(AppError::internal)? == PAGE;
+            let page = Page::of(conn, kind, page, reader)?;
             match kind {
-                RecordKind::Incident => {
-                    incident_children(conn, d, now, reader, page, keep, &mut out)?
-                }
-                RecordKind::Referral => {
-                    referral_children(conn, d, now, reader, page, keep, &mut out)?
-                }
+                RecordKind::Incident => incident_children(conn, d, now, &page, keep, &mut out)?,
+                RecordKind::Referral => referral_children(conn, d, now, &page, keep, &mut out)?,
             }
             if !more {
                 break;
@@ -113,33 +107,77 @@ pub(super) fn all_children(
     Ok(out)
 }
 
+/// One page of routed rows the reader may see, with what both kinds of record need beside
+/// them: who was told of each record as the children's partnership, and which children were
+/// escalated.
+struct Page {
+    routed: Vec<ictg::Routed>,
+    children_rows: Vec<ictg::Routed>,
+    children: BTreeMap<String, BTreeMap<AgencyId, Vec<String>>>,
+    escalated: BTreeMap<ChildRef, DateTime<Utc>>,
+    ids: Vec<String>,
+}
+
+impl Page {
+    fn of(
+        conn: &mut DbConn,
+        kind: RecordKind,
+        routed: Vec<ictg::Routed>,
+        reader: Option<AgencyId>,
+    ) -> Result<Page, AppError> {
+        let routed = relevant(conn, kind, routed, reader)?;
+        let ids: Vec<String> = routed
+            .iter()
+            .map(|r| r.record_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let children_rows =
+            ictg::routed(conn, kind, CHILDREN, None, Some(&ids), &Window::default())?;
+        let children = told_of(&children_rows);
+        let escalated = ictg::escalations_of(conn, &ids)?.into_iter().collect();
+        Ok(Page {
+            routed,
+            children_rows,
+            children,
+            escalated,
+            ids,
+        })
+    }
+
+    /// What was told of record `r` (its children's partnership agencies and the ICTG
+    /// service's own decision), kept with `child`.
+    fn found(&self, r: &ictg::Routed, child: MonitoredChild, classification: &str) -> Found {
+        let mut told = self.children.get(&r.record_id).cloned().unwrap_or_default();
+        told.insert(r.agency_id, r.fields.clone());
+        Found {
+            child,
+            children: self
+                .children_rows
+                .iter()
+                .filter(|c| c.record_id == r.record_id)
+                .map(|c| c.agency_id)
+                .collect(),
+            told,
+            classification: classification.to_owned(),
+        }
+    }
+}
+
 /// The monitored children of one page of incidents routed to an ICTG service.
 fn incident_children(
     conn: &mut DbConn,
     d: &Deadline,
     now: DateTime<Utc>,
-    reader: Option<AgencyId>,
-    routed: Vec<ictg::Routed>,
+    page: &Page,
     keep: &dyn Fn(&MonitoredChild) -> bool,
     out: &mut Vec<Found>,
 ) -> Result<(), AppError> {
-    let routed = relevant(conn, RecordKind::Incident, routed, reader)?;
-    let ids: Vec<String> = routed
-        .iter()
-        .map(|r| r.record_id.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let children_rows =
-        ictg::incidents_routed(conn, CHILDREN, None, Some(&ids), &Window::default())?;
-    let children = told_of(&children_rows);
-    let allocations: BTreeMap<ChildRef, Allocation> = ictg::allocations_of(conn, &ids)?
+    let allocations: BTreeMap<ChildRef, Allocation> = ictg::allocations_of(conn, &page.ids)?
         .into_iter()
         .map(|a| (a.child.clone(), a))
         .collect();
-    let escalated: BTreeMap<ChildRef, DateTime<Utc>> =
-        ictg::escalations_of(conn, &ids)?.into_iter().collect();
-    for r in &routed {
+    for r in &page.routed {
         let Some(reporter) = incidents::reporter_for_recipient(conn, &r.record_id, r.agency_id)?
         else {
             continue;
@@ -151,8 +189,6 @@ fn incident_children(
         let referred_at =
             ictg::first_notified_at(conn, r.agency_id, &x.id)?.unwrap_or(r.decided_at);
         let due = d.due(referred_at);
-        let mut told = children.get(&x.id).cloned().unwrap_or_default();
-        told.insert(r.agency_id, r.fields.clone());
         for (i, v) in x.victims.iter().enumerate() {
             if v.ictg_referral != Some(true) || !v.is_child(x.reported_at) {
                 continue;
@@ -183,21 +219,12 @@ fn incident_children(
                         .to_owned(),
                 ),
                 nrm_status_withheld: false,
-                escalated_at: escalated.get(&key).copied(),
+                escalated_at: page.escalated.get(&key).copied(),
             };
             if !keep(&child) {
                 continue;
             }
-            out.push(Found {
-                child,
-                children: children_rows
-                    .iter()
-                    .filter(|c| c.record_id == x.id)
-                    .map(|c| c.agency_id)
-                    .collect(),
-                told: told.clone(),
-                classification: x.classification.as_str().to_owned(),
-            });
+            out.push(page.found(r, child, x.classification.as_str()));
         }
     }
     Ok(())
@@ -208,24 +235,11 @@ fn referral_children(
     conn: &mut DbConn,
     d: &Deadline,
     now: DateTime<Utc>,
-    reader: Option<AgencyId>,
-    routed: Vec<ictg::Routed>,
+    page: &Page,
     keep: &dyn Fn(&MonitoredChild) -> bool,
     out: &mut Vec<Found>,
 ) -> Result<(), AppError> {
-    let routed = relevant(conn, RecordKind::Referral, routed, reader)?;
-    let ids: Vec<String> = routed
-        .iter()
-        .map(|r| r.record_id.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let children_rows =
-        ictg::referrals_routed(conn, CHILDREN, None, Some(&ids), &Window::default())?;
-    let children = told_of(&children_rows);
-    let escalated: BTreeMap<ChildRef, DateTime<Utc>> =
-        ictg::escalations_of(conn, &ids)?.into_iter().collect();
-    for r in &routed {
+    for r in &page.routed {
         let Some((s, _)) = referrals::get_for_party(conn, r.agency_id, &r.record_id)? else {
             continue;
         };
@@ -245,8 +259,6 @@ fn referral_children(
             record_id: x.id.clone(),
             victim: 0,
         };
-        let mut told = children.get(&x.id).cloned().unwrap_or_default();
-        told.insert(r.agency_id, r.fields.clone());
         let child = MonitoredChild {
             record_kind: RecordKind::Referral,
             record_id: x.id.clone(),
@@ -261,21 +273,12 @@ fn referral_children(
             state: state(allocated.map(|e| e.occurred_at), due, now),
             nrm_status: Some(referral_nrm_status(&statuses).to_owned()),
             nrm_status_withheld: false,
-            escalated_at: escalated.get(&key).copied(),
+            escalated_at: page.escalated.get(&key).copied(),
         };
         if !keep(&child) {
             continue;
         }
-        out.push(Found {
-            child,
-            children: children_rows
-                .iter()
-                .filter(|c| c.record_id == x.id)
-                .map(|c| c.agency_id)
-                .collect(),
-            told,
-            classification: x.classification.as_str().to_owned(),
-        });
+        out.push(page.found(r, child, x.classification.as_str()));
     }
     Ok(())
 }

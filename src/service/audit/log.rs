@@ -58,13 +58,14 @@ pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt
     Ok(append_tree(conn, entries, false)?.0)
 }
 
-/// [`append_all`], with the inclusion proof of the first entry in the tree its receipt
-/// names, worked out from the nodes the append already holds (no read of the log).
+/// [`append_all`], answering the first entry's receipt with its inclusion proof in the tree
+/// the receipt names, worked out from the nodes the append already holds (no read of the
+/// log); `None` when `entries` is empty.
 pub fn append_all_proving_first(
     conn: &mut DbConn,
     entries: &[NewEntry],
-) -> Result<(Vec<Receipt>, Option<Proven>), AppError> {
-    append_tree(conn, entries, true)
+) -> Result<Option<Proven>, AppError> {
+    Ok(append_tree(conn, entries, true)?.1)
 }
 
 /// [`append`] with the entry's inclusion proof (see [`append_all_proving_first`]).

@@ -8,12 +8,14 @@ use super::log::Receipt;
 use super::merkle::{self, Hash, NodeSource, StoredNode};
 use crate::error::AppError;
 
-/// A receipt with its entry's leaf hash and `PATH(leaf_index, D[tree_size])`.
+/// A receipt with its entry's leaf hash, `PATH(leaf_index, D[tree_size])` and the root it
+/// gives (the receipt's `root_hash`, as bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proven {
     pub receipt: Receipt,
     pub leaf_hash: Hash,
     pub audit_path: Vec<Hash>,
+    pub root_hash: Hash,
 }
 
 /// The nodes an append holds: the frontier before it and every node it completed.
@@ -70,6 +72,7 @@ pub fn prove(
         receipt,
         leaf_hash: leaf,
         audit_path,
+        root_hash: *root,
     })
 }
 

@@ -4,16 +4,17 @@
 //! then the root recomputed from the leaf hash and the audit path) and later holds the hub
 //! to it (`msht-hub audit verify --checkpoint RECEIPT`).
 //!
-//! A receipt is sealed either after its append committed ([`seal_committed`], on a reader,
-//! so the writer's transactions carry no proof work), or in the transaction of its append,
-//! right after it ([`seal`], where the answer is stored with the write, as an idempotent
-//! create's is). The checkpoint's text is the tree's size and root only, so either way it is
+//! The append works out the inclusion proof itself ([`super::proven`]). A receipt is then
+//! sealed either after its append committed ([`seal_proven`], signing the checkpoint and
+//! reading nothing), or in the transaction of its append, right after it ([`seal`], where
+//! the answer is stored with the write, as an idempotent create's is, and the signed head is
+//! stored with it). The checkpoint's text is the tree's size and root only, so either way it is
 //! the note `GET /audit/checkpoints?size=N` serves when a head of that size is stored.
 use chrono::{DateTime, Utc};
 
 use super::heads::{self, SignedTreeHead};
 use super::merkle::Hash;
-use super::proofs::{self, current_size};
+use super::proofs::current_size;
 use super::proven::Proven;
 use super::{AuditRuntime, Receipt};
 use crate::error::AppError;
@@ -31,80 +32,51 @@ pub struct Sealed {
     pub audit_path: Vec<Hash>,
 }
 
-/// Seals `receipt`, appended in this transaction: signs (and stores) the head of its tree
-/// when none is stored yet, and proves the entry's inclusion in it.
+/// Seals `proven`, appended in this transaction: signs (and stores) the head of its tree
+/// when none is stored yet.
 pub fn seal(
     conn: &mut DbConn,
     runtime: &AuditRuntime,
-    receipt: Receipt,
+    proven: Proven,
     now: DateTime<Utc>,
 ) -> Result<Sealed, AppError> {
-    let head = head_of(conn, runtime, receipt.tree_size, now)?;
-    let proof = proofs::inclusion(conn, receipt.seq, receipt.tree_size)?;
-    if hex::encode(proof.root_hash) != receipt.root_hash || proof.root_hash != head.root_hash {
+    let head = head_of(conn, runtime, proven.receipt.tree_size, now)?;
+    if proven.root_hash != head.root_hash {
         return Err(AppError::Internal(format!(
             "audit receipt of entry {} does not match the tree of {} leaves",
-            receipt.seq, receipt.tree_size
+            proven.receipt.seq, proven.receipt.tree_size
         )));
     }
-    Ok(Sealed {
-        checkpoint: runtime.checkpoint(&head)?,
-        leaf_hash: proof.leaf_hash,
-        audit_path: proof.audit_path,
-        receipt,
-    })
+    sealed(runtime, &head, proven)
 }
 
-/// Seals an append already committed whose proof the append worked out itself
-/// ([`super::proven`]): nothing is read, only the checkpoint signed.
+/// Seals `proven`, of an append already committed: nothing is read, only the checkpoint
+/// signed.
 pub fn seal_proven(
     runtime: &AuditRuntime,
     proven: Proven,
     now: DateTime<Utc>,
 ) -> Result<Sealed, AppError> {
-    let root_hash =
-        super::read::to_hash(&hex::decode(&proven.receipt.root_hash).map_err(AppError::internal)?)?;
     let head = SignedTreeHead {
         tree_size: proven.receipt.tree_size,
-        root_hash,
+        root_hash: proven.root_hash,
         timestamp: now,
         key_id: runtime.signer.key_id().to_owned(),
         signature: Vec::new(),
     };
+    sealed(runtime, &head, proven)
+}
+
+fn sealed(
+    runtime: &AuditRuntime,
+    head: &SignedTreeHead,
+    proven: Proven,
+) -> Result<Sealed, AppError> {
     Ok(Sealed {
-        checkpoint: runtime.checkpoint(&head)?,
+        checkpoint: runtime.checkpoint(head)?,
         leaf_hash: proven.leaf_hash,
         audit_path: proven.audit_path,
         receipt: proven.receipt,
-    })
-}
-
-/// Seals `receipt` of an append already committed, in a read snapshot.
-pub fn seal_committed(
-    conn: &mut DbConn,
-    runtime: &AuditRuntime,
-    receipt: Receipt,
-    now: DateTime<Utc>,
-) -> Result<Sealed, AppError> {
-    let proof = proofs::inclusion(conn, receipt.seq, receipt.tree_size)?;
-    if hex::encode(proof.root_hash) != receipt.root_hash {
-        return Err(AppError::Internal(format!(
-            "audit receipt of entry {} does not match the tree of {} leaves",
-            receipt.seq, receipt.tree_size
-        )));
-    }
-    let head = SignedTreeHead {
-        tree_size: receipt.tree_size,
-        root_hash: proof.root_hash,
-        timestamp: now,
-        key_id: runtime.signer.key_id().to_owned(),
-        signature: Vec::new(),
-    };
-    Ok(Sealed {
-        checkpoint: runtime.checkpoint(&head)?,
-        leaf_hash: proof.leaf_hash,
-        audit_path: proof.audit_path,
-        receipt,
     })
 }
 

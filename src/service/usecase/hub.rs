@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{self, AuditRuntime, Proven, Receipt, Sealed};
+use crate::audit::{self, AuditRuntime, Proven, Sealed};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::secrets::SecretBox;
@@ -138,7 +138,7 @@ pub(in crate::service) struct Sealer {
 }
 
 impl Sealer {
-    pub fn seal(&self, conn: &mut DbConn, receipt: Receipt) -> Result<Sealed, AppError> {
-        audit::sealed::seal(conn, &self.runtime, receipt, self.now)
+    pub fn seal(&self, conn: &mut DbConn, proven: Proven) -> Result<Sealed, AppError> {
+        audit::sealed::seal(conn, &self.runtime, proven, self.now)
     }
 }

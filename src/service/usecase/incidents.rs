@@ -229,7 +229,7 @@ fn create_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    let (_, first) = audit::append_all_proving_first(conn, &entries)?;
+    let first = audit::append_all_proving_first(conn, &entries)?;
     Ok(Recorded {
         incident: incident.clone(),
         version: 1,
@@ -347,7 +347,7 @@ fn update_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    let (_, first) = audit::append_all_proving_first(conn, &entries)?;
+    let first = audit::append_all_proving_first(conn, &entries)?;
     Ok(Recorded {
         incident: changed.clone(),
         version,

@@ -294,11 +294,8 @@ fn create_in(
                 .to_owned(),
         );
     }
-    let receipts = audit::append_all(conn, &entries)?;
-    let receipt = receipts
-        .into_iter()
-        .next()
-        .map(|r| sealer.seal(conn, r))
+    let receipt = audit::append_all_proving_first(conn, &entries)?
+        .map(|p| sealer.seal(conn, p))
         .transpose()?;
     let stored = referrals::get(conn, referrer, &referral.id)?.ok_or(AppError::NotFound)?;
     Ok(Created {

@@ -128,6 +128,15 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// The frontier's nodes as the log stores nodes, `(level, index, hash)`, largest first.
+    pub fn stored_nodes(&self) -> impl Iterator<Item = StoredNode> + '_ {
+        (0..64u32)
+            .rev()
+            .filter(|level| self.size >> level & 1 == 1)
+            .zip(&self.nodes)
+            .map(|(level, hash)| (level, Self::index_at(self.size, level), *hash))
+    }
+
     /// The frontier's nodes, largest subtree first.
     pub fn nodes(&self) -> &[Hash] {
         &self.nodes

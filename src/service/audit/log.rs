@@ -130,7 +130,7 @@ fn append_tree(
     }
     let proven = match (before, receipts.first(), leaves.first()) {
         (Some(before), Some(receipt), Some(leaf)) => Some(proven::prove(
-            before,
+            &before,
             &completed,
             receipt.clone(),
             *leaf,

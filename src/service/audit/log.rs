@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use super::canonical;
 use super::frontier::{interior_by_leaf, Frontier};
 use super::merkle::{self, Hash};
-use super::proven::{self, Proven};
+use super::proven::Unproven;
 use crate::domain::audit::{NewEntry, Operation};
 use crate::error::AppError;
 use crate::service::store::audit::{self as rows, AgencyLink, EntryRow, SubjectLink};
@@ -58,29 +58,29 @@ pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt
     Ok(append_tree(conn, entries, false)?.0)
 }
 
-/// [`append_all`], answering the first entry's receipt with its inclusion proof in the tree
-/// the receipt names, worked out from the nodes the append already holds (no read of the
-/// log); `None` when `entries` is empty.
-pub fn append_all_proving_first(
+/// [`append_all`], answering with what proves the first entry's inclusion in the tree its
+/// receipt names, from the nodes the append already holds (no read of the log); `None` when
+/// `entries` is empty.
+pub fn append_all_provable(
     conn: &mut DbConn,
     entries: &[NewEntry],
-) -> Result<Option<Proven>, AppError> {
+) -> Result<Option<Unproven>, AppError> {
     Ok(append_tree(conn, entries, true)?.1)
 }
 
-/// [`append`] with the entry's inclusion proof (see [`append_all_proving_first`]).
-pub fn append_proven(conn: &mut DbConn, entry: &NewEntry) -> Result<Proven, AppError> {
+/// [`append`], answering with what proves the entry's inclusion (see [`append_all_provable`]).
+pub fn append_provable(conn: &mut DbConn, entry: &NewEntry) -> Result<Unproven, AppError> {
     append_tree(conn, std::slice::from_ref(entry), true)?
         .1
         .ok_or_else(|| AppError::Internal("audit append returned no proof".into()))
 }
 
-/// Appends `entries`; with `prove`, also proves the first one's inclusion.
+/// Appends `entries`; with `prove`, also keeps what proves the first one's inclusion.
 fn append_tree(
     conn: &mut DbConn,
     entries: &[NewEntry],
     prove: bool,
-) -> Result<(Vec<Receipt>, Option<Proven>), AppError> {
+) -> Result<(Vec<Receipt>, Option<Unproven>), AppError> {
     if entries.is_empty() {
         return Ok((Vec::new(), None));
     }
@@ -128,17 +128,17 @@ fn append_tree(
     if entries.iter().any(changes_policy) {
         epoch::bump(conn)?;
     }
-    let proven = match (before, receipts.first(), leaves.first()) {
-        (Some(before), Some(receipt), Some(leaf)) => Some(proven::prove(
-            &before,
-            &completed,
-            receipt.clone(),
-            *leaf,
-            &root,
-        )?),
+    let provable = match (before, receipts.first(), leaves.first()) {
+        (Some(before), Some(receipt), Some(leaf)) => Some(Unproven {
+            receipt: receipt.clone(),
+            leaf: *leaf,
+            root,
+            before,
+            completed,
+        }),
         _ => None,
     };
-    Ok((receipts, proven))
+    Ok((receipts, provable))
 }
 
 /// Record kinds whose governance changes decide who may receive what: a change to any of

@@ -28,10 +28,8 @@ pub mod verify;
 pub mod witness;
 pub mod witnessing;
 
-pub use log::{
-    append, append_all, append_all_proving_first, append_proven, append_refusal, Receipt,
-};
-pub use proven::Proven;
+pub use log::{append, append_all, append_all_provable, append_provable, append_refusal, Receipt};
+pub use proven::{Proven, Unproven};
 pub use read::LoggedEntry;
 pub use runtime::AuditRuntime;
 pub use sealed::Sealed;

@@ -1,8 +1,9 @@
 //! Inclusion proofs an append works out itself. An entry appended in this transaction is a
 //! leaf of the tree its receipt names; every node of its inclusion proof in that tree is
 //! either a node of the frontier the append started from or a node the append completed
-//! (the new leaves and every subtree they finish), so the proof needs no read of the log and
-//! the answer to the write carries it at once.
+//! (the new leaves and every subtree they finish), so the proof needs no read of the log.
+//! The append keeps those nodes ([`Unproven`]); the proof is worked out once the write has
+//! committed, off the writer.
 use super::frontier::Frontier;
 use super::log::Receipt;
 use super::merkle::{self, Hash, MemoryNodes, StoredNode};
@@ -18,39 +19,54 @@ pub struct Proven {
     pub root_hash: Hash,
 }
 
-/// Proves `receipt`'s leaf `leaf` from the frontier `before` the append and the nodes it
-/// `completed`, and checks the proof against the tree's `root`.
-pub fn prove(
-    before: &Frontier,
-    completed: &[StoredNode],
-    receipt: Receipt,
-    leaf: Hash,
-    root: &Hash,
-) -> Result<Proven, AppError> {
-    let mut nodes = MemoryNodes::new();
-    for (level, index, hash) in before.stored_nodes().chain(completed.iter().copied()) {
-        nodes.insert(level, index, hash);
+/// What an append keeps to prove its first entry later: the receipt, the leaf, the tree's
+/// root, the frontier before the append and the nodes it completed. Taken inside the write,
+/// proven after it commits ([`Unproven::prove`]), so the writer does no proof work.
+#[derive(Debug, Clone)]
+pub struct Unproven {
+    pub receipt: Receipt,
+    pub leaf: Hash,
+    pub root: Hash,
+    pub before: Frontier,
+    pub completed: Vec<StoredNode>,
+}
+
+impl Unproven {
+    /// Proves the receipt's leaf from the frontier before the append and the nodes it
+    /// completed, and checks the proof against the tree's root.
+    pub fn prove(self) -> Result<Proven, AppError> {
+        let Unproven {
+            receipt,
+            leaf,
+            root,
+            before,
+            completed,
+        } = self;
+        let mut nodes = MemoryNodes::new();
+        for (level, index, hash) in before.stored_nodes().chain(completed) {
+            nodes.insert(level, index, hash);
+        }
+        let audit_path = merkle::inclusion_proof(receipt.leaf_index, receipt.tree_size, &mut nodes)
+            .map_err(|e| AppError::Internal(format!("audit append: no inclusion proof: {e}")))?;
+        if !merkle::verify_inclusion(
+            &leaf,
+            receipt.leaf_index,
+            receipt.tree_size,
+            &audit_path,
+            &root,
+        ) {
+            return Err(AppError::Internal(format!(
+                "audit append: the inclusion proof of entry {} does not give its root",
+                receipt.seq
+            )));
+        }
+        Ok(Proven {
+            receipt,
+            leaf_hash: leaf,
+            audit_path,
+            root_hash: root,
+        })
     }
-    let audit_path = merkle::inclusion_proof(receipt.leaf_index, receipt.tree_size, &mut nodes)
-        .map_err(|e| AppError::Internal(format!("audit append: no inclusion proof: {e}")))?;
-    if !merkle::verify_inclusion(
-        &leaf,
-        receipt.leaf_index,
-        receipt.tree_size,
-        &audit_path,
-        root,
-    ) {
-        return Err(AppError::Internal(format!(
-            "audit append: the inclusion proof of entry {} does not give its root",
-            receipt.seq
-        )));
-    }
-    Ok(Proven {
-        receipt,
-        leaf_hash: leaf,
-        audit_path,
-        root_hash: *root,
-    })
 }
 
 #[cfg(test)]
@@ -87,8 +103,15 @@ mod tests {
                         tree_size: size,
                         root_hash: hex::encode(frontier.root()),
                     };
-                    let root = frontier.root();
-                    let p = prove(&before, &completed, receipt, *l, &root).unwrap();
+                    let p = Unproven {
+                        receipt,
+                        leaf: *l,
+                        root: frontier.root(),
+                        before: before.clone(),
+                        completed: completed.clone(),
+                    }
+                    .prove()
+                    .unwrap();
                     let expected = merkle::inclusion_proof(index, size, &mut all).unwrap();
                     assert_eq!(p.audit_path, expected, "leaf {index} of {size}");
                 }

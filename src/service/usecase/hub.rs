@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::{self, AuditRuntime, Proven, Sealed};
+use crate::audit::{self, AuditRuntime, Sealed, Unproven};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::secrets::SecretBox;
@@ -45,10 +45,10 @@ impl Hub {
         }
     }
 
-    /// Seals the receipt of an append that has committed, with the proof the append worked
-    /// out (see [`audit::proven`]): only the checkpoint is signed, nothing read.
-    pub(in crate::service) fn seal(&self, proven: Proven) -> Result<Sealed, AppError> {
-        audit::sealed::seal_proven(&self.audit, proven, self.now())
+    /// Seals the receipt of an append that has committed: proves it from the nodes the
+    /// append kept (see [`audit::proven`]) and signs the checkpoint, reading nothing.
+    pub(in crate::service) fn seal(&self, appended: Unproven) -> Result<Sealed, AppError> {
+        audit::sealed::seal_proven(&self.audit, appended.prove()?, self.now())
     }
 
     /// A sealer of receipts appended in a write intent (see [`audit::sealed`]).
@@ -138,7 +138,7 @@ pub(in crate::service) struct Sealer {
 }
 
 impl Sealer {
-    pub fn seal(&self, conn: &mut DbConn, proven: Proven) -> Result<Sealed, AppError> {
-        audit::sealed::seal(conn, &self.runtime, proven, self.now)
+    pub fn seal(&self, conn: &mut DbConn, appended: Unproven) -> Result<Sealed, AppError> {
+        audit::sealed::seal(conn, &self.runtime, appended.prove()?, self.now)
     }
 }

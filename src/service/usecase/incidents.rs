@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit::{self, Proven, Sealed};
+use crate::audit::{self, Sealed, Unproven};
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, IncidentId};
@@ -86,7 +86,7 @@ pub struct Recorded {
     /// sealed.
     pub receipt: Option<Sealed>,
     /// That receipt until it is sealed, after the write commits.
-    pub(in crate::service) pending: Option<Proven>,
+    pub(in crate::service) pending: Option<Unproven>,
 }
 
 impl Recorded {
@@ -229,7 +229,7 @@ fn create_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    let first = audit::append_all_proving_first(conn, &entries)?;
+    let first = audit::append_all_provable(conn, &entries)?;
     Ok(Recorded {
         incident: incident.clone(),
         version: 1,
@@ -347,7 +347,7 @@ fn update_in(
         now,
     };
     let routed = to.write(conn, actor, planned, &mut entries)?;
-    let first = audit::append_all_proving_first(conn, &entries)?;
+    let first = audit::append_all_provable(conn, &entries)?;
     Ok(Recorded {
         incident: changed.clone(),
         version,

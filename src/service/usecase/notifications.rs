@@ -86,7 +86,7 @@ pub async fn read(
             let receipt = hub
                 .write(move |c| {
                     check_epoch(c, epoch)?;
-                    audit::append_proven(c, &entry)
+                    audit::append_provable(c, &entry)
                 })
                 .await?;
             let receipt = hub.seal(receipt)?;

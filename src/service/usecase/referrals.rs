@@ -160,7 +160,9 @@ pub async fn read(
             .justification("the referring agency read its referral")
             .decision(AuditDecision::Allowed, Vec::new())
     };
-    let receipt = hub.write(move |c| audit::append_proven(c, &entry)).await?;
+    let receipt = hub
+        .write(move |c| audit::append_provable(c, &entry))
+        .await?;
     let receipt = hub.seal(receipt)?;
     Ok(View {
         receipt: Some(receipt),

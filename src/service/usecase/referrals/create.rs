@@ -294,7 +294,7 @@ fn create_in(
                 .to_owned(),
         );
     }
-    let receipt = audit::append_all_proving_first(conn, &entries)?
+    let receipt = audit::append_all_provable(conn, &entries)?
         .map(|p| sealer.seal(conn, p))
         .transpose()?;
     let stored = referrals::get(conn, referrer, &referral.id)?.ok_or(AppError::NotFound)?;

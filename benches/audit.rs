@@ -273,7 +273,7 @@ fn copy_log(from: &str, to: &Db) {
         };
         let (agencies, subjects) = rows::links_between(&mut src, first.seq, last.seq).unwrap();
         after = last.seq;
-        to.write_blocking(move |c| rows::insert_entries(c, &page, &agencies, &subjects))
+        to.write_blocking(move |c| rows::write_entries(c, &page, &agencies, &subjects))
             .unwrap();
     }
     let head = rows::read_head(&mut src).unwrap();

@@ -51,6 +51,7 @@ mod threat_picture;
 
 mod audit_receipts;
 mod audit_witnesses;
+mod group_commit;
 // ICTG monitoring and learning records (issue 14).
 mod ictg;
 mod learning;

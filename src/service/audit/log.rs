@@ -123,7 +123,7 @@ fn append_tree(
             root_hash: hex::encode(root),
         });
     }
-    rows::insert_entries(conn, &entry_rows, &agency_links, &subject_links)?;
+    rows::insert_entries(conn, entry_rows, agency_links, subject_links)?;
     rows::update_head(conn, tree_size, &root, &frontier.to_bytes())?;
     if entries.iter().any(changes_policy) {
         epoch::bump(conn)?;

@@ -15,7 +15,7 @@ use super::schema::{
     audit_head as ah, audit_tree_heads as th,
 };
 use super::time::to_db;
-use super::DbConn;
+use super::{batch, DbConn};
 use crate::audit::log::WITHHELD;
 use crate::domain::audit_query::{AuditScope, EventFilter};
 use crate::error::AppError;
@@ -37,11 +37,16 @@ pub struct HeadRow {
 /// Reads the head and locks it until the transaction ends: `SELECT ... FOR UPDATE` on
 /// PostgreSQL, so concurrent appends queue here and the sequence has no gaps. SQLite
 /// writers of this process are already serialised by `Db::write`'s gate.
+/// An appending intent of the writer's batch gets the head the batch already holds.
 pub fn lock_head(conn: &mut DbConn) -> Result<HeadRow, AppError> {
+    if let Some(held) = batch::held_head() {
+        return Ok(held);
+    }
     let row = match conn {
         DbConn::Pg(c) => ah::table.find(1).for_update().first::<HeadRow>(c)?,
         DbConn::Sqlite(c) => ah::table.find(1).first::<HeadRow>(c)?,
     };
+    batch::hold_head(&row);
     Ok(row)
 }
 
@@ -50,8 +55,22 @@ pub fn read_head(conn: &mut DbConn) -> Result<HeadRow, AppError> {
     Ok(ah::table.find(1).first::<HeadRow>(conn)?)
 }
 
-/// Moves the head to a new size, root and frontier.
+/// Moves the head to a new size, root and frontier (for an appending intent of the writer's
+/// batch, the head the batch holds, written once at its flush).
 pub fn update_head(
+    conn: &mut DbConn,
+    tree_size: i64,
+    root_hash: &[u8],
+    frontier: &[u8],
+) -> Result<(), AppError> {
+    if batch::move_head(tree_size, root_hash, frontier) {
+        return Ok(());
+    }
+    write_head(conn, tree_size, root_hash, frontier)
+}
+
+/// Writes the head row.
+pub(super) fn write_head(
     conn: &mut DbConn,
     tree_size: i64,
     root_hash: &[u8],
@@ -104,8 +123,22 @@ pub struct SubjectLink {
     pub seq: i64,
 }
 
-/// Inserts entries and their links, many rows per statement.
+/// Inserts entries and their links (for an appending intent of the writer's batch, at the
+/// batch's flush, with the other intents' rows).
 pub fn insert_entries(
+    conn: &mut DbConn,
+    entries: Vec<EntryRow>,
+    agencies: Vec<AgencyLink>,
+    subjects: Vec<SubjectLink>,
+) -> Result<(), AppError> {
+    match batch::defer_entries(entries, agencies, subjects) {
+        Some((e, a, s)) => write_entries(conn, &e, &a, &s),
+        None => Ok(()),
+    }
+}
+
+/// Writes entries and their links, many rows per statement.
+pub fn write_entries(
     conn: &mut DbConn,
     entries: &[EntryRow],
     agencies: &[AgencyLink],

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::schema::policy_epoch as pe;
-use super::DbConn;
+use super::{batch, DbConn};
 use crate::error::AppError;
 
 /// The epoch as this connection sees it.
@@ -13,8 +13,12 @@ pub fn current(conn: &mut DbConn) -> Result<i64, AppError> {
 }
 
 /// The epoch inside a write, held until the transaction ends: `FOR SHARE` on PostgreSQL
-/// (SQLite's writer already holds the database's write lock).
+/// (SQLite's writer already holds the database's write lock). The appending intents of one
+/// writer batch hold it once.
 pub fn hold(conn: &mut DbConn) -> Result<i64, AppError> {
+    if let Some(held) = batch::held_epoch() {
+        return Ok(held);
+    }
     let epoch = match conn {
         DbConn::Pg(c) => pe::table
             .find(1)
@@ -23,6 +27,7 @@ pub fn hold(conn: &mut DbConn) -> Result<i64, AppError> {
             .first::<i64>(c)?,
         DbConn::Sqlite(c) => pe::table.find(1).select(pe::epoch).first::<i64>(c)?,
     };
+    batch::hold_epoch(epoch);
     Ok(epoch)
 }
 
@@ -31,5 +36,6 @@ pub fn bump(conn: &mut DbConn) -> Result<(), AppError> {
     diesel::update(pe::table.find(1))
         .set(pe::epoch.eq(pe::epoch + 1))
         .execute(conn)?;
+    batch::forget_epoch();
     Ok(())
 }

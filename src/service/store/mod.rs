@@ -7,6 +7,7 @@
 pub mod agencies;
 pub mod agreements;
 pub mod audit;
+mod batch;
 mod checkpoint;
 pub mod conn;
 pub mod console_sessions;
@@ -195,9 +196,17 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
+        self.submit_blocking(false, f)
+    }
+
+    fn submit_blocking<T, F>(&self, appending: bool, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
         self.check_halted()?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.writer.submit(self.job(f, move |r| {
+        self.writer.submit(self.job(appending, f, move |r| {
             let _ = tx.send(r);
         }))?;
         rx.recv()
@@ -249,9 +258,30 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
+        self.submit(false, f).await
+    }
+
+    /// [`Db::write`] for an *appending* intent: one whose writes, besides rows only it reads
+    /// in its batch, are new audit entries, notifications and deliveries that no other
+    /// intent of its batch reads. Those wait for the batch's flush and are written with the
+    /// other appending intents' rows, one multi-row insert per table, under one audit head
+    /// update ([`batch`]). The answer still comes only after the batch's commit.
+    pub async fn write_appending<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        self.submit(true, f).await
+    }
+
+    async fn submit<T, F>(&self, appending: bool, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
         self.check_halted()?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.writer.submit(self.job(f, move |r| {
+        self.writer.submit(self.job(appending, f, move |r| {
             let _ = tx.send(r);
         }))?;
         rx.await
@@ -260,14 +290,23 @@ impl Db {
 
     /// Wraps `f` as a writer job: a savepoint of its own, the refusal entry after its
     /// rollback, and the answer handed to `deliver` with the batch's commit outcome.
-    fn job<T, F>(&self, f: F, deliver: impl FnOnce(Result<T, AppError>) + Send + 'static) -> Job
+    fn job<T, F>(
+        &self,
+        appending: bool,
+        f: F,
+        deliver: impl FnOnce(Result<T, AppError>) + Send + 'static,
+    ) -> Job
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
         let refusals = self.refusals.clone();
-        Box::new(move |c: &mut DbConn| {
+        let run = Box::new(move |c: &mut DbConn| -> writer::Reply {
+            let mark = batch::mark();
             let r = c.transaction(f);
+            if r.is_err() {
+                batch::restore(mark);
+            }
             let r = match r {
                 Err(AppError::Denied { error, entry }) => {
                     log_refusal(c, refusals, &entry);
@@ -276,7 +315,8 @@ impl Db {
                 other => other,
             };
             Box::new(move |committed: Result<(), AppError>| deliver(committed.and(r)))
-        })
+        });
+        Job { appending, run }
     }
 
     /// A refusal returned by a read: its entry is written through the writer (and committed)
@@ -286,7 +326,7 @@ impl Db {
             return r;
         };
         let refusals = self.refusals.clone();
-        let logged = self.write_blocking(move |c| {
+        let logged = self.submit_blocking(true, move |c| {
             log_refusal(c, refusals, &entry);
             Ok(())
         });

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::notifications as n;
 use super::time::{from_db, to_db};
-use super::DbConn;
+use super::{batch, DbConn};
 use crate::domain::ids::{AgencyId, NotificationId};
 use crate::domain::msht::EventType;
 use crate::domain::notification::Notification;
@@ -12,7 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = n)]
-struct Row {
+pub(super) struct Row {
     id: String,
     agency_id: String,
     discloser_agency_id: String,
@@ -72,9 +72,18 @@ pub fn insert(conn: &mut DbConn, x: &Notification) -> Result<(), AppError> {
 /// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
 const CHUNK: usize = 512;
 
-/// Inserts several notifications with one statement per [`CHUNK`].
+/// Inserts several notifications (for an appending intent of the writer's batch, at the
+/// batch's flush, with the other intents' rows).
 pub fn insert_all(conn: &mut DbConn, all: &[Notification]) -> Result<(), AppError> {
     let rows: Vec<Row> = all.iter().map(row_of).collect();
+    match batch::defer_notifications(rows) {
+        Some(rows) => write_rows(conn, &rows),
+        None => Ok(()),
+    }
+}
+
+/// Writes notification rows with one statement per [`CHUNK`].
+pub(super) fn write_rows(conn: &mut DbConn, rows: &[Row]) -> Result<(), AppError> {
     for chunk in rows.chunks(CHUNK) {
         // A multi-row insert is written per backend (the connection enum has no batch form).
         match conn {

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use super::schema::agencies as a;
 use super::schema::outbox as o;
 use super::time::{from_db, to_db};
-use super::DbConn;
+use super::{batch, DbConn};
 use crate::domain::delivery::{Delivery, DeliveryState};
 use crate::domain::ids::{AgencyId, DeliveryId, SubscriptionId};
 use crate::domain::subscription::Channel;
@@ -22,7 +22,7 @@ pub use outcomes::{record_all, Outcome, OutcomeKind};
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = o)]
-struct Row {
+pub(super) struct Row {
     id: String,
     agency_id: String,
     subscription_id: Option<String>,
@@ -71,12 +71,21 @@ impl Row {
 /// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
 const CHUNK: usize = 512;
 
-/// Queues several deliveries with one statement per [`CHUNK`].
+/// Queues several deliveries (for an appending intent of the writer's batch, at the batch's
+/// flush, with the other intents' rows).
 pub fn insert_all(conn: &mut DbConn, all: &[Delivery]) -> Result<(), AppError> {
     let rows = all
         .iter()
         .map(row_of)
         .collect::<Result<Vec<Row>, AppError>>()?;
+    match batch::defer_deliveries(rows) {
+        Some(rows) => write_rows(conn, &rows),
+        None => Ok(()),
+    }
+}
+
+/// Writes delivery rows with one statement per [`CHUNK`].
+pub(super) fn write_rows(conn: &mut DbConn, rows: &[Row]) -> Result<(), AppError> {
     for chunk in rows.chunks(CHUNK) {
         // A multi-row insert is written per backend (the connection enum has no batch form).
         match conn {

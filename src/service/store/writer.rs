@@ -5,8 +5,10 @@
 //! transaction (`BEGIN IMMEDIATE` on SQLite), runs each intent in a savepoint of its own (so
 //! one failing intent rolls back alone), commits once, and only then answers each intent: an
 //! answered write is on disk, and one fsync (SQLite `synchronous = FULL`) or one WAL flush
-//! (PostgreSQL) is shared by the whole batch. If the commit fails, every intent of the batch
-//! gets the failure and nothing of it was answered before.
+//! (PostgreSQL) is shared by the whole batch. The rows of its appending intents are written
+//! together, one multi-row insert per table, with one audit head update ([`super::batch`]).
+//! If the commit fails, every intent of the batch gets the failure and nothing of it was
+//! answered before.
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -14,12 +16,16 @@ use std::sync::Arc;
 
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 
+use super::batch;
 use super::conn::{ConnManager, DbConn};
 use crate::error::AppError;
 
-/// What the writer does with one intent: runs it on the batch's connection and returns what
-/// to do once the batch's commit succeeded or failed.
-pub(super) type Job = Box<dyn FnOnce(&mut DbConn) -> Reply + Send>;
+/// One intent: what the writer runs on the batch's connection, returning what to do once the
+/// batch's commit succeeded or failed, and whether it is appending (see [`super::batch`]).
+pub(super) struct Job {
+    pub(super) appending: bool,
+    pub(super) run: Box<dyn FnOnce(&mut DbConn) -> Reply + Send>,
+}
 /// Answers one intent with the batch's commit outcome.
 pub(super) type Reply = Box<dyn FnOnce(Result<(), AppError>) + Send>;
 
@@ -119,18 +125,32 @@ fn apply(conn: &mut DbConn, batch: Vec<Job>) -> bool {
         if let Err(e) = begin(conn) {
             return (Vec::new(), Err(AppError::from(e)), batch);
         }
+        batch::open();
         let mut replies = Vec::with_capacity(batch.len());
-        for job in batch {
-            replies.push(job(conn));
-        }
-        let committed = match <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
-                Err(AppError::from(e))
+        let mut jobs = batch.into_iter();
+        let mut flushed = Ok(());
+        for job in jobs.by_ref() {
+            // An intent that is not appending sees every row the batch's earlier ones left.
+            if !job.appending {
+                flushed = batch::flush(conn);
+                if flushed.is_err() {
+                    break;
+                }
             }
-        };
-        (replies, committed, Vec::new())
+            batch::start_intent(job.appending);
+            replies.push((job.run)(conn));
+            batch::end_intent();
+        }
+        let unstarted: Vec<Job> = jobs.collect();
+        let committed = flushed.and_then(|()| batch::flush(conn)).and_then(|()| {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)
+                .map_err(AppError::from)
+        });
+        if committed.is_err() {
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+        }
+        batch::close();
+        (replies, committed, unstarted)
     }));
     match outcome {
         Ok((replies, committed, unstarted)) => {
@@ -141,8 +161,8 @@ fn apply(conn: &mut DbConn, batch: Vec<Job>) -> bool {
                     Some(f) => Err(f()),
                 });
             }
-            // A batch whose BEGIN failed: its jobs never ran; dropping them answers each
-            // with "the writer went away", which the caller maps to 503.
+            // Jobs that never ran (the batch's BEGIN or a flush before them failed):
+            // dropping them answers each with "the writer went away", which is a 503.
             drop(unstarted);
             if let Err(e) = &committed {
                 tracing::error!(error = %e, "a write batch did not commit");
@@ -150,6 +170,7 @@ fn apply(conn: &mut DbConn, batch: Vec<Job>) -> bool {
             true
         }
         Err(_) => {
+            batch::close();
             tracing::error!("a write intent panicked; its batch was rolled back");
             let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
             false

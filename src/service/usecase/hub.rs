@@ -101,6 +101,17 @@ impl Hub {
         self.db.write(f).await
     }
 
+    /// Runs `f` as one *appending* write intent: its new audit entries, notifications and
+    /// deliveries, which no other intent of its batch reads, are written with the batch's
+    /// others (see `Db::write_appending`); answered after that batch commits.
+    pub(in crate::service) async fn write_appending<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        self.db.write_appending(f).await
+    }
+
     /// Runs `f` on a reader connection.
     pub(in crate::service) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where

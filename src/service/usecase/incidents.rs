@@ -129,7 +129,10 @@ pub async fn create(
         let (actor, incident, once) = (actor.clone(), incident.clone(), once.clone());
         async move {
             let planned = plan(hub, incident.clone(), now).await?;
-            hub.write(move |c| {
+            // Appending: its incident and decisions rows are written at once (a retry with
+            // its key in the same batch reads them); its entries, notifications and
+            // deliveries, read by no other intent of the batch, wait for the batch's flush.
+            hub.write_appending(move |c| {
                 check_epoch(c, planned.epoch)?;
                 let mut made = None;
                 let key = once.key.as_deref();

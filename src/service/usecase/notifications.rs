@@ -84,7 +84,7 @@ pub async fn read(
                 Decided::Record(epoch, decided) => (epoch, decided.0, decided.1),
             };
             let receipt = hub
-                .write(move |c| {
+                .write_appending(move |c| {
                     check_epoch(c, epoch)?;
                     audit::append_provable(c, &entry)
                 })

@@ -281,7 +281,7 @@ impl Worker {
         let t = token.clone();
         let claims = self
             .db
-            .write(move |c| outbox::claim_due(c, now, lease, limit, &t))
+            .write_appending(move |c| outbox::claim_due(c, now, lease, limit, &t))
             .await?;
         let rx = self.leases.hold(
             &token,
@@ -312,7 +312,11 @@ impl Worker {
         let tokens: HashSet<String> = held.iter().map(|(_, t)| t.clone()).collect();
         let started = Instant::now();
         let until = self.clock.now() + chrono::Duration::seconds(self.settings.delivery.lease_secs);
-        match self.db.write(move |c| outbox::renew(c, &held, until)).await {
+        match self
+            .db
+            .write_appending(move |c| outbox::renew(c, &held, until))
+            .await
+        {
             Ok(_) => self.leases.renewed(&tokens, started),
             Err(e) => tracing::warn!(error = %e, "renewing delivery leases failed"),
         }

@@ -261,11 +261,13 @@ impl Db {
         self.submit(false, f).await
     }
 
-    /// [`Db::write`] for an *appending* intent: one whose writes, besides rows only it reads
-    /// in its batch, are new audit entries, notifications and deliveries that no other
-    /// intent of its batch reads. Those wait for the batch's flush and are written with the
-    /// other appending intents' rows, one multi-row insert per table, under one audit head
-    /// update ([`batch`]). The answer still comes only after the batch's commit.
+    /// [`Db::write`] for an *appending* intent: one that never reads the rows the batch keeps
+    /// waiting (the audit entries and links, notifications and deliveries its earlier
+    /// appending intents added; committed rows of those tables it may read and update). Its
+    /// own such rows wait too and are written with the others, one multi-row insert per
+    /// table, under one audit head update ([`batch`]). Recording an incident, logging a
+    /// read and the delivery worker's claims and outcomes are appending. The answer still
+    /// comes only after the batch's commit.
     pub async fn write_appending<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,

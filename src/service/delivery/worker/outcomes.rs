@@ -48,7 +48,10 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Waiting>) {
             }
         }
         let (outcomes, answers): (Vec<Outcome>, Vec<_>) = batch.into_iter().unzip();
-        let written = db.write(move |c| outbox::record_all(c, &outcomes)).await;
+        // Appending: it updates claimed (committed) rows only, never the batch's waiting ones.
+        let written = db
+            .write_appending(move |c| outbox::record_all(c, &outcomes))
+            .await;
         match written {
             Ok(applied) => {
                 for (answer, ok) in answers.into_iter().zip(applied) {

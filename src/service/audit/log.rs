@@ -8,9 +8,9 @@
 //! the transaction as you can.
 use std::collections::BTreeSet;
 
-use super::canonical;
 use super::frontier::{interior_by_leaf, Frontier};
 use super::merkle::{self, Hash};
+use super::prepared::Prepared;
 use super::proven::Unproven;
 use crate::domain::audit::{NewEntry, Operation};
 use crate::error::AppError;
@@ -55,7 +55,7 @@ pub fn append_refusal(conn: &mut DbConn, entry: &NewEntry) -> Result<(), AppErro
 
 /// Appends several entries, in order, with one head update (group commit).
 pub fn append_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<Vec<Receipt>, AppError> {
-    Ok(append_tree(conn, entries, false)?.0)
+    Ok(append_tree(conn, Prepared::all(entries)?, false)?.0)
 }
 
 /// [`append_all`], answering with what proves the first entry's inclusion in the tree its
@@ -65,12 +65,20 @@ pub fn append_all_provable(
     conn: &mut DbConn,
     entries: &[NewEntry],
 ) -> Result<Option<Unproven>, AppError> {
+    append_prepared_provable(conn, Prepared::all(entries)?)
+}
+
+/// [`append_all_provable`] of entries prepared before the write (off the writer's thread).
+pub fn append_prepared_provable(
+    conn: &mut DbConn,
+    entries: Vec<Prepared>,
+) -> Result<Option<Unproven>, AppError> {
     Ok(append_tree(conn, entries, true)?.1)
 }
 
 /// [`append`], answering with what proves the entry's inclusion (see [`append_all_provable`]).
 pub fn append_provable(conn: &mut DbConn, entry: &NewEntry) -> Result<Unproven, AppError> {
-    append_tree(conn, std::slice::from_ref(entry), true)?
+    append_tree(conn, vec![Prepared::new(entry)?], true)?
         .1
         .ok_or_else(|| AppError::Internal("audit append returned no proof".into()))
 }
@@ -78,7 +86,7 @@ pub fn append_provable(conn: &mut DbConn, entry: &NewEntry) -> Result<Unproven, 
 /// Appends `entries`; with `prove`, also keeps what proves the first one's inclusion.
 fn append_tree(
     conn: &mut DbConn,
-    entries: &[NewEntry],
+    entries: Vec<Prepared>,
     prove: bool,
 ) -> Result<(Vec<Receipt>, Option<Unproven>), AppError> {
     if entries.is_empty() {
@@ -90,32 +98,37 @@ fn append_tree(
     let mut frontier = Frontier::from_bytes(size_before, &head.frontier)?;
     let before = prove.then(|| frontier.clone());
 
-    let mut prepared = Vec::with_capacity(entries.len());
+    let mut numbered = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         let seq = seq_of(size_before, i)?;
-        let entry = canonical::normalise(entry);
-        let body = canonical::body(seq, &entry)?;
+        let body = entry.body(seq)?;
         let leaf = merkle::leaf_hash(body.as_bytes());
-        prepared.push((seq, entry, body, leaf));
+        numbered.push((seq, body, leaf));
     }
-    let leaves: Vec<Hash> = prepared.iter().map(|p| p.3).collect();
+    let leaves: Vec<Hash> = numbered.iter().map(|n| n.2).collect();
     let completed = frontier.extend(&leaves)?;
     let interior = interior_by_leaf(&completed, leaves.len());
     let root = frontier.root();
     let tree_size = i64::try_from(frontier.size())
         .map_err(|_| AppError::Internal("audit tree too large".into()))?;
+    let policy = entries.iter().any(|e| e.changes_policy);
 
-    let mut entry_rows = Vec::with_capacity(prepared.len());
+    let mut entry_rows = Vec::with_capacity(entries.len());
     let mut agency_links = Vec::new();
     let mut subject_links = Vec::new();
-    let mut receipts = Vec::with_capacity(prepared.len());
-    for ((seq, entry, body, leaf), nodes) in prepared.into_iter().zip(interior) {
-        let (agencies, subjects) = links(seq, &entry);
-        agency_links.extend(agencies);
-        subject_links.extend(subjects);
-        entry_rows.push(index_columns(
-            seq, &entry, body, leaf, nodes, tree_size, &root,
-        ));
+    let mut receipts = Vec::with_capacity(entries.len());
+    for ((entry, (seq, body, leaf)), nodes) in entries.into_iter().zip(numbered).zip(interior) {
+        agency_links.extend(entry.agencies.into_iter().map(|l| AgencyLink { seq, ..l }));
+        subject_links.extend(entry.subjects.into_iter().map(|l| SubjectLink { seq, ..l }));
+        entry_rows.push(EntryRow {
+            seq,
+            body,
+            leaf_hash: leaf.to_vec(),
+            subtree_hashes: nodes,
+            receipt_tree_size: tree_size,
+            receipt_root: root.to_vec(),
+            ..entry.row
+        });
         receipts.push(Receipt {
             seq,
             leaf_index: (seq - 1) as u64,
@@ -125,7 +138,7 @@ fn append_tree(
     }
     rows::insert_entries(conn, entry_rows, agency_links, subject_links)?;
     rows::update_head(conn, tree_size, &root, &frontier.to_bytes())?;
-    if entries.iter().any(changes_policy) {
+    if policy {
         epoch::bump(conn)?;
     }
     let provable = match (before, receipts.first(), leaves.first()) {
@@ -152,7 +165,7 @@ const POLICY_RECORDS: [&str; 5] = [
 ];
 
 /// Whether `entry` records a change that routing and the policy function depend on.
-fn changes_policy(entry: &NewEntry) -> bool {
+pub(super) fn changes_policy(entry: &NewEntry) -> bool {
     entry.operation == Operation::Governance
         && entry
             .record_kind

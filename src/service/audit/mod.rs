@@ -19,6 +19,7 @@ pub mod heads;
 pub mod held;
 pub mod log;
 pub mod merkle;
+pub mod prepared;
 pub mod proofs;
 pub mod proven;
 pub mod read;
@@ -28,7 +29,11 @@ pub mod verify;
 pub mod witness;
 pub mod witnessing;
 
-pub use log::{append, append_all, append_all_provable, append_provable, append_refusal, Receipt};
+pub use log::{
+    append, append_all, append_all_provable, append_prepared_provable, append_provable,
+    append_refusal, Receipt,
+};
+pub use prepared::Prepared;
 pub use proven::{Proven, Unproven};
 pub use read::LoggedEntry;
 pub use runtime::AuditRuntime;

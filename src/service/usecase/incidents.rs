@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit::{self, Sealed, Unproven};
+use crate::audit::{self, Prepared, Sealed, Unproven};
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, IncidentId};
@@ -35,7 +35,7 @@ use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted
 pub mod outcomes;
 mod route;
 
-use route::Route;
+use route::{Route, Routed};
 
 const KIND: &str = "incident";
 
@@ -129,16 +129,18 @@ pub async fn create(
         let (actor, incident, once) = (actor.clone(), incident.clone(), once.clone());
         async move {
             let planned = plan(hub, incident.clone(), now).await?;
+            let epoch = planned.epoch;
+            let ready = Ready::new(&actor, &incident, &planned, deadlines, now)?;
             // Appending: its incident and decisions rows are written at once (a retry with
             // its key in the same batch reads them); its entries, notifications and
             // deliveries, read by no other intent of the batch, wait for the batch's flush.
             hub.write_appending(move |c| {
-                check_epoch(c, planned.epoch)?;
+                check_epoch(c, epoch)?;
                 let mut made = None;
                 let key = once.key.as_deref();
                 let first =
                     idempotency::run(c, &once.owner, key, &once.scope, &once.body, now, |c| {
-                        let r = create_in(c, &actor, &incident, &planned, deadlines, now)?;
+                        let r = ready.write(c, &incident, now)?;
                         let pointer = serde_json::json!({ "id": r.incident.id });
                         made = Some(r);
                         Ok((201, pointer))
@@ -203,43 +205,64 @@ fn replayed(
     })
 }
 
-/// The write of a new incident with its planned routing.
-fn create_in(
-    conn: &mut DbConn,
-    actor: &Actor,
-    incident: &Incident,
-    planned: &Planned,
-    deadlines: Deadlines,
-    now: DateTime<Utc>,
-) -> Result<Recorded, AppError> {
-    incidents::insert(conn, incident, now)?;
-    let record = incident.to_record(now);
-    let mut entries = vec![NewEntry {
-        subject_refs: incident.subject_refs(),
-        data_items: projection::paths_present(&record),
-        classification: Some(incident.classification.as_str().to_owned()),
-        ..NewEntry::new(Operation::Collection, actor.clone(), now)
-            .record(KIND, &incident.id)
-            .purpose(Purpose::Safeguarding.as_str())
-            .justification(format!("MSHT incident {} recorded", incident.reference))
-    }];
-    let to = Route {
-        incident,
-        record: &record,
-        version: 1,
-        previous: &[],
-        deadlines,
-        now,
-    };
-    let routed = to.write(conn, actor, planned, &mut entries)?;
-    let first = audit::append_all_provable(conn, &entries)?;
-    Ok(Recorded {
-        incident: incident.clone(),
-        version: 1,
-        routed,
-        receipt: None,
-        pending: first,
-    })
+/// A new incident's writes, built from its plan before the write reaches the writer: the
+/// routing's rows and every entry, already rendered.
+struct Ready {
+    routed: Routed,
+    entries: Vec<Prepared>,
+}
+
+impl Ready {
+    fn new(
+        actor: &Actor,
+        incident: &Incident,
+        planned: &Planned,
+        deadlines: Deadlines,
+        now: DateTime<Utc>,
+    ) -> Result<Ready, AppError> {
+        let record = incident.to_record(now);
+        let mut entries = vec![NewEntry {
+            subject_refs: incident.subject_refs(),
+            data_items: projection::paths_present(&record),
+            classification: Some(incident.classification.as_str().to_owned()),
+            ..NewEntry::new(Operation::Collection, actor.clone(), now)
+                .record(KIND, &incident.id)
+                .purpose(Purpose::Safeguarding.as_str())
+                .justification(format!("MSHT incident {} recorded", incident.reference))
+        }];
+        let to = Route {
+            incident,
+            record: &record,
+            version: 1,
+            previous: &[],
+            deadlines,
+            now,
+        };
+        let routed = to.build(actor, planned, &mut entries, EventType::IncidentUpdated);
+        Ok(Ready {
+            routed,
+            entries: Prepared::all(&entries)?,
+        })
+    }
+
+    /// The write of the new incident with its planned routing.
+    fn write(
+        self,
+        conn: &mut DbConn,
+        incident: &Incident,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, AppError> {
+        incidents::insert(conn, incident, now)?;
+        let routed = self.routed.write(conn, &incident.id, true)?;
+        let first = audit::append_prepared_provable(conn, self.entries)?;
+        Ok(Recorded {
+            incident: incident.clone(),
+            version: 1,
+            routed,
+            receipt: None,
+            pending: first,
+        })
+    }
 }
 
 /// RFC 7396 JSON merge patch.

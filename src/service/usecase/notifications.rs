@@ -83,10 +83,13 @@ pub async fn read(
                 Decided::Escalation(n) => return Ok(Read::Escalation(n)),
                 Decided::Record(epoch, decided) => (epoch, decided.0, decided.1),
             };
+            // Rendered here, so the writer only numbers and hashes it.
+            let entry = audit::Prepared::new(&entry)?;
             let receipt = hub
                 .write_appending(move |c| {
                     check_epoch(c, epoch)?;
-                    audit::append_provable(c, &entry)
+                    audit::append_prepared_provable(c, vec![entry])?
+                        .ok_or_else(|| AppError::Internal("audit append returned no proof".into()))
                 })
                 .await?;
             let receipt = hub.seal(receipt)?;

@@ -72,6 +72,23 @@ impl Route<'_> {
         entries: &mut Vec<NewEntry>,
         again: EventType,
     ) -> Result<Vec<Decision>, AppError> {
+        self.build(actor, planned, entries, again).write(
+            conn,
+            &self.incident.id,
+            self.previous.is_empty(),
+        )
+    }
+
+    /// What [`Route::write_as`] writes, built without the database (so a new incident's
+    /// routing is built before its write reaches the writer): the notifications and outbox
+    /// rows and the routing decisions; the disclosure entries go to `entries`.
+    pub fn build(
+        &self,
+        actor: &Actor,
+        planned: &Planned,
+        entries: &mut Vec<NewEntry>,
+        again: EventType,
+    ) -> Routed {
         let (incident, now) = (self.incident, self.now);
         let any_child = incident.any_child(now);
         let consent = incident.consent_summary(&[]);
@@ -163,14 +180,37 @@ impl Route<'_> {
             };
             out.push(decision);
         }
-        told.write(conn)?;
-        if self.previous.is_empty() {
-            incidents::insert_decisions(conn, &incident.id, &out)?;
+        Routed {
+            told,
+            decisions: out,
+        }
+    }
+}
+
+/// A routing built by [`Route::build`], to be written.
+#[derive(Debug)]
+pub(super) struct Routed {
+    told: Told,
+    decisions: Vec<Decision>,
+}
+
+impl Routed {
+    /// Writes the notifications, outbox rows and decisions of incident `id`: inserted for a
+    /// first routing, each replacing the agency's earlier one otherwise.
+    pub fn write(
+        self,
+        conn: &mut DbConn,
+        id: &str,
+        first: bool,
+    ) -> Result<Vec<Decision>, AppError> {
+        self.told.write(conn)?;
+        if first {
+            incidents::insert_decisions(conn, id, &self.decisions)?;
         } else {
-            for d in &out {
-                incidents::put_decision(conn, &incident.id, d)?;
+            for d in &self.decisions {
+                incidents::put_decision(conn, id, d)?;
             }
         }
-        Ok(out)
+        Ok(self.decisions)
     }
 }

@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = agencies)]
+#[diesel(treat_none_as_default_value = false)]
 struct AgencyRow {
     id: String,
     name: String,

@@ -92,6 +92,7 @@ pub(super) fn write_head(
 /// One stored entry, as appended.
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = ae)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct EntryRow {
     pub seq: i64,
     pub operation: String,
@@ -109,6 +110,7 @@ pub struct EntryRow {
 /// An agency an entry involves, as `actor` or `recipient`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Insertable)]
 #[diesel(table_name = aa)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AgencyLink {
     pub agency_id: String,
     pub seq: i64,
@@ -118,6 +120,7 @@ pub struct AgencyLink {
 /// A person an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Insertable)]
 #[diesel(table_name = asub)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct SubjectLink {
     pub subject_ref: String,
     pub seq: i64,
@@ -327,6 +330,7 @@ pub fn links_between(
 /// A signed tree head.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
 #[diesel(table_name = th)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct TreeHeadRow {
     pub tree_size: i64,
     pub root_hash: Vec<u8>,

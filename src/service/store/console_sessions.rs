@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = si)]
+#[diesel(treat_none_as_default_value = false)]
 struct SignInRow {
     handle_hash: String,
     agency_id: String,
@@ -66,6 +67,7 @@ pub fn take_sign_in(
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = cs)]
+#[diesel(treat_none_as_default_value = false)]
 struct SessionRow {
     id: String,
     handle_hash: String,

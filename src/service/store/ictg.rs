@@ -177,6 +177,7 @@ pub fn first_notified_at(
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = al)]
+#[diesel(treat_none_as_default_value = false)]
 struct AllocationRow {
     record_kind: String,
     record_id: String,

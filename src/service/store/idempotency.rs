@@ -31,6 +31,7 @@ pub struct Recorded {
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = k)]
+#[diesel(treat_none_as_default_value = false)]
 struct Row {
     agency_id: String,
     idem_key: String,
@@ -43,6 +44,7 @@ struct Row {
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = ok)]
+#[diesel(treat_none_as_default_value = false)]
 struct OperatorRow {
     owner: String,
     idem_key: String,

@@ -14,6 +14,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = ip, treat_none_as_null = true)]
+#[diesel(treat_none_as_default_value = false)]
 struct Row {
     agency_id: String,
     issuer: String,

@@ -15,6 +15,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = i)]
+#[diesel(treat_none_as_default_value = false)]
 struct Row {
     id: String,
     reporting_agency_id: String,
@@ -116,6 +117,7 @@ pub fn list(
 
 #[derive(Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = r)]
+#[diesel(treat_none_as_default_value = false)]
 struct DecisionRow {
     incident_id: String,
     agency_id: String,

@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = lr)]
+#[diesel(treat_none_as_default_value = false)]
 struct RecordRow {
     id: String,
     partnership_id: String,
@@ -65,6 +66,7 @@ pub fn records_of(
 
 #[derive(Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = rc, treat_none_as_null = true)]
+#[diesel(treat_none_as_default_value = false)]
 struct RecommendationRow {
     id: String,
     learning_record_id: String,

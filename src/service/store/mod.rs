@@ -4,6 +4,10 @@
 //!
 //! Every query that touches an agency's data takes the agency id; there is no unscoped
 //! "find by id" for agency data.
+//!
+//! Every insertable row writes `None` as NULL (`treat_none_as_default_value = false`): no
+//! nullable column has a default, and SQLite, which has no `DEFAULT` keyword in `VALUES`,
+//! then runs a multi-row insert as one statement instead of one statement per row.
 pub mod agencies;
 pub mod agreements;
 pub mod audit;

@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = n)]
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct Row {
     id: String,
     agency_id: String,

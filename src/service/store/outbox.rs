@@ -22,6 +22,7 @@ pub use outcomes::{record_all, Outcome, OutcomeKind};
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = o)]
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct Row {
     id: String,
     agency_id: String,

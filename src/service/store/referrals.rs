@@ -16,6 +16,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = r)]
+#[diesel(treat_none_as_default_value = false)]
 struct Row {
     id: String,
     referring_agency_id: String,

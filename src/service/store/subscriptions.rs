@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = s)]
+#[diesel(treat_none_as_default_value = false)]
 struct Row {
     id: String,
     agency_id: String,

@@ -11,6 +11,7 @@ use crate::error::AppError;
 /// One witness's cosignature line on the checkpoint of `tree_size` leaves.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
 #[diesel(table_name = co)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct CosignatureRow {
     pub tree_size: i64,
     pub witness: String,
@@ -56,6 +57,7 @@ pub fn cosigned_sizes(conn: &mut DbConn) -> Result<Vec<(String, i64)>, AppError>
 /// The witness's record of one log.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
 #[diesel(table_name = wl)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct WitnessedLogRow {
     pub origin: String,
     pub tree_size: i64,

@@ -13,6 +13,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = rr)]
+#[diesel(treat_none_as_default_value = false)]
 struct DecisionRow {
     referral_id: String,
     agency_id: String,

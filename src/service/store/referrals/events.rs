@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = e)]
+#[diesel(treat_none_as_default_value = false)]
 struct EventRow {
     id: String,
     referral_id: String,

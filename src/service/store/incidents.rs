@@ -142,12 +142,21 @@ pub fn insert_decisions(
         .iter()
         .map(|d| decision_row(incident, d))
         .collect::<Result<Vec<_>, AppError>>()?;
-    if !rows.is_empty() {
-        // A multi-row insert is written per backend (the connection enum has no batch form).
-        match conn {
-            DbConn::Pg(c) => diesel::insert_into(r::table).values(&rows).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(r::table).values(&rows).execute(c)?,
-        };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        // One round trip for them all.
+        DbConn::Pg(c) => {
+            diesel::insert_into(r::table).values(&rows).execute(c)?;
+        }
+        // A handful of rows: one cached single-row statement each costs less than preparing
+        // a multi-row statement, which diesel never caches, on every incident.
+        DbConn::Sqlite(c) => {
+            for row in &rows {
+                diesel::insert_into(r::table).values(row).execute(c)?;
+            }
+        }
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::audit::{self, Prepared, Sealed, Unproven};
+use crate::audit::{self, Sealed, Unproven};
 use crate::domain::audit::{Actor, Decision as AuditDecision, NewEntry, Operation};
 use crate::domain::fields::RecordKind;
 use crate::domain::ids::{AgencyId, IncidentId};
@@ -33,9 +33,11 @@ use crate::usecase::idempotency::{self, Once};
 use crate::usecase::routing::{check_epoch, planned, until_fresh, Planned, Wanted};
 
 pub mod outcomes;
+mod ready;
 mod route;
 
-use route::{Route, Routed};
+use ready::Ready;
+use route::Route;
 
 const KIND: &str = "incident";
 
@@ -203,66 +205,6 @@ fn replayed(
         },
         replayed: true,
     })
-}
-
-/// A new incident's writes, built from its plan before the write reaches the writer: the
-/// routing's rows and every entry, already rendered.
-struct Ready {
-    routed: Routed,
-    entries: Vec<Prepared>,
-}
-
-impl Ready {
-    fn new(
-        actor: &Actor,
-        incident: &Incident,
-        planned: &Planned,
-        deadlines: Deadlines,
-        now: DateTime<Utc>,
-    ) -> Result<Ready, AppError> {
-        let record = incident.to_record(now);
-        let mut entries = vec![NewEntry {
-            subject_refs: incident.subject_refs(),
-            data_items: projection::paths_present(&record),
-            classification: Some(incident.classification.as_str().to_owned()),
-            ..NewEntry::new(Operation::Collection, actor.clone(), now)
-                .record(KIND, &incident.id)
-                .purpose(Purpose::Safeguarding.as_str())
-                .justification(format!("MSHT incident {} recorded", incident.reference))
-        }];
-        let to = Route {
-            incident,
-            record: &record,
-            version: 1,
-            previous: &[],
-            deadlines,
-            now,
-        };
-        let routed = to.build(actor, planned, &mut entries, EventType::IncidentUpdated);
-        Ok(Ready {
-            routed,
-            entries: Prepared::all(&entries)?,
-        })
-    }
-
-    /// The write of the new incident with its planned routing.
-    fn write(
-        self,
-        conn: &mut DbConn,
-        incident: &Incident,
-        now: DateTime<Utc>,
-    ) -> Result<Recorded, AppError> {
-        incidents::insert(conn, incident, now)?;
-        let routed = self.routed.write(conn, &incident.id, true)?;
-        let first = audit::append_prepared_provable(conn, self.entries)?;
-        Ok(Recorded {
-            incident: incident.clone(),
-            version: 1,
-            routed,
-            receipt: None,
-            pending: first,
-        })
-    }
 }
 
 /// RFC 7396 JSON merge patch.

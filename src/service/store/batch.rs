@@ -30,6 +30,12 @@ struct Batch {
     head: Option<(HeadRow, bool)>,
     /// The policy epoch, held by the batch.
     epoch: Option<i64>,
+    waiting: Rows,
+}
+
+/// Rows waiting for the flush.
+#[derive(Default)]
+struct Rows {
     entries: Vec<EntryRow>,
     agencies: Vec<AgencyLink>,
     subjects: Vec<SubjectLink>,
@@ -44,7 +50,7 @@ pub(super) struct Mark {
     lens: [usize; 5],
 }
 
-impl Batch {
+impl Rows {
     fn lens(&self) -> [usize; 5] {
         [
             self.entries.len(),
@@ -53,6 +59,14 @@ impl Batch {
             self.notifications.len(),
             self.deliveries.len(),
         ]
+    }
+
+    fn truncate(&mut self, lens: [usize; 5]) {
+        self.entries.truncate(lens[0]);
+        self.agencies.truncate(lens[1]);
+        self.subjects.truncate(lens[2]);
+        self.notifications.truncate(lens[3]);
+        self.deliveries.truncate(lens[4]);
     }
 }
 
@@ -89,7 +103,7 @@ pub(super) fn mark() -> Option<Mark> {
         b.borrow().as_ref().map(|b| Mark {
             head: b.head.clone(),
             epoch: b.epoch,
-            lens: b.lens(),
+            lens: b.waiting.lens(),
         })
     })
 }
@@ -101,18 +115,14 @@ pub(super) fn restore(mark: Option<Mark>) {
     with_open(|b| {
         b.head = m.head;
         b.epoch = m.epoch;
-        b.entries.truncate(m.lens[0]);
-        b.agencies.truncate(m.lens[1]);
-        b.subjects.truncate(m.lens[2]);
-        b.notifications.truncate(m.lens[3]);
-        b.deliveries.truncate(m.lens[4]);
+        b.waiting.truncate(m.lens);
     });
 }
 
 /// Writes every waiting row and the head, outside any intent's savepoint. The head and the
 /// epoch stay held for the batch's next appending intents.
 pub(super) fn flush(conn: &mut DbConn) -> Result<(), AppError> {
-    let Some(w) = OPEN.with(|b| {
+    let Some((head, w)) = OPEN.with(|b| {
         b.borrow_mut().as_mut().map(|b| {
             let head = match &mut b.head {
                 Some((row, behind)) if *behind => {
@@ -121,14 +131,7 @@ pub(super) fn flush(conn: &mut DbConn) -> Result<(), AppError> {
                 }
                 _ => None,
             };
-            Waiting {
-                head,
-                entries: std::mem::take(&mut b.entries),
-                agencies: std::mem::take(&mut b.agencies),
-                subjects: std::mem::take(&mut b.subjects),
-                notifications: std::mem::take(&mut b.notifications),
-                deliveries: std::mem::take(&mut b.deliveries),
-            }
+            (head, std::mem::take(&mut b.waiting))
         })
     }) else {
         return Ok(());
@@ -136,20 +139,10 @@ pub(super) fn flush(conn: &mut DbConn) -> Result<(), AppError> {
     audit::write_entries(conn, &w.entries, &w.agencies, &w.subjects)?;
     notifications::write_rows(conn, &w.notifications)?;
     outbox::write_rows(conn, &w.deliveries)?;
-    if let Some(h) = w.head {
+    if let Some(h) = head {
         audit::write_head(conn, h.tree_size, &h.root_hash, &h.frontier)?;
     }
     Ok(())
-}
-
-/// What one flush writes.
-struct Waiting {
-    head: Option<HeadRow>,
-    entries: Vec<EntryRow>,
-    agencies: Vec<AgencyLink>,
-    subjects: Vec<SubjectLink>,
-    notifications: Vec<notifications::Row>,
-    deliveries: Vec<outbox::Row>,
 }
 
 /// Runs `f` on the batch if one is open and an appending intent is running.
@@ -215,9 +208,9 @@ pub(super) fn defer_entries(
     let mut rows = Some((entries, agencies, subjects));
     let taken = appending(|b| {
         if let Some((e, a, s)) = rows.take() {
-            b.entries.extend(e);
-            b.agencies.extend(a);
-            b.subjects.extend(s);
+            b.waiting.entries.extend(e);
+            b.waiting.agencies.extend(a);
+            b.waiting.subjects.extend(s);
         }
     });
     match taken {
@@ -231,7 +224,11 @@ pub(super) fn defer_notifications(
     rows: Vec<notifications::Row>,
 ) -> Option<Vec<notifications::Row>> {
     let mut rows = Some(rows);
-    match appending(|b| b.notifications.extend(rows.take().unwrap_or_default())) {
+    match appending(|b| {
+        b.waiting
+            .notifications
+            .extend(rows.take().unwrap_or_default())
+    }) {
         Some(()) => None,
         None => rows,
     }
@@ -240,7 +237,7 @@ pub(super) fn defer_notifications(
 /// Leaves an appending intent's delivery rows to the batch's flush, or hands them back.
 pub(super) fn defer_deliveries(rows: Vec<outbox::Row>) -> Option<Vec<outbox::Row>> {
     let mut rows = Some(rows);
-    match appending(|b| b.deliveries.extend(rows.take().unwrap_or_default())) {
+    match appending(|b| b.waiting.deliveries.extend(rows.take().unwrap_or_default())) {
         Some(()) => None,
         None => rows,
     }

@@ -261,6 +261,10 @@ pub struct DeliverySettings {
     pub deadline_interval_secs: u64,
     /// Nice value of the worker's threads (Linux); 0 keeps the hub's priority.
     pub worker_nice: i32,
+    /// Intents waiting for the writer at which the worker holds back its next claim (0:
+    /// never), for at most `yield_max_ms` in a row.
+    pub yield_at_queued: u64,
+    pub yield_max_ms: u64,
     /// Timeout of one DNS lookup of a webhook host.
     pub dns_timeout_ms: u64,
     /// Key file for webhook secrets at rest; empty means `data_dir/webhook-secret-key`.

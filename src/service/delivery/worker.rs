@@ -205,7 +205,16 @@ impl Worker {
         );
         let idle = Duration::from_millis(d.poll_interval_ms);
         let low_water = self.batch_size().min(d.max_in_flight / 4).max(1);
+        let mut held_back = Duration::ZERO;
         while !self.stopped.load(Ordering::SeqCst) {
+            let queued = self.db.writer_stats().queued.load(Ordering::Relaxed);
+            if holds_back(queued, held_back, d.yield_at_queued, d.yield_max_ms) {
+                let pause = YIELD_STEP.min(idle.max(Duration::from_millis(1)));
+                tokio::time::sleep(pause).await;
+                held_back += pause;
+                continue;
+            }
+            held_back = Duration::ZERO;
             let free = self.held.available_permits();
             let full = free < low_water;
             if !full {
@@ -417,3 +426,28 @@ mod destinations;
 mod leases;
 mod outcomes;
 mod send;
+
+/// How long the worker waits at a time while it holds back.
+const YIELD_STEP: Duration = Duration::from_millis(20);
+
+/// Whether the worker holds back its next claim: `queued` intents wait for the writer (at
+/// least `at`, when `at` is not 0) and it has held back less than `max_ms` in a row, so
+/// recording comes first under saturation and deliveries still go out.
+fn holds_back(queued: u64, held_back: Duration, at: u64, max_ms: u64) -> bool {
+    at > 0 && queued >= at && held_back < Duration::from_millis(max_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worker_holds_back_only_while_the_writer_is_queued_up_and_never_for_long() {
+        let ms = Duration::from_millis;
+        assert!(!holds_back(7, ms(0), 8, 1000), "below the queue mark");
+        assert!(holds_back(8, ms(0), 8, 1000));
+        assert!(holds_back(500, ms(999), 8, 1000));
+        assert!(!holds_back(500, ms(1000), 8, 1000), "held back long enough");
+        assert!(!holds_back(500, ms(0), 0, 1000), "0 never holds back");
+    }
+}

@@ -37,6 +37,8 @@ const QUEUE_CAPACITY: usize = 4096;
 pub struct WriterStats {
     pub batches: AtomicU64,
     pub intents: AtomicU64,
+    /// Intents queued and not yet taken into a batch.
+    pub queued: AtomicU64,
 }
 
 /// The sending half: cheap to clone, one per [`super::Db`].
@@ -67,7 +69,13 @@ impl Writer {
 
     /// Queues one job; refused at once when the queue is full or the writer has stopped.
     pub(super) fn submit(&self, job: Job) -> Result<(), AppError> {
-        match self.tx.try_send(job) {
+        // Counted before it can be taken, so the writer never counts it off first.
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        let sent = self.tx.try_send(job);
+        if sent.is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        match sent {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(AppError::Unavailable(
                 "the write queue is full; retry shortly".into(),
@@ -104,6 +112,9 @@ fn run(
         stats
             .intents
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .queued
+            .fetch_sub(batch.len() as u64, Ordering::Relaxed);
         let healthy = apply(&mut conn, batch);
         if !healthy || conn_is_broken(&mut conn) {
             match manager.open_writer() {

@@ -53,7 +53,7 @@ async fn appending_intents_of_one_batch_share_one_flush_and_a_failed_one_leaves_
         let db = db.clone();
         tokio::spawn(async move {
             db.write(|_| {
-                std::thread::sleep(Duration::from_millis(600));
+                std::thread::sleep(Duration::from_millis(1500));
                 Ok(())
             })
             .await

@@ -1,14 +1,16 @@
 //! Prometheus metrics, through the `prometheus` crate's registry and text encoder: request
 //! counts and latencies by method, route pattern and status, each from a fixed set (the
 //! standard methods or `other`; a registered pattern or `unmatched`; never the raw method or
-//! path, so neither invented methods nor ids can grow the label space), and the writer's group commits (batches and the intents they carried, so
-//! `intents / batches` is the mean batch size). Other modules register their own collectors on
+//! path, so neither invented methods nor ids can grow the label space), and the writer's group
+//! commits (batches and the intents they carried, so `intents / batches` is the mean batch
+//! size) with the intents waiting for it. Other modules register their own collectors on
 //! [`Metrics::registry`].
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::error::AppError;
@@ -34,7 +36,8 @@ pub struct Metrics {
     http_duration: HistogramVec,
     write_batches: IntCounter,
     write_intents: IntCounter,
-    /// The writer's own counters, copied into the two above at each scrape.
+    write_queued: IntGauge,
+    /// The writer's own counters, copied into the three above at each scrape.
     writer: Mutex<Option<Arc<WriterStats>>>,
 }
 
@@ -80,12 +83,22 @@ impl Metrics {
                 .register(Box::new(c.clone()))
                 .map_err(AppError::internal)?;
         }
+        let write_queued = IntGauge::new(
+            "db_write_queued",
+            "Write intents waiting for the writer (the delivery worker holds back its claims \
+             while this reaches delivery.yield_at_queued)",
+        )
+        .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(write_queued.clone()))
+            .map_err(AppError::internal)?;
         Ok(Metrics {
             registry,
             http_requests,
             http_duration,
             write_batches,
             write_intents,
+            write_queued,
             writer: Mutex::new(None),
         })
     }
@@ -105,6 +118,9 @@ impl Metrics {
                 let now = value.load(Ordering::Relaxed);
                 counter.inc_by(now.saturating_sub(counter.get()));
             }
+            let queued = w.queued.load(Ordering::Relaxed);
+            self.write_queued
+                .set(i64::try_from(queued).unwrap_or(i64::MAX));
         }
     }
 

@@ -52,6 +52,11 @@ async fn probes_and_metrics_are_at_the_root_where_operators_look() {
         .unwrap_or(0);
     assert!(batches >= 1, "{text}");
     assert!(text.contains("msht_hub_db_write_intents_total"), "{text}");
+    // Nothing is being written while the test scrapes: no intent waits for the writer.
+    assert!(
+        text.lines().any(|l| l == "msht_hub_db_write_queued 0"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

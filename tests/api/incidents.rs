@@ -585,6 +585,73 @@ async fn post_incident_keyed(
 }
 
 #[tokio::test]
+async fn a_retry_taken_into_the_same_write_batch_as_its_first_request_is_answered_as_a_replay() {
+    let w = world().await;
+    let app = &w.app;
+    let token = app.token(&w.police, &["practitioner"]);
+    let body = incident(15);
+    let db = app.state.db().clone();
+    // Hold the writer, so that both requests queue and are taken as one batch: the first's
+    // incident and decisions still wait for the batch's flush when the retry looks them up.
+    let blocker = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                Ok(())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let queued = async {
+        let stats = db.writer_stats();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1300);
+        while stats.queued.load(std::sync::atomic::Ordering::SeqCst) < 2
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        stats.queued.load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let (a, b, queued) = tokio::join!(
+        post_incident_keyed(app, &token, "wmp-0042-batch", &body),
+        post_incident_keyed(app, &token, "wmp-0042-batch", &body),
+        queued
+    );
+    blocker.await.unwrap().unwrap();
+    assert!(queued >= 2, "both requests waited for the writer together");
+    assert_eq!(
+        (a.0, b.0),
+        (StatusCode::CREATED, StatusCode::CREATED),
+        "{} {}",
+        a.1,
+        b.1
+    );
+    assert!(a.2 != b.2, "exactly one is a replay: {} {}", a.2, b.2);
+    assert_eq!(a.1["id"], b.1["id"]);
+    assert_eq!(a.1["narrative"], b.1["narrative"]);
+    let sorted = |v: &Value| {
+        let mut d: Vec<String> = v["routing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r["agency_id"], r["decision"]))
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(
+        sorted(&a.1),
+        sorted(&b.1),
+        "the replay shows the same decisions"
+    );
+    assert!(!a.1["routing"].as_array().unwrap().is_empty(), "{}", a.1);
+    let list = app.get("/incidents", &token).await;
+    assert_eq!(list.1["items"].as_array().unwrap().len(), 1, "{}", list.1);
+}
+
+#[tokio::test]
 async fn a_retried_incident_with_the_same_key_is_recorded_and_notified_once() {
     let w = world().await;
     let app = &w.app;

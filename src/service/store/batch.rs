@@ -1,19 +1,21 @@
 //! What the writer's open batch keeps between its intents, on the writer thread only.
 //!
 //! An *appending* intent ([`super::Db::write_appending`]) adds rows that no other intent of
-//! its batch reads: audit entries with their links, notifications and deliveries. Its rows
-//! wait here and are written with those of the batch's other appending intents, one
+//! its batch reads: new incidents with their routing decisions, audit entries with their
+//! links, notifications and deliveries. Its rows wait here and are written with those of the batch's other appending intents, one
 //! multi-row insert per table, when the batch ends or before the next intent that is not
 //! appending runs (so that intent sees the database as if nothing had waited). The audit
 //! head is read, and on PostgreSQL locked, once for them all and written once; the policy
-//! epoch is held once. An intent that fails gives back what it added ([`Mark`]).
+//! epoch is held once. An intent that fails gives back what it added ([`Mark`]). The one
+//! read that may need a waiting row, a retried incident finding the incident its key names
+//! (recorded earlier in the same batch), looks here first ([`waiting`]).
 //!
 //! Outside the writer thread, and while an intent that is not appending runs, every write
 //! goes straight to the database: the functions here then answer "not waiting".
 use std::cell::RefCell;
 
 use super::audit::{self, AgencyLink, EntryRow, HeadRow, SubjectLink};
-use super::{notifications, outbox, DbConn};
+use super::{incidents, notifications, outbox, DbConn};
 use crate::error::AppError;
 
 thread_local! {
@@ -33,26 +35,30 @@ struct Batch {
     waiting: Rows,
 }
 
-/// Rows waiting for the flush.
+/// Rows waiting for the flush, in the order it writes them (each table's references first).
 #[derive(Default)]
-struct Rows {
-    entries: Vec<EntryRow>,
-    agencies: Vec<AgencyLink>,
-    subjects: Vec<SubjectLink>,
-    notifications: Vec<notifications::Row>,
-    deliveries: Vec<outbox::Row>,
+pub(super) struct Rows {
+    pub(super) incidents: Vec<incidents::Row>,
+    pub(super) decisions: Vec<incidents::DecisionRow>,
+    pub(super) entries: Vec<EntryRow>,
+    pub(super) agencies: Vec<AgencyLink>,
+    pub(super) subjects: Vec<SubjectLink>,
+    pub(super) notifications: Vec<notifications::Row>,
+    pub(super) deliveries: Vec<outbox::Row>,
 }
 
 /// How far the batch had got when an intent started: restored if the intent fails.
 pub(super) struct Mark {
     head: Option<(HeadRow, bool)>,
     epoch: Option<i64>,
-    lens: [usize; 5],
+    lens: [usize; 7],
 }
 
 impl Rows {
-    fn lens(&self) -> [usize; 5] {
+    fn lens(&self) -> [usize; 7] {
         [
+            self.incidents.len(),
+            self.decisions.len(),
             self.entries.len(),
             self.agencies.len(),
             self.subjects.len(),
@@ -61,12 +67,14 @@ impl Rows {
         ]
     }
 
-    fn truncate(&mut self, lens: [usize; 5]) {
-        self.entries.truncate(lens[0]);
-        self.agencies.truncate(lens[1]);
-        self.subjects.truncate(lens[2]);
-        self.notifications.truncate(lens[3]);
-        self.deliveries.truncate(lens[4]);
+    fn truncate(&mut self, lens: [usize; 7]) {
+        self.incidents.truncate(lens[0]);
+        self.decisions.truncate(lens[1]);
+        self.entries.truncate(lens[2]);
+        self.agencies.truncate(lens[3]);
+        self.subjects.truncate(lens[4]);
+        self.notifications.truncate(lens[5]);
+        self.deliveries.truncate(lens[6]);
     }
 }
 
@@ -136,6 +144,8 @@ pub(super) fn flush(conn: &mut DbConn) -> Result<(), AppError> {
     }) else {
         return Ok(());
     };
+    incidents::write_rows(conn, &w.incidents)?;
+    incidents::write_decisions(conn, &w.decisions)?;
     audit::write_entries(conn, &w.entries, &w.agencies, &w.subjects)?;
     notifications::write_rows(conn, &w.notifications)?;
     outbox::write_rows(conn, &w.deliveries)?;
@@ -219,26 +229,31 @@ pub(super) fn defer_entries(
     }
 }
 
-/// Leaves an appending intent's notification rows to the batch's flush, or hands them back.
-pub(super) fn defer_notifications(
-    rows: Vec<notifications::Row>,
-) -> Option<Vec<notifications::Row>> {
+/// Leaves an appending intent's rows of one table (`table` picks it) to the batch's flush;
+/// hands them back when the caller must write them itself.
+pub(super) fn defer<R>(rows: Vec<R>, table: fn(&mut Rows) -> &mut Vec<R>) -> Option<Vec<R>> {
     let mut rows = Some(rows);
-    match appending(|b| {
-        b.waiting
-            .notifications
-            .extend(rows.take().unwrap_or_default())
-    }) {
+    match appending(|b| table(&mut b.waiting).extend(rows.take().unwrap_or_default())) {
         Some(()) => None,
         None => rows,
     }
 }
 
-/// Leaves an appending intent's delivery rows to the batch's flush, or hands them back.
-pub(super) fn defer_deliveries(rows: Vec<outbox::Row>) -> Option<Vec<outbox::Row>> {
-    let mut rows = Some(rows);
-    match appending(|b| b.waiting.deliveries.extend(rows.take().unwrap_or_default())) {
-        Some(()) => None,
-        None => rows,
-    }
+/// The waiting rows of one table that `keep` picks (none outside a batch).
+pub(super) fn waiting<R: Clone>(
+    table: fn(&mut Rows) -> &mut Vec<R>,
+    keep: impl Fn(&R) -> bool,
+) -> Vec<R> {
+    OPEN.with(|b| {
+        b.borrow_mut()
+            .as_mut()
+            .map(|b| {
+                table(&mut b.waiting)
+                    .iter()
+                    .filter(|r| keep(r))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }

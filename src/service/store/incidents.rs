@@ -1,11 +1,13 @@
 //! Incidents and their routing decisions. An incident is read in full only by its reporting
 //! agency (every finder here takes that agency); recipients read it through a notification.
+//! A new incident and its decisions, recorded by an appending intent, wait for the writer's
+//! batch flush ([`super::batch`]); the finders of one incident look at what waits first.
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{incidents as i, routing_decisions as r};
 use super::time::{from_db, to_db};
-use super::DbConn;
+use super::{batch, DbConn};
 use crate::domain::audit::AgreementRef;
 use crate::domain::ids::AgencyId;
 use crate::domain::incident::Incident;
@@ -13,10 +15,10 @@ use crate::domain::records::{Decision, StoredIncident as Stored};
 use crate::domain::routing::Route;
 use crate::error::AppError;
 
-#[derive(Queryable, Insertable)]
+#[derive(Queryable, Insertable, Clone)]
 #[diesel(table_name = i)]
 #[diesel(treat_none_as_default_value = false)]
-struct Row {
+pub(super) struct Row {
     id: String,
     reporting_agency_id: String,
     reference: String,
@@ -53,7 +55,24 @@ pub fn insert(conn: &mut DbConn, x: &Incident, now: DateTime<Utc>) -> Result<(),
         created_at: to_db(now),
         updated_at: to_db(now),
     };
-    diesel::insert_into(i::table).values(row).execute(conn)?;
+    match batch::defer(vec![row], |w| &mut w.incidents) {
+        Some(rows) => write_rows(conn, &rows),
+        None => Ok(()),
+    }
+}
+
+/// Rows per multi-row insert (at most 11 columns each, well under both backends' bind limits).
+const CHUNK: usize = 512;
+
+/// Writes incident rows with one statement per [`CHUNK`].
+pub(super) fn write_rows(conn: &mut DbConn, rows: &[Row]) -> Result<(), AppError> {
+    for chunk in rows.chunks(CHUNK) {
+        // A multi-row insert is written per backend (the connection enum has no batch form).
+        match conn {
+            DbConn::Pg(c) => diesel::insert_into(i::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(i::table).values(chunk).execute(c)?,
+        };
+    }
     Ok(())
 }
 
@@ -80,11 +99,19 @@ pub fn update(conn: &mut DbConn, x: &Incident, now: DateTime<Utc>) -> Result<i32
 
 /// One incident of `reporter`.
 pub fn get(conn: &mut DbConn, reporter: AgencyId, id: &str) -> Result<Option<Stored>, AppError> {
-    let row: Option<Row> = i::table
-        .find(id)
-        .filter(i::reporting_agency_id.eq(reporter.to_string()))
-        .first(conn)
-        .optional()?;
+    let reporter = reporter.to_string();
+    let waiting = batch::waiting(
+        |w| &mut w.incidents,
+        |r| r.id == id && r.reporting_agency_id == reporter,
+    );
+    let row: Option<Row> = match waiting.into_iter().next() {
+        Some(row) => Some(row),
+        None => i::table
+            .find(id)
+            .filter(i::reporting_agency_id.eq(reporter))
+            .first(conn)
+            .optional()?,
+    };
     row.map(Row::into_stored).transpose()
 }
 
@@ -115,10 +142,10 @@ pub fn list(
     rows.into_iter().map(Row::into_stored).collect()
 }
 
-#[derive(Queryable, Insertable, AsChangeset)]
+#[derive(Queryable, Insertable, AsChangeset, Clone)]
 #[diesel(table_name = r)]
 #[diesel(treat_none_as_default_value = false)]
-struct DecisionRow {
+pub(super) struct DecisionRow {
     incident_id: String,
     agency_id: String,
     route: String,
@@ -132,7 +159,8 @@ struct DecisionRow {
     decided_at: NaiveDateTime,
 }
 
-/// Records a new incident's decisions, one statement for all.
+/// Records a new incident's decisions (for an appending intent, at the batch's flush with
+/// the other new incidents' decisions).
 pub fn insert_decisions(
     conn: &mut DbConn,
     incident: &str,
@@ -142,21 +170,19 @@ pub fn insert_decisions(
         .iter()
         .map(|d| decision_row(incident, d))
         .collect::<Result<Vec<_>, AppError>>()?;
-    if rows.is_empty() {
-        return Ok(());
+    match batch::defer(rows, |w| &mut w.decisions) {
+        Some(rows) => write_decisions(conn, &rows),
+        None => Ok(()),
     }
-    match conn {
-        // One round trip for them all.
-        DbConn::Pg(c) => {
-            diesel::insert_into(r::table).values(&rows).execute(c)?;
-        }
-        // A handful of rows: one cached single-row statement each costs less than preparing
-        // a multi-row statement, which diesel never caches, on every incident.
-        DbConn::Sqlite(c) => {
-            for row in &rows {
-                diesel::insert_into(r::table).values(row).execute(c)?;
-            }
-        }
+}
+
+/// Writes decision rows with one statement per [`CHUNK`].
+pub(super) fn write_decisions(conn: &mut DbConn, rows: &[DecisionRow]) -> Result<(), AppError> {
+    for chunk in rows.chunks(CHUNK) {
+        match conn {
+            DbConn::Pg(c) => diesel::insert_into(r::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(r::table).values(chunk).execute(c)?,
+        };
     }
     Ok(())
 }
@@ -191,10 +217,16 @@ pub fn put_decision(conn: &mut DbConn, incident: &str, d: &Decision) -> Result<(
 
 /// Every routing decision of an incident, by agency id.
 pub fn decisions(conn: &mut DbConn, incident: &str) -> Result<Vec<Decision>, AppError> {
-    let rows: Vec<DecisionRow> = r::table
-        .filter(r::incident_id.eq(incident))
-        .order(r::agency_id)
-        .load(conn)?;
+    // A new incident's decisions wait, or are written, all together.
+    let mut rows = batch::waiting(|w| &mut w.decisions, |d| d.incident_id == incident);
+    if rows.is_empty() {
+        rows = r::table
+            .filter(r::incident_id.eq(incident))
+            .order(r::agency_id)
+            .load(conn)?;
+    } else {
+        rows.sort_by(|x, y| x.agency_id.cmp(&y.agency_id));
+    }
     rows.into_iter()
         .map(|x| {
             Ok(Decision {

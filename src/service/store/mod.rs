@@ -266,8 +266,9 @@ impl Db {
     }
 
     /// [`Db::write`] for an *appending* intent: one that never reads the rows the batch keeps
-    /// waiting (the audit entries and links, notifications and deliveries its earlier
-    /// appending intents added; committed rows of those tables it may read and update). Its
+    /// waiting (the new incidents and decisions, audit entries and links, notifications and
+    /// deliveries its earlier appending intents added; committed rows of those tables it may
+    /// read and update), except through the finders that look there first. Its
     /// own such rows wait too and are written with the others, one multi-row insert per
     /// table, under one audit head update ([`batch`]). Recording an incident, logging a
     /// read and the delivery worker's claims and outcomes are appending. The answer still

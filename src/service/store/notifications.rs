@@ -77,7 +77,7 @@ const CHUNK: usize = 512;
 /// batch's flush, with the other intents' rows).
 pub fn insert_all(conn: &mut DbConn, all: &[Notification]) -> Result<(), AppError> {
     let rows: Vec<Row> = all.iter().map(row_of).collect();
-    match batch::defer_notifications(rows) {
+    match batch::defer(rows, |w| &mut w.notifications) {
         Some(rows) => write_rows(conn, &rows),
         None => Ok(()),
     }

@@ -79,7 +79,7 @@ pub fn insert_all(conn: &mut DbConn, all: &[Delivery]) -> Result<(), AppError> {
         .iter()
         .map(row_of)
         .collect::<Result<Vec<Row>, AppError>>()?;
-    match batch::defer_deliveries(rows) {
+    match batch::defer(rows, |w| &mut w.deliveries) {
         Some(rows) => write_rows(conn, &rows),
         None => Ok(()),
     }

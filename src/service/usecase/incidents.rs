@@ -133,9 +133,8 @@ pub async fn create(
             let planned = plan(hub, incident.clone(), now).await?;
             let epoch = planned.epoch;
             let ready = Ready::new(&actor, &incident, &planned, deadlines, now)?;
-            // Appending: its incident and decisions rows are written at once (a retry with
-            // its key in the same batch reads them); its entries, notifications and
-            // deliveries, read by no other intent of the batch, wait for the batch's flush.
+            // Appending: all its rows wait for the batch's flush. A retry with its key taken
+            // into the same batch finds the incident and its decisions among them.
             hub.write_appending(move |c| {
                 check_epoch(c, epoch)?;
                 let mut made = None;

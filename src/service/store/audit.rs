@@ -10,6 +10,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+use super::insert::insert_rows;
 use super::schema::{
     audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
     audit_head as ah, audit_tree_heads as th,
@@ -19,9 +20,6 @@ use super::{batch, DbConn};
 use crate::audit::log::WITHHELD;
 use crate::domain::audit_query::{AuditScope, EventFilter};
 use crate::error::AppError;
-
-/// Rows per multi-row insert (well under both backends' bound-parameter limits).
-const INSERT_CHUNK: usize = 500;
 
 /// The log head: size, root and frontier.
 #[derive(Debug, Clone, Queryable)]
@@ -140,26 +138,16 @@ pub fn insert_entries(
     }
 }
 
-/// Writes entries and their links, many rows per statement.
+/// Writes entries and their links, many rows per cached statement.
 pub fn write_entries(
     conn: &mut DbConn,
     entries: &[EntryRow],
     agencies: &[AgencyLink],
     subjects: &[SubjectLink],
 ) -> Result<(), AppError> {
-    macro_rules! insert_chunks {
-        ($table:expr, $rows:expr) => {
-            for chunk in $rows.chunks(INSERT_CHUNK) {
-                match conn {
-                    DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                    DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                };
-            }
-        };
-    }
-    insert_chunks!(ae::table, entries);
-    insert_chunks!(aa::table, agencies);
-    insert_chunks!(asub::table, subjects);
+    insert_rows!(conn, ae::table, entries);
+    insert_rows!(conn, aa::table, agencies);
+    insert_rows!(conn, asub::table, subjects);
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::insert::insert_rows;
 use super::schema::{incidents as i, routing_decisions as r};
 use super::time::{from_db, to_db};
 use super::{batch, DbConn};
@@ -61,18 +62,9 @@ pub fn insert(conn: &mut DbConn, x: &Incident, now: DateTime<Utc>) -> Result<(),
     }
 }
 
-/// Rows per multi-row insert (at most 11 columns each, well under both backends' bind limits).
-const CHUNK: usize = 512;
-
-/// Writes incident rows with one statement per [`CHUNK`].
+/// Writes incident rows, many per cached statement.
 pub(super) fn write_rows(conn: &mut DbConn, rows: &[Row]) -> Result<(), AppError> {
-    for chunk in rows.chunks(CHUNK) {
-        // A multi-row insert is written per backend (the connection enum has no batch form).
-        match conn {
-            DbConn::Pg(c) => diesel::insert_into(i::table).values(chunk).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(i::table).values(chunk).execute(c)?,
-        };
-    }
+    insert_rows!(conn, i::table, rows);
     Ok(())
 }
 
@@ -176,14 +168,9 @@ pub fn insert_decisions(
     }
 }
 
-/// Writes decision rows with one statement per [`CHUNK`].
+/// Writes decision rows, many per cached statement.
 pub(super) fn write_decisions(conn: &mut DbConn, rows: &[DecisionRow]) -> Result<(), AppError> {
-    for chunk in rows.chunks(CHUNK) {
-        match conn {
-            DbConn::Pg(c) => diesel::insert_into(r::table).values(chunk).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(r::table).values(chunk).execute(c)?,
-        };
-    }
+    insert_rows!(conn, r::table, rows);
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub mod ictg;
 pub mod idempotency;
 pub mod identity_providers;
 pub mod incidents;
+mod insert;
 pub mod learning;
 pub mod migrations;
 pub mod notifications;

@@ -2,6 +2,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::insert::insert_rows;
 use super::schema::notifications as n;
 use super::time::{from_db, to_db};
 use super::{batch, DbConn};
@@ -70,9 +71,6 @@ pub fn insert(conn: &mut DbConn, x: &Notification) -> Result<(), AppError> {
     insert_all(conn, std::slice::from_ref(x))
 }
 
-/// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
-const CHUNK: usize = 512;
-
 /// Inserts several notifications (for an appending intent of the writer's batch, at the
 /// batch's flush, with the other intents' rows).
 pub fn insert_all(conn: &mut DbConn, all: &[Notification]) -> Result<(), AppError> {
@@ -83,15 +81,9 @@ pub fn insert_all(conn: &mut DbConn, all: &[Notification]) -> Result<(), AppErro
     }
 }
 
-/// Writes notification rows with one statement per [`CHUNK`].
+/// Writes notification rows, many per cached statement.
 pub(super) fn write_rows(conn: &mut DbConn, rows: &[Row]) -> Result<(), AppError> {
-    for chunk in rows.chunks(CHUNK) {
-        // A multi-row insert is written per backend (the connection enum has no batch form).
-        match conn {
-            DbConn::Pg(c) => diesel::insert_into(n::table).values(chunk).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(n::table).values(chunk).execute(c)?,
-        };
-    }
+    insert_rows!(conn, n::table, rows);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::insert::insert_rows;
 use super::schema::agencies as a;
 use super::schema::outbox as o;
 use super::time::{from_db, to_db};
@@ -69,9 +70,6 @@ impl Row {
     }
 }
 
-/// Rows per multi-row insert (16 columns each, well under both backends' bind limits).
-const CHUNK: usize = 512;
-
 /// Queues several deliveries (for an appending intent of the writer's batch, at the batch's
 /// flush, with the other intents' rows).
 pub fn insert_all(conn: &mut DbConn, all: &[Delivery]) -> Result<(), AppError> {
@@ -85,15 +83,9 @@ pub fn insert_all(conn: &mut DbConn, all: &[Delivery]) -> Result<(), AppError> {
     }
 }
 
-/// Writes delivery rows with one statement per [`CHUNK`].
+/// Writes delivery rows, many per cached statement.
 pub(super) fn write_rows(conn: &mut DbConn, rows: &[Row]) -> Result<(), AppError> {
-    for chunk in rows.chunks(CHUNK) {
-        // A multi-row insert is written per backend (the connection enum has no batch form).
-        match conn {
-            DbConn::Pg(c) => diesel::insert_into(o::table).values(chunk).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(o::table).values(chunk).execute(c)?,
-        };
-    }
+    insert_rows!(conn, o::table, rows);
     Ok(())
 }
 

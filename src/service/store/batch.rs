@@ -2,8 +2,9 @@
 //!
 //! An *appending* intent ([`super::Db::write_appending`]) adds rows that no other intent of
 //! its batch reads: new incidents with their routing decisions, audit entries with their
-//! links, notifications and deliveries. Its rows wait here and are written with those of the batch's other appending intents, one
-//! multi-row insert per table, when the batch ends or before the next intent that is not
+//! links, notifications and deliveries. Its rows wait here and are written with those of
+//! the batch's other appending intents, many rows per cached statement ([`super::insert`]),
+//! when the batch ends or before the next intent that is not
 //! appending runs (so that intent sees the database as if nothing had waited). The audit
 //! head is read, and on PostgreSQL locked, once for them all and written once; the policy
 //! epoch is held once. An intent that fails gives back what it added ([`Mark`]). The one

@@ -270,8 +270,8 @@ impl Db {
     /// waiting (the new incidents and decisions, audit entries and links, notifications and
     /// deliveries its earlier appending intents added; committed rows of those tables it may
     /// read and update), except through the finders that look there first. Its
-    /// own such rows wait too and are written with the others, one multi-row insert per
-    /// table, under one audit head update ([`batch`]). Recording an incident, logging a
+    /// own such rows wait too and are written with the others, many rows per statement,
+    /// under one audit head update ([`batch`]). Recording an incident, logging a
     /// read and the delivery worker's claims and outcomes are appending. The answer still
     /// comes only after the batch's commit.
     pub async fn write_appending<T, F>(&self, f: F) -> Result<T, AppError>

@@ -6,7 +6,7 @@
 //! one failing intent rolls back alone), commits once, and only then answers each intent: an
 //! answered write is on disk, and one fsync (SQLite `synchronous = FULL`) or one WAL flush
 //! (PostgreSQL) is shared by the whole batch. The rows of its appending intents are written
-//! together, one multi-row insert per table, with one audit head update ([`super::batch`]).
+//! together, many rows per statement, with one audit head update ([`super::batch`]).
 //! If the commit fails, every intent of the batch gets the failure and nothing of it was
 //! answered before.
 use std::panic::{catch_unwind, AssertUnwindSafe};

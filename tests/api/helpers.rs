@@ -364,6 +364,19 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The Prometheus scrape at the root `/metrics` (or `{api}/metrics` with `under_api`).
+    pub async fn metrics(&self, under_api: bool) -> String {
+        let base = if under_api { &self.api } else { &self.base };
+        self.client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.send(Method::GET, path, token, None).await
     }

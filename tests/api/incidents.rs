@@ -560,6 +560,18 @@ async fn overdue_notifications_escalate_once_to_the_lead_agency() {
     let _ = &w.ictg;
 }
 
+/// An answered incident's routing as (agency, decision) pairs, in agency order.
+fn decisions(incident: &Value) -> Vec<(String, String)> {
+    let mut d: Vec<_> = incident["routing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["agency_id"].to_string(), r["decision"].to_string()))
+        .collect();
+    d.sort();
+    d
+}
+
 /// Posts `body` to `/incidents` with an `Idempotency-Key`: status, body, replayed.
 async fn post_incident_keyed(
     app: &TestApp,
@@ -631,19 +643,9 @@ async fn a_retry_taken_into_the_same_write_batch_as_its_first_request_is_answere
     assert!(a.2 != b.2, "exactly one is a replay: {} {}", a.2, b.2);
     assert_eq!(a.1["id"], b.1["id"]);
     assert_eq!(a.1["narrative"], b.1["narrative"]);
-    let sorted = |v: &Value| {
-        let mut d: Vec<String> = v["routing"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| format!("{} {}", r["agency_id"], r["decision"]))
-            .collect();
-        d.sort();
-        d
-    };
     assert_eq!(
-        sorted(&a.1),
-        sorted(&b.1),
+        decisions(&a.1),
+        decisions(&b.1),
         "the replay shows the same decisions"
     );
     assert!(!a.1["routing"].as_array().unwrap().is_empty(), "{}", a.1);
@@ -668,16 +670,6 @@ async fn a_retried_incident_with_the_same_key_is_recorded_and_notified_once() {
         retry.1["narrative"], first.1["narrative"],
         "the whole incident again"
     );
-    let decisions = |b: &Value| -> Vec<(String, String)> {
-        let mut d: Vec<_> = b["routing"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["agency_id"].to_string(), r["decision"].to_string()))
-            .collect();
-        d.sort();
-        d
-    };
     assert_eq!(decisions(&retry.1), decisions(&first.1));
 
     let list = app.get("/incidents", &token).await;

@@ -4,17 +4,6 @@ use reqwest::{Method, StatusCode};
 
 use crate::helpers::{assert_problem, Options, TestApp};
 
-async fn metrics(app: &TestApp) -> String {
-    app.client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn metrics_labels_bounded_for_invented_methods() {
     let app = TestApp::spawn().await;
@@ -31,7 +20,7 @@ async fn metrics_labels_bounded_for_invented_methods() {
         let method = Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
         app.client.request(method, path).send().await.unwrap();
     }
-    let text = metrics(&app).await;
+    let text = app.metrics(false).await;
     let series: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("msht_hub_http_requests_total{"))

@@ -55,15 +55,7 @@ async fn probes_and_metrics_are_at_the_root_where_operators_look() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while queued != Some(0) && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let text = app
-            .client
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics(false).await;
         queued = gauge(&text, "msht_hub_db_write_queued");
     }
     assert_eq!(queued, Some(0), "{text}");
@@ -82,15 +74,7 @@ async fn metrics_count_requests_by_route_and_status() {
     app.get("/me", "").await;
     app.get(&format!("/agencies/{}", uuid::Uuid::new_v4()), &app.admin())
         .await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.api))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics(true).await;
     assert!(
         text.contains(
             r#"msht_hub_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#

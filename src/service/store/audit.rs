@@ -132,9 +132,16 @@ pub fn insert_entries(
     agencies: Vec<AgencyLink>,
     subjects: Vec<SubjectLink>,
 ) -> Result<(), AppError> {
-    match batch::defer_entries(entries, agencies, subjects) {
-        Some((e, a, s)) => write_entries(conn, &e, &a, &s),
-        None => Ok(()),
+    // Whether rows wait is the batch's state, the same for all three tables.
+    let entries = batch::defer(entries, |w| &mut w.entries);
+    let agencies = batch::defer(agencies, |w| &mut w.agencies);
+    let subjects = batch::defer(subjects, |w| &mut w.subjects);
+    match (entries, agencies, subjects) {
+        (Some(e), Some(a), Some(s)) => write_entries(conn, &e, &a, &s),
+        (None, None, None) => Ok(()),
+        _ => Err(AppError::internal(
+            "an entry's rows were split between the batch and the database",
+        )),
     }
 }
 

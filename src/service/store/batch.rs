@@ -209,27 +209,6 @@ pub(super) fn forget_epoch() {
     with_open(|b| b.epoch = None);
 }
 
-/// Leaves an appending intent's entries and links to the batch's flush; hands them back
-/// when the caller must write them itself.
-pub(super) fn defer_entries(
-    entries: Vec<EntryRow>,
-    agencies: Vec<AgencyLink>,
-    subjects: Vec<SubjectLink>,
-) -> Option<(Vec<EntryRow>, Vec<AgencyLink>, Vec<SubjectLink>)> {
-    let mut rows = Some((entries, agencies, subjects));
-    let taken = appending(|b| {
-        if let Some((e, a, s)) = rows.take() {
-            b.waiting.entries.extend(e);
-            b.waiting.agencies.extend(a);
-            b.waiting.subjects.extend(s);
-        }
-    });
-    match taken {
-        Some(()) => None,
-        None => rows,
-    }
-}
-
 /// Leaves an appending intent's rows of one table (`table` picks it) to the batch's flush;
 /// hands them back when the caller must write them itself.
 pub(super) fn defer<R>(rows: Vec<R>, table: fn(&mut Rows) -> &mut Vec<R>) -> Option<Vec<R>> {

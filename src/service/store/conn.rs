@@ -119,9 +119,13 @@ impl ConnManager {
     }
 
     /// Opens the writer's connection: on SQLite automatic checkpoints are off (a checkpointer
-    /// thread runs them outside any commit) and the page cache is larger.
+    /// thread runs them outside any commit), the page cache is larger, and a WAL file that a
+    /// burst grew past 64 MiB is cut back to that when the log restarts.
     pub fn open_writer(&self) -> Result<DbConn, diesel::ConnectionError> {
-        self.open_with("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384;")
+        self.open_with(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384; \
+             PRAGMA journal_size_limit = 67108864;",
+        )
     }
 
     fn open_with(&self, sqlite_extra: &str) -> Result<DbConn, diesel::ConnectionError> {

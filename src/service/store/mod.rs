@@ -81,6 +81,9 @@ pub struct Db {
     writer: Writer,
     refusals: Option<RefusalLog>,
     _checkpointer: Option<checkpoint::Running>,
+    /// The writer's WAL restart gate, for the checkpointer's test.
+    #[cfg(test)]
+    gate: checkpoint::Gate,
     /// Why writes are refused, once the audit log was found rolled back.
     halted: Arc<std::sync::RwLock<Option<String>>>,
 }
@@ -118,11 +121,14 @@ impl Db {
                 );
             }
         }
-        let writer = Writer::start(&manager, max_batch(backend))?;
+        let gate = checkpoint::Gate::default();
+        let writer = Writer::start(&manager, max_batch(backend), gate.clone())?;
         let checkpointer = if backend == Backend::Sqlite && settings.checkpoint_interval_ms > 0 {
             Some(checkpoint::start(
                 &manager,
                 Duration::from_millis(settings.checkpoint_interval_ms),
+                checkpoint::RESTART_FRAMES,
+                gate.clone(),
             )?)
         } else {
             None
@@ -133,6 +139,8 @@ impl Db {
             writer,
             refusals: None,
             _checkpointer: checkpointer,
+            #[cfg(test)]
+            gate,
             halted: Arc::default(),
         })
     }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 
 use super::batch;
+use super::checkpoint::Gate;
 use super::conn::{ConnManager, DbConn};
 use crate::error::AppError;
 
@@ -52,7 +53,12 @@ impl Writer {
     /// Opens the writing connection and starts the writer thread. `max_batch` bounds the
     /// intents per transaction (PostgreSQL keeps it small: each savepoint that writes is a
     /// subtransaction, and more than 64 of them overflow the per-backend cache).
-    pub(super) fn start(manager: &ConnManager, max_batch: usize) -> Result<Writer, AppError> {
+    /// It holds `gate` for each batch (see [`super::checkpoint`]).
+    pub(super) fn start(
+        manager: &ConnManager,
+        max_batch: usize,
+        gate: Gate,
+    ) -> Result<Writer, AppError> {
         let conn = manager
             .open_writer()
             .map_err(|e| AppError::Unavailable(format!("database writer: {e}")))?;
@@ -62,7 +68,7 @@ impl Writer {
         let manager = manager.clone();
         std::thread::Builder::new()
             .name("msht-hub-writer".into())
-            .spawn(move || run(conn, &manager, &rx, max_batch.max(1), &loop_stats))
+            .spawn(move || run(conn, &manager, &rx, max_batch.max(1), &loop_stats, &gate))
             .map_err(|e| AppError::internal(format!("cannot start the writer: {e}")))?;
         Ok(Writer { tx, stats })
     }
@@ -98,8 +104,11 @@ fn run(
     rx: &Receiver<Job>,
     max_batch: usize,
     stats: &WriterStats,
+    gate: &Gate,
 ) {
     while let Ok(first) = rx.recv() {
+        // Waits here while the checkpointer restarts the WAL; intents queue meanwhile.
+        let held = gate.hold();
         let mut batch = Vec::with_capacity(max_batch.min(64));
         batch.push(first);
         while batch.len() < max_batch {
@@ -116,6 +125,7 @@ fn run(
             .queued
             .fetch_sub(batch.len() as u64, Ordering::Relaxed);
         let healthy = apply(&mut conn, batch);
+        Gate::release(held);
         if !healthy || conn_is_broken(&mut conn) {
             match manager.open_writer() {
                 Ok(fresh) => conn = fresh,

@@ -18,11 +18,17 @@ async fn claim(app: &TestApp, token: &str) -> Vec<String> {
     let now = app.clock.now();
     let lease = app.settings.delivery.lease_secs;
     let token = token.to_owned();
-    app.state
-        .db()
-        .write(move |c| outbox::claim_due(c, now, lease, 100, &token))
+    let db = app.state.db();
+    let t = token.clone();
+    let ids = db
+        .write(move |c| outbox::lease_due(c, now, lease, 100, &t))
         .await
-        .unwrap()
+        .unwrap();
+    let claims = db
+        .read(move |c| outbox::claimed(c, &ids, &token))
+        .await
+        .unwrap();
+    claims
         .into_iter()
         .map(|c| c.delivery.id.to_string())
         .collect()

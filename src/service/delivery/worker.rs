@@ -288,10 +288,18 @@ impl Worker {
         let lease = self.settings.delivery.lease_secs;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let t = token.clone();
-        let claims = self
+        let ids = self
             .db
-            .write_appending(move |c| outbox::claim_due(c, now, lease, limit, &t))
+            .write_appending(move |c| outbox::lease_due(c, now, lease, limit, &t))
             .await?;
+        // What the lease took is read on a reader, off the writer that the request path
+        // shares: the rows and their targets are only read, and stay ours until the lease runs out.
+        let claims = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let t = token.clone();
+            self.db.read(move |c| outbox::claimed(c, &ids, &t)).await?
+        };
         let rx = self.leases.hold(
             &token,
             claims.iter().map(|c| c.delivery.id.to_string()),

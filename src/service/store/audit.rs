@@ -10,6 +10,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+use super::fixed::{bind, on_backend, Fixed};
 use super::insert::insert_rows;
 use super::schema::{
     audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
@@ -74,13 +75,21 @@ pub(super) fn write_head(
     root_hash: &[u8],
     frontier: &[u8],
 ) -> Result<(), AppError> {
-    let n = diesel::update(ah::table.find(1))
-        .set((
-            ah::tree_size.eq(tree_size),
-            ah::root_hash.eq(root_hash),
-            ah::frontier.eq(frontier),
-        ))
-        .execute(conn)?;
+    use diesel::sql_types::{BigInt, Binary};
+    let n = on_backend!(conn, |c| Fixed::new(
+        &[
+            "UPDATE audit_head SET tree_size = ",
+            ", root_hash = ",
+            ", frontier = ",
+            " WHERE id = 1",
+        ],
+        (
+            bind::<BigInt, _>(tree_size),
+            bind::<Binary, _>(root_hash),
+            bind::<Binary, _>(frontier),
+        ),
+    )
+    .execute(c)?);
     if n != 1 {
         return Err(AppError::Internal("audit head row is missing".into()));
     }

@@ -17,6 +17,7 @@ pub mod conn;
 pub mod console_sessions;
 pub mod epoch;
 pub mod escalation;
+mod fixed;
 pub mod ictg;
 pub mod idempotency;
 pub mod identity_providers;

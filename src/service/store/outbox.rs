@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::fixed::{bind, on_backend, Fixed};
 use super::insert::insert_rows;
 use super::schema::agencies as a;
 use super::schema::outbox as o;
@@ -111,18 +112,6 @@ fn row_of(d: &Delivery) -> Result<Row, AppError> {
     })
 }
 
-macro_rules! due_query {
-    ($now:expr, $limit:expr) => {
-        o::table
-            .filter(o::state.eq("pending"))
-            .filter(o::next_attempt_at.le($now))
-            .filter(o::locked_until.is_null().or(o::locked_until.lt($now)))
-            .order(o::next_attempt_at)
-            .limit($limit)
-            .select(o::id)
-    };
-}
-
 /// Where a claimed delivery goes, read with the claim (no read per delivery).
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -142,35 +131,69 @@ pub struct Claim {
     pub token: String,
 }
 
-/// Claims up to `limit` due deliveries under `token` until `now + lease_secs` and returns
-/// them with their targets (the subscriptions and contact addresses read in two queries for
-/// the whole claim). Call inside a write transaction.
-pub fn claim_due(
+/// The pieces of the lease statement, `$lock` closing the choice of rows.
+macro_rules! lease_sql {
+    ($lock:literal) => {
+        [
+            "UPDATE outbox SET locked_until = ",
+            ", lease_token = ",
+            " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' \
+             AND next_attempt_at <= ",
+            " AND (locked_until IS NULL OR locked_until < ",
+            ") ORDER BY next_attempt_at LIMIT ",
+            concat!($lock, ") RETURNING id"),
+        ]
+    };
+}
+use lease_sql;
+
+/// Leases up to `limit` due deliveries under `token` until `now + lease_secs` (one
+/// statement, prepared once) and returns their ids. Call inside a write transaction, then
+/// read what it leased with [`claimed`] once it has committed.
+pub fn lease_due(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     lease_secs: i64,
     limit: i64,
     token: &str,
-) -> Result<Vec<Claim>, AppError> {
+) -> Result<Vec<String>, AppError> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
     let n = to_db(now);
-    let ids: Vec<String> = match conn {
-        DbConn::Pg(pg) => due_query!(n, limit).for_update().skip_locked().load(pg)?,
-        DbConn::Sqlite(sq) => due_query!(n, limit).load(sq)?,
+    let until = to_db(now + chrono::Duration::seconds(lease_secs));
+    let binds = (
+        bind::<Timestamp, _>(until),
+        bind::<Text, _>(token),
+        bind::<Timestamp, _>(n),
+        bind::<Timestamp, _>(n),
+        bind::<BigInt, _>(limit),
+    );
+    let leased: Vec<Leased> = match conn {
+        DbConn::Pg(c) => Fixed::new(&lease_sql!(" FOR UPDATE SKIP LOCKED"), binds).load(c)?,
+        DbConn::Sqlite(c) => Fixed::new(&lease_sql!(""), binds).load(c)?,
     };
+    Ok(leased.into_iter().map(|l| l.id).collect())
+}
+
+/// An id the lease took.
+#[derive(QueryableByName)]
+struct Leased {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The deliveries of `ids` still pending under the lease `token`, soonest due first, with
+/// their targets (the subscriptions and contact addresses read in two queries for the whole
+/// claim). Runs on a reader, after the lease of [`lease_due`] has committed.
+pub fn claimed(conn: &mut DbConn, ids: &[String], token: &str) -> Result<Vec<Claim>, AppError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let until = to_db(now + chrono::Duration::seconds(lease_secs));
-    diesel::update(o::table.filter(o::id.eq_any(&ids)))
-        .set((
-            o::locked_until.eq(Some(until)),
-            o::lease_token.eq(Some(token)),
-        ))
-        .execute(conn)?;
-    let rows: Vec<Row> = o::table
-        .filter(o::id.eq_any(&ids))
+    let rows: Vec<Row> = on_backend!(conn, |c| o::table
+        .filter(o::id.eq_any(ids))
+        .filter(o::lease_token.eq(token))
+        .filter(o::state.eq("pending"))
         .order(o::next_attempt_at)
-        .load(conn)?;
+        .load(c)?);
     let deliveries = rows
         .into_iter()
         .map(Row::into_domain)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::super::schema::outbox as o;
+use super::super::fixed::{bind, on_backend, Fixed};
 use super::super::time::to_db;
 use super::super::DbConn;
 use super::cancel_for_subscription;
@@ -142,24 +142,29 @@ struct PlainColumns {
     next: Vec<Option<NaiveDateTime>>,
 }
 
-/// Records outcomes one statement each.
+/// Records outcomes one statement each (each of the two shapes prepared once per
+/// connection).
 fn record_each(conn: &mut DbConn, outcomes: &[Outcome]) -> Result<Vec<bool>, AppError> {
+    use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
     let mut applied = Vec::with_capacity(outcomes.len());
     for out in outcomes {
-        let q = diesel::update(
-            o::table
-                .find(out.id.to_string())
-                .filter(o::lease_token.eq(&out.token))
-                .filter(o::state.eq("pending")),
-        );
-        let release = (
-            o::locked_until.eq(None::<NaiveDateTime>),
-            o::lease_token.eq(None::<String>),
+        let id = out.id.to_string();
+        let held = (
+            bind::<Text, _>(id.as_str()),
+            bind::<Text, _>(out.token.as_str()),
         );
         let n = match &out.kind {
-            OutcomeKind::Deferred { until } => q
-                .set((release, o::next_attempt_at.eq(to_db(*until))))
-                .execute(conn)?,
+            OutcomeKind::Deferred { until } => on_backend!(conn, |c| Fixed::new(
+                &[
+                    "UPDATE outbox SET locked_until = NULL, lease_token = NULL, \
+                     next_attempt_at = ",
+                    " WHERE id = ",
+                    " AND lease_token = ",
+                    " AND state = 'pending'",
+                ],
+                (bind::<Timestamp, _>(to_db(*until)), held),
+            )
+            .execute(c)?),
             OutcomeKind::Attempted {
                 state,
                 attempts,
@@ -169,21 +174,31 @@ fn record_each(conn: &mut DbConn, outcomes: &[Outcome]) -> Result<Vec<bool>, App
                 ..
             } => {
                 let delivered = (*state == DeliveryState::Delivered).then(|| to_db(out.at));
-                let common = (
-                    release,
-                    o::state.eq(state.as_str()),
-                    o::attempts.eq(*attempts),
-                    o::last_attempt_at.eq(Some(to_db(out.at))),
-                    o::last_status.eq(*status),
-                    o::last_error.eq(error.as_deref()),
-                    o::delivered_at.eq(delivered),
+                let values = (
+                    bind::<Text, _>(state.as_str()),
+                    bind::<Integer, _>(*attempts),
+                    bind::<Timestamp, _>(to_db(out.at)),
+                    bind::<Nullable<Integer>, _>(*status),
+                    bind::<Nullable<Text>, _>(error.as_deref()),
+                    bind::<Nullable<Timestamp>, _>(delivered),
+                    bind::<Nullable<Timestamp>, _>(next_attempt_at.map(to_db)),
                 );
-                match next_attempt_at {
-                    Some(at) => q
-                        .set((common, o::next_attempt_at.eq(to_db(*at))))
-                        .execute(conn)?,
-                    None => q.set(common).execute(conn)?,
-                }
+                on_backend!(conn, |c| Fixed::new(
+                    &[
+                        "UPDATE outbox SET locked_until = NULL, lease_token = NULL, state = ",
+                        ", attempts = ",
+                        ", last_attempt_at = ",
+                        ", last_status = ",
+                        ", last_error = ",
+                        ", delivered_at = ",
+                        ", next_attempt_at = COALESCE(",
+                        ", next_attempt_at) WHERE id = ",
+                        " AND lease_token = ",
+                        " AND state = 'pending'",
+                    ],
+                    (values, held),
+                )
+                .execute(c)?)
             }
         };
         if n > 0 {

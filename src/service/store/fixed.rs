@@ -82,17 +82,18 @@ macro_rules! tuple_binds {
         impl<DB: Backend, $($name: Binds<DB>),+> Binds<DB> for ($($name,)+) {
             const COUNT: usize = 0 $(+ $name::COUNT)+;
 
+            // What is left after the last value is not read.
+            #[allow(unused_assignments)]
             fn push<'b>(
                 &'b self,
                 pieces: &'static [&'static str],
                 pass: &mut AstPass<'_, 'b, DB>,
             ) -> QueryResult<()> {
-                let mut at = 0;
+                let mut rest = pieces;
                 $(
-                    self.$i.push(pieces.get(at..).unwrap_or_default(), pass)?;
-                    at += $name::COUNT;
+                    self.$i.push(rest, pass)?;
+                    rest = rest.get($name::COUNT..).unwrap_or_default();
                 )+
-                let _ = at;
                 Ok(())
             }
         }

@@ -33,18 +33,13 @@ macro_rules! insert_rows {
     }};
 }
 
-/// One fixed-size chunk of [`insert_rows!`], written per backend (the connection enum has
-/// no batch form of its own).
+/// One fixed-size chunk of [`insert_rows!`], run on the backend's own connection (the
+/// connection enum has no batch form of its own).
 macro_rules! insert_chunk {
     ($conn:expr, $table:expr, $chunk:expr) => {
-        match &mut *$conn {
-            $crate::service::store::DbConn::Pg(c) => {
-                diesel::RunQueryDsl::execute(diesel::insert_into($table).values($chunk), c)?;
-            }
-            $crate::service::store::DbConn::Sqlite(c) => {
-                diesel::RunQueryDsl::execute(diesel::insert_into($table).values($chunk), c)?;
-            }
-        }
+        $crate::service::store::fixed::on_backend!($conn, |c| {
+            diesel::RunQueryDsl::execute(diesel::insert_into($table).values($chunk), c)?;
+        })
     };
 }
 

@@ -108,10 +108,36 @@ async fn both_ways(app: &TestApp) -> (Option<audit::verify::Report>, audit::veri
         // On SQLite the same checks also read the file on a connection of their own.
         if let Some(path) = url.strip_prefix("sqlite://") {
             let mut scan =
-                msht_hub::store::audit::page::LogScan::sqlite_file(path.as_ref(), 5000).unwrap();
+                msht_hub::store::audit::page::LogScan::sqlite_file(path.as_ref(), 5000, 2).unwrap();
             let own =
                 audit::verify::verify_scan_in_parallel(&mut scan, &keys, &mut |_, _| {}).unwrap();
             assert_eq!(own, fast, "reading the file on its own shows the same");
+            // Small pages: the log spans many pages, taken by both readers in turn and
+            // folded out of order, with page edges at every seq.
+            for page in [1, 2, 3, 7] {
+                let mut scan =
+                    msht_hub::store::audit::page::LogScan::sqlite_file(path.as_ref(), 5000, 2)
+                        .unwrap();
+                assert_eq!(scan.readers().len(), 2);
+                let paged =
+                    audit::verify::verify_in_pages(&mut scan, &keys, &mut |_, _| {}, page).unwrap();
+                assert_eq!(paged, fast, "pages of {page} seqs show the same");
+            }
+        } else {
+            // PostgreSQL: further connections in the walk's snapshot, many small pages.
+            let manager = msht_hub::store::ConnManager::new(&url, 5000).unwrap();
+            let shared = msht_hub::store::in_snapshot(&mut conn, |c| {
+                let mut scan =
+                    msht_hub::store::audit::page::LogScan::sharing(c, &manager, 3).unwrap();
+                assert_eq!(
+                    scan.readers().len(),
+                    3,
+                    "both further readers share the snapshot"
+                );
+                audit::verify::verify_in_pages(&mut scan, &keys, &mut |_, _| {}, 3)
+            })
+            .unwrap();
+            assert_eq!(shared, fast, "readers sharing the snapshot show the same");
         }
         (fast, walk)
     })

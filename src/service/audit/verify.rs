@@ -17,6 +17,8 @@ mod fast;
 mod shared;
 
 pub use fast::verify as verify_in_parallel;
+#[cfg(feature = "testkit")]
+pub use fast::verify_in_pages;
 pub use fast::verify_scan as verify_scan_in_parallel;
 pub use shared::Verifications;
 
@@ -147,9 +149,11 @@ impl State {
 /// Verifies the log in the database at `url` on lone connections of its own, without
 /// migrating or writing anything (`msht-hub audit verify`, `GET /audit/verify`).
 ///
-/// On an SQLite file the checks on every core read it through a read-only connection of
-/// their own, in one snapshot ([`LogScan::sqlite_file`]); otherwise, or when they do not
-/// show the log intact, everything runs on one connection in one read snapshot.
+/// The checks on every core read the log on one reader per core, all in one snapshot: on
+/// an SQLite file read-only connections of their own ([`LogScan::sqlite_file`]); on
+/// PostgreSQL connections that share the snapshot of the one the walk would use
+/// ([`LogScan::sharing`]). When they do not show the log intact, the walk runs on one
+/// connection in one read snapshot to name what is wrong.
 pub fn verify_database(
     url: &str,
     busy_timeout_ms: u64,
@@ -159,7 +163,7 @@ pub fn verify_database(
     let manager = crate::service::store::ConnManager::new(url, busy_timeout_ms)?;
     let sqlite_file = url.strip_prefix("sqlite://").map(std::path::Path::new);
     let scan = sqlite_file.and_then(|path| {
-        LogScan::sqlite_file(path, busy_timeout_ms)
+        LogScan::sqlite_file(path, busy_timeout_ms, fast::cores())
             .map_err(|e| tracing::warn!(error = %e, "cannot open the SQLite file on its own"))
             .ok()
     });
@@ -174,12 +178,14 @@ pub fn verify_database(
         .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
     crate::service::store::audit::page::prepare_for_scan(&mut conn)?;
     crate::service::store::in_snapshot(&mut conn, |c| {
-        if ran {
-            // The checks on every core ran and did not show it intact: walk.
-            walk_log(c, keys, progress)
-        } else {
-            verify_log(c, keys, progress)
+        if !ran {
+            let mut scan = LogScan::sharing(c, &manager, fast::cores())?;
+            if let Some(report) = fast::verify_scan(&mut scan, keys, progress)? {
+                return Ok(report);
+            }
         }
+        // The checks on every core did not show it intact: walk.
+        walk_log(c, keys, progress)
     })
 }
 

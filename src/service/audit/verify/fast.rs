@@ -1,24 +1,28 @@
 //! The fast path of verification: the same checks as the step-by-step walk in
 //! [`super`], spread over every core.
 //!
-//! - The calling thread reads pages of rows in seq order with the link rows of the same seqs
-//!   ([`LogScan`]: copied out of the database's buffers into page buffers that go round and
-//!   are reused, nothing allocated per row) and hands each page to the workers.
-//! - The workers (one per core) hash every body, compare it with its stored leaf hash, and
-//!   check the body against its columns and link rows ([`body::matches`]).
-//! - One thread folds the leaves into the tree in seq order and compares the interior nodes
-//!   stored with each entry in place. For each page it hands the workers the frontier
-//!   before the page, the node each leaf's push left on top of it (no hashing needed to
-//!   replay the page) and the roots that receipts and signed tree heads name at sizes
-//!   within it; a worker replays the page from that frontier and computes the root at each
-//!   of those sizes with the fewest hashes (one fewer than the subtrees at that size), once
-//!   per size however many name it.
+//! - The log is cut into pages of fixed ranges of seqs. One worker per reader of the
+//!   snapshot ([`LogScan`]) takes the next page, reads it (its rows and the link rows of the
+//!   same seqs, copied out of the database's buffers into a page buffer, nothing allocated
+//!   per row) and checks it at once, while it is still in cache: every body hashed and
+//!   compared with its stored leaf hash, and checked against its columns and link rows
+//!   ([`body::matches`]).
+//! - The calling thread folds the pages' leaves into the tree in seq order and compares
+//!   the interior nodes stored with each entry in place. For each page it hands the workers
+//!   the frontier before the page, the node each leaf's push left on top of it (no hashing
+//!   needed to replay the page) and the roots that receipts and signed tree heads name at
+//!   sizes within it; a worker replays the page from that frontier and computes the root at
+//!   each of those sizes with the fewest hashes (one fewer than the subtrees at that size),
+//!   once per size however many name it.
+//! - Page buffers come from a fixed pool that the fold hands back, which bounds memory; a
+//!   worker takes a page to read only with a buffer in hand, so the page the fold waits for
+//!   is always being read.
 //!
 //! It answers only "all of it verified" (with the same report the walk would give) or "not
 //! shown": on the first problem it stops, and the walk runs to say exactly what and where.
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 
 use super::body::{self, Row};
@@ -28,18 +32,37 @@ use crate::audit::heads::{SignedTreeHead, TrustedKeys};
 use crate::audit::merkle::{self, Hash};
 use crate::audit::read::to_hash;
 use crate::error::AppError;
-use crate::service::store::audit::page::{LogScan, Page};
+use crate::service::store::audit::page::{LogScan, Page, Reader};
 use crate::service::store::DbConn;
 
-/// Entries per page read.
-const PAGE: usize = 4096;
+/// Seqs per page.
+const PAGE: u64 = 4096;
+
+/// The number of cores, which is how many readers are worth opening.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(1))
+}
+
+/// The seqs of page `k` of `pages` of `size` seqs: `k·size + 1 ..= (k + 1)·size`, the first
+/// open below and the last open above, so rows outside `1..=head` still reach the checks
+/// and are refused.
+fn range(k: usize, pages: usize, size: u64) -> (i64, i64) {
+    let at = |k: usize| i64::try_from((k as u64).saturating_mul(size)).unwrap_or(i64::MAX);
+    let lo = if k == 0 {
+        i64::MIN
+    } else {
+        at(k).saturating_add(1)
+    };
+    let hi = if k + 1 >= pages { i64::MAX } else { at(k + 1) };
+    (lo, hi)
+}
 
 /// Work for a worker.
 enum Job {
-    Entries(usize, Page),
+    /// A free page buffer: read and check the next page into it.
+    Spare(Page),
     Roots(RootJob),
 }
-
 /// The roots to check within one page: the frontier before it, the node each of its
 /// leaves left on top of the frontier ([`Frontier::advance`]), and each (size, root named
 /// there), sizes ascending.
@@ -82,15 +105,13 @@ fn stop(why: &std::sync::Mutex<Option<Stop>>, seq: i64, what: &'static str) {
 /// A page whose entries checked, with their leaf hashes.
 enum Done {
     Page(usize, Page, Vec<Hash>),
-    /// The reader read this many pages in all.
-    Pages(usize),
     /// Something did not verify, or the reading failed: stop.
     Failed,
 }
 
-/// Verifies the whole log in `conn`'s snapshot on every core. `Ok(None)`: something did
-/// not verify (or could not be shown to); the caller runs the step-by-step walk for the
-/// exact finding.
+/// Verifies the whole log in `conn`'s snapshot on every core, reading on `conn` alone.
+/// `Ok(None)`: something did not verify (or could not be shown to); the caller runs the
+/// step-by-step walk for the exact finding.
 pub fn verify(
     conn: &mut DbConn,
     keys: &TrustedKeys,
@@ -105,6 +126,18 @@ pub fn verify_scan(
     keys: &TrustedKeys,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Option<Report>, AppError> {
+    verify_in_pages(scan, keys, progress, PAGE)
+}
+
+/// [`verify_scan`] with pages of `page_size` seqs (tests use small pages, so that a small
+/// log spans many pages and readers).
+pub fn verify_in_pages(
+    scan: &mut LogScan<'_>,
+    keys: &TrustedKeys,
+    progress: &mut dyn FnMut(u64, u64),
+    page_size: u64,
+) -> Result<Option<Report>, AppError> {
+    let page_size = page_size.max(1);
     let head = scan.head().clone();
     let Ok(head_size) = u64::try_from(head.tree_size) else {
         return Ok(None);
@@ -114,11 +147,11 @@ pub fn verify_scan(
     };
     // Every signed tree head, each checked against its key now and against the rebuilt
     // root when the tree reaches its size.
-    let Some(tree_heads) = scan.tree_heads()? else {
+    let Some(tree_heads) = scan.tree_heads() else {
         return Ok(None);
     };
     let mut head_roots: HashMap<u64, Hash> = HashMap::new();
-    for row in &tree_heads {
+    for row in tree_heads {
         let Ok(h) = SignedTreeHead::from_row(row) else {
             return Ok(None);
         };
@@ -128,55 +161,62 @@ pub fn verify_scan(
         head_roots.insert(h.tree_size, h.root_hash);
     }
     let heads_checked = head_roots.len() as u64;
+    let pages = usize::try_from(head_size.div_ceil(page_size).max(1)).unwrap_or(usize::MAX);
 
+    let readers = scan.readers();
     let failed = AtomicBool::new(false);
     let why: Mutex<Option<Stop>> = Mutex::new(None);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(1));
-    let (job_tx, job_rx) = sync_channel::<Job>(workers * 2);
+    let error: Mutex<Option<AppError>> = Mutex::new(None);
+    let claimed = AtomicUsize::new(0);
+    let (job_tx, job_rx) = channel::<Job>();
+    for _ in 0..2 * readers.len() + 1 {
+        let _ = job_tx.send(Job::Spare(Page::default()));
+    }
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<Done>();
-    let (spare_tx, spare_rx) = channel::<Page>();
 
-    let outcome = std::thread::scope(|s| {
-        for _ in 0..workers {
-            let (jobs, done, failed, why) = (&job_rx, done_tx.clone(), &failed, &why);
-            s.spawn(move || work(jobs, done, failed, why));
-        }
-        let fold_jobs = job_tx.clone();
-        let (failed_ref, why_ref, head_roots) = (&failed, &why, &head_roots);
-        let fold = s.spawn(move || {
-            let folded = Fold {
-                done: done_rx,
-                jobs: fold_jobs,
-                spare: spare_tx,
-                head_size,
-                head_roots,
-                failed: failed_ref,
-            }
-            .run();
-            match folded {
-                Ok(frontier) => Some(frontier),
-                Err((seq, what)) => {
-                    stop(why_ref, seq, what);
-                    failed_ref.store(true, Ordering::Relaxed);
-                    None
-                }
-            }
-        });
-        let read = read_all(scan, &job_tx, &spare_rx, &failed, head_size, progress);
-        let _ = match &read {
-            Ok(pages) => done_tx.send(Done::Pages(*pages)),
-            Err(_) => {
-                failed.store(true, Ordering::Relaxed);
-                done_tx.send(Done::Failed)
-            }
-        };
-        drop(job_tx);
+    let folded = std::thread::scope(|s| {
+        let workers: Vec<_> = readers
+            .iter_mut()
+            .map(|reader| {
+                let w = Worker {
+                    jobs: &job_rx,
+                    done: done_tx.clone(),
+                    claimed: &claimed,
+                    pages,
+                    page_size,
+                    failed: &failed,
+                    why: &why,
+                    error: &error,
+                };
+                s.spawn(move || w.run(reader))
+            })
+            .collect();
         drop(done_tx);
-        let folded = fold.join().unwrap_or(None);
-        read.map(|_| folded)
-    })?;
-    let outcome = outcome.filter(|f| {
+        let folded = Fold {
+            done: done_rx,
+            jobs: job_tx,
+            pages,
+            head_size,
+            head_roots: &head_roots,
+            failed: &failed,
+        }
+        .run(progress);
+        if let Err((seq, what)) = folded {
+            stop(&why, seq, what);
+            failed.store(true, Ordering::Relaxed);
+        }
+        for w in workers {
+            if w.join().is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+        }
+        folded.ok()
+    });
+    if let Some(e) = error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(e);
+    }
+    let outcome = folded.filter(|f| {
         !failed.load(Ordering::Relaxed)
             && f.size() == head_size
             && f.root() == head_root
@@ -206,77 +246,68 @@ pub fn verify_scan(
     }))
 }
 
-/// Reads every page and queues it, reusing the pages the fold is done with; returns how
-/// many pages there were.
-fn read_all(
-    scan: &mut LogScan<'_>,
-    jobs: &SyncSender<Job>,
-    spare: &Receiver<Page>,
-    failed: &AtomicBool,
-    head_size: u64,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<usize, AppError> {
-    let (mut pages, mut read) = (0usize, 0u64);
-    while !failed.load(Ordering::Relaxed) {
-        let mut page = spare.try_recv().unwrap_or_default();
-        scan.next_page(&mut page, PAGE)?;
-        if page.rows.is_empty() {
-            break;
-        }
-        read += page.rows.len() as u64;
-        let full = page.rows.len() == PAGE;
-        if jobs.send(Job::Entries(pages, page)).is_err() {
-            break;
-        }
-        pages += 1;
-        progress(read, head_size);
-        if !full {
-            break;
-        }
-    }
-    Ok(pages)
+/// One worker: its reader, and what it shares with the others and the fold.
+struct Worker<'a> {
+    jobs: &'a Mutex<Receiver<Job>>,
+    done: Sender<Done>,
+    /// Pages taken so far (the next page to read).
+    claimed: &'a AtomicUsize,
+    pages: usize,
+    page_size: u64,
+    failed: &'a AtomicBool,
+    why: &'a Mutex<Option<Stop>>,
+    /// A reading that failed (the verification then fails with it).
+    error: &'a Mutex<Option<AppError>>,
 }
 
-fn work(
-    jobs: &Mutex<Receiver<Job>>,
-    done: Sender<Done>,
-    failed: &AtomicBool,
-    why: &Mutex<Option<Stop>>,
-) {
-    let mut scratch = body::Scratch::default();
-    loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
-        if failed.load(Ordering::Relaxed) {
-            continue;
-        }
-        let ok = match job {
-            Job::Entries(index, page) => match check_page(&page, &mut scratch) {
-                Ok(leaves) => {
-                    let _ = done.send(Done::Page(index, page, leaves));
-                    true
-                }
-                Err((seq, what)) => {
-                    stop(why, seq, what);
-                    false
-                }
-            },
-            Job::Roots(job) => {
-                let ok = job.check();
-                if !ok {
-                    stop(why, 0, "a receipt or signed tree head names another root");
-                }
-                ok
+impl Worker<'_> {
+    /// Takes jobs until the fold is done with them.
+    fn run(self, reader: &mut Reader<'_>) {
+        let mut scratch = body::Scratch::default();
+        loop {
+            let job = match self.jobs.lock() {
+                Ok(rx) => rx.recv(),
+                Err(_) => return self.fail(0, "a worker's queue was poisoned"),
+            };
+            let Ok(job) = job else { return };
+            if self.failed.load(Ordering::Relaxed) {
+                continue;
             }
-        };
-        if !ok {
-            // The fold may be waiting for this page: tell it to stop.
-            failed.store(true, Ordering::Relaxed);
-            let _ = done.send(Done::Failed);
+            match job {
+                Job::Roots(job) => {
+                    if !job.check() {
+                        self.fail(0, "a receipt or signed tree head names another root");
+                    }
+                }
+                Job::Spare(mut page) => {
+                    let k = self.claimed.fetch_add(1, Ordering::Relaxed);
+                    if k >= self.pages {
+                        continue;
+                    }
+                    let (lo, hi) = range(k, self.pages, self.page_size);
+                    if let Err(e) = reader.read(lo, hi, &mut page) {
+                        if let Ok(mut slot) = self.error.lock() {
+                            slot.get_or_insert(e);
+                        }
+                        self.fail(lo.max(0), "the log could not be read");
+                        continue;
+                    }
+                    match check_page(&page, &mut scratch) {
+                        Ok(leaves) => {
+                            let _ = self.done.send(Done::Page(k, page, leaves));
+                        }
+                        Err((seq, what)) => self.fail(seq, what),
+                    }
+                }
+            }
         }
+    }
+
+    /// Records why and stops everyone (the fold may be waiting for a page).
+    fn fail(&self, seq: i64, what: &'static str) {
+        stop(self.why, seq, what);
+        self.failed.store(true, Ordering::Relaxed);
+        let _ = self.done.send(Done::Failed);
     }
 }
 
@@ -298,7 +329,8 @@ fn check_page(page: &Page, scratch: &mut body::Scratch) -> Result<Vec<Hash>, Sto
         if page.bytes(r.leaf_hash) != leaf {
             return Err((r.seq, "leaf hash"));
         }
-        // Link rows are sorted by seq; rows of earlier seqs belong to no entry.
+        // Link rows are sorted by seq; rows of earlier seqs belong to no entry, and taken
+        // with this one they no longer match its body.
         row_agencies.clear();
         while let Some(l) = agencies.next_if(|l| l.seq <= r.seq) {
             row_agencies.push((get(l.name)?, get(l.relation)?));
@@ -322,15 +354,20 @@ fn check_page(page: &Page, scratch: &mut body::Scratch) -> Result<Vec<Hash>, Sto
         }
         leaves.push(leaf);
     }
+    let after = page.rows.last().map_or(first, |r| r.seq);
+    if agencies.peek().is_some() || subjects.peek().is_some() {
+        return Err((after, "link rows of no entry"));
+    }
     Ok(leaves)
 }
 
-/// The thread that folds the pages into the tree in seq order.
+/// The calling thread's part: folding the pages into the tree in seq order.
 struct Fold<'a> {
     done: Receiver<Done>,
-    jobs: SyncSender<Job>,
-    /// Pages folded, back to the reader.
-    spare: Sender<Page>,
+    /// Root jobs and the pages folded, back to the workers; dropped when the fold ends,
+    /// which lets the workers go once they have taken what is left.
+    jobs: Sender<Job>,
+    pages: usize,
     head_size: u64,
     head_roots: &'a HashMap<u64, Hash>,
     failed: &'a AtomicBool,
@@ -338,17 +375,17 @@ struct Fold<'a> {
 
 impl Fold<'_> {
     /// The rebuilt frontier when every check so far held.
-    fn run(self) -> Result<Frontier, Stop> {
+    fn run(self, progress: &mut dyn FnMut(u64, u64)) -> Result<Frontier, Stop> {
         let mut frontier = Frontier::empty();
         let mut waiting: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
         let mut early: BTreeMap<usize, (Page, Vec<Hash>)> = BTreeMap::new();
-        let (mut next, mut total) = (0usize, None);
+        let mut next = 0usize;
         if let Some(r) = self.head_roots.get(&0) {
             if *r != merkle::empty_root() {
                 return Err((0, "the signed tree head of size 0"));
             }
         }
-        while total != Some(next) {
+        while next < self.pages {
             if self.failed.load(Ordering::Relaxed) {
                 return Err((0, "stopped"));
             }
@@ -356,10 +393,6 @@ impl Fold<'_> {
                 Some(p) => p,
                 None => match self.done.recv().map_err(|_| (0, "stopped"))? {
                     Done::Failed => return Err((0, "stopped")),
-                    Done::Pages(n) => {
-                        total = Some(n);
-                        continue;
-                    }
                     Done::Page(i, page, leaves) if i == next => (page, leaves),
                     Done::Page(i, page, leaves) => {
                         early.insert(i, (page, leaves));
@@ -370,7 +403,6 @@ impl Fold<'_> {
             next += 1;
             let start = frontier.clone();
             let expected = self.page(&page, &mut leaves, &mut frontier, &mut waiting)?;
-            let _ = self.spare.send(page);
             if !expected.is_empty() {
                 let job = RootJob {
                     start,
@@ -381,6 +413,8 @@ impl Fold<'_> {
                     .send(Job::Roots(job))
                     .map_err(|_| (0, "stopped"))?;
             }
+            let _ = self.jobs.send(Job::Spare(page));
+            progress(frontier.size(), self.head_size);
         }
         if waiting.is_empty() {
             Ok(frontier)
@@ -459,6 +493,17 @@ mod tests {
             start,
             tops,
             expected,
+        }
+    }
+
+    #[test]
+    fn pages_cover_every_seq_once_and_the_ends_are_open() {
+        assert_eq!(range(0, 1, 4096), (i64::MIN, i64::MAX));
+        assert_eq!(range(0, 3, 10), (i64::MIN, 10));
+        assert_eq!(range(1, 3, 10), (11, 20));
+        assert_eq!(range(2, 3, 10), (21, i64::MAX));
+        for k in 1..5 {
+            assert_eq!(range(k, 6, 7).0, range(k - 1, 6, 7).1 + 1);
         }
     }
 

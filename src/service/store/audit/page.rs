@@ -5,10 +5,14 @@
 //! HH:MM:SS[.f]` on both backends) and text is checked to be UTF-8 once per page, by
 //! whoever checks the page ([`Page::texts`]), not by the reader.
 //!
-//! [`LogScan`] is the whole log in one snapshot: on an SQLite file, a connection of its own
-//! that steps through each table once ([`sqlite`]); otherwise a page of queries at a time
-//! on a connection already in its snapshot.
+//! A page is a range of seqs. [`LogScan`] is the whole log in one snapshot, read by one or
+//! more readers at once ([`scan`]): on an SQLite file, connections of their own through
+//! SQLite's interface ([`sqlite`]); otherwise the queries here on connections already in
+//! the snapshot.
+mod scan;
 mod sqlite;
+
+pub use scan::{LogScan, Reader};
 
 use diesel::connection::{DefaultLoadingMode, LoadConnection};
 use diesel::dsl::sql;
@@ -17,10 +21,8 @@ use diesel::prelude::*;
 use diesel::row::{Field, Row};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
-use std::path::Path;
 
 use crate::error::AppError;
-use crate::service::store::audit::{HeadRow, TreeHeadRow};
 use crate::service::store::schema::{
     audit_entries as ae, audit_entry_agencies as aa, audit_entry_subjects as asub,
 };
@@ -238,9 +240,9 @@ impl Cells for PgCells {
 
 /// Fills `page` through one backend's connection (the same queries on both).
 macro_rules! read_with {
-    ($cells:ty, $conn:expr, $after:expr, $limit:expr, $page:expr) => {{
+    ($cells:ty, $conn:expr, $lo:expr, $hi:expr, $page:expr) => {{
         type C = $cells;
-        let (conn, after, limit, page): (_, i64, i64, &mut Page) = ($conn, $after, $limit, $page);
+        let (conn, lo, hi, page): (_, i64, i64, &mut Page) = ($conn, $lo, $hi, $page);
         let entries = ae::table
             .select((
                 ae::seq,
@@ -255,9 +257,8 @@ macro_rules! read_with {
                 ae::subtree_hashes,
                 ae::receipt_root,
             ))
-            .filter(ae::seq.gt(after))
-            .order(ae::seq)
-            .limit(limit);
+            .filter(ae::seq.between(lo, hi))
+            .order(ae::seq);
         for row in LoadConnection::<DefaultLoadingMode>::load(&mut *conn, entries)? {
             let row = row?;
             let need = |s: Option<Span>, i| s.ok_or_else(|| missing(i));
@@ -276,11 +277,10 @@ macro_rules! read_with {
             };
             page.rows.push(r);
         }
-        if let (Some(first), Some(last)) = (page.rows.first(), page.rows.last()) {
-            let (first, last) = (first.seq, last.seq);
+        {
             let agencies = aa::table
                 .select((aa::seq, aa::agency_id, aa::relation))
-                .filter(aa::seq.between(first, last))
+                .filter(aa::seq.between(lo, hi))
                 .order((aa::seq, aa::agency_id, aa::relation));
             for row in LoadConnection::<DefaultLoadingMode>::load(&mut *conn, agencies)? {
                 let row = row?;
@@ -293,7 +293,7 @@ macro_rules! read_with {
             }
             let subjects = asub::table
                 .select((asub::seq, asub::subject_ref))
-                .filter(asub::seq.between(first, last))
+                .filter(asub::seq.between(lo, hi))
                 .order((asub::seq, asub::subject_ref));
             for row in LoadConnection::<DefaultLoadingMode>::load(&mut *conn, subjects)? {
                 let row = row?;
@@ -308,100 +308,16 @@ macro_rules! read_with {
     }};
 }
 
-/// Reads the next page into `page` (emptied first): entries with seq > `after`, in seq
-/// order, at most `limit`.
-pub fn read_page(
-    conn: &mut DbConn,
-    after: i64,
-    limit: i64,
-    page: &mut Page,
-) -> Result<(), AppError> {
+/// Reads into `page` (emptied first) the entries with seqs from `lo` to `hi`, in seq
+/// order, and every link row of those seqs (link rows of seqs between entries come along
+/// and are the checks' to refuse).
+pub fn read_page(conn: &mut DbConn, lo: i64, hi: i64, page: &mut Page) -> Result<(), AppError> {
     page.clear();
     match conn {
-        DbConn::Sqlite(c) => read_with!(SqliteCells, c, after, limit, page),
-        DbConn::Pg(c) => read_with!(PgCells, c, after, limit, page),
+        DbConn::Sqlite(c) => read_with!(SqliteCells, c, lo, hi, page),
+        DbConn::Pg(c) => read_with!(PgCells, c, lo, hi, page),
     }
     Ok(())
-}
-
-/// The whole log in one snapshot, read a page at a time in seq order.
-pub enum LogScan<'c> {
-    /// An SQLite file on a connection of its own.
-    Sqlite(Box<sqlite::Scan>),
-    /// Queries on a connection already in its snapshot (either backend).
-    Conn {
-        conn: &'c mut DbConn,
-        head: HeadRow,
-        after: i64,
-    },
-}
-
-impl<'c> LogScan<'c> {
-    /// The SQLite file at `path`, read on a read-only connection of its own, in a snapshot
-    /// that starts now.
-    pub fn sqlite_file(path: &Path, busy_timeout_ms: u64) -> Result<LogScan<'static>, AppError> {
-        Ok(LogScan::Sqlite(Box::new(sqlite::Scan::open(
-            path,
-            busy_timeout_ms,
-        )?)))
-    }
-
-    /// The log as `conn`'s snapshot holds it.
-    pub fn on(conn: &'c mut DbConn) -> Result<Self, AppError> {
-        let head = super::read_head(conn)?;
-        Ok(LogScan::Conn {
-            conn,
-            head,
-            after: 0,
-        })
-    }
-
-    /// The log head row.
-    pub fn head(&self) -> &HeadRow {
-        match self {
-            LogScan::Sqlite(s) => s.head(),
-            LogScan::Conn { head, .. } => head,
-        }
-    }
-
-    /// Every signed tree head, smallest size first; `None` when one cannot be read this way
-    /// (the step-by-step walk then reads it as the hub does).
-    pub fn tree_heads(&mut self) -> Result<Option<Vec<TreeHeadRow>>, AppError> {
-        match self {
-            LogScan::Sqlite(s) => Ok(s.tree_heads().map(<[TreeHeadRow]>::to_vec)),
-            LogScan::Conn { conn, .. } => {
-                let (mut all, mut after) = (Vec::new(), -1);
-                loop {
-                    let page = super::tree_heads_after(conn, after, 1000)?;
-                    let full = page.len() == 1000;
-                    if let Some(last) = page.last() {
-                        after = last.tree_size;
-                    }
-                    all.extend(page);
-                    if !full {
-                        return Ok(Some(all));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Reads the next entries (at most `limit`) into `page`, emptied first; an empty page
-    /// at the end.
-    pub fn next_page(&mut self, page: &mut Page, limit: usize) -> Result<(), AppError> {
-        page.clear();
-        match self {
-            LogScan::Sqlite(s) => s.next_page(page, limit),
-            LogScan::Conn { conn, after, .. } => {
-                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                read_page(conn, *after, limit, page)?;
-                if let Some(last) = page.rows.last() {
-                    *after = last.seq;
-                }
-                Ok(())
-            }
-        }
-    }
 }
 
 /// Readies a connection of its own for reading the whole log: on SQLite read-only, with the

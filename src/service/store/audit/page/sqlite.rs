@@ -1,10 +1,11 @@
-//! Reading the whole log from an SQLite file for verification through SQLite's own
-//! interface, on a read-only connection of its own in one read transaction: one statement
-//! per table, each stepped once from the first row to the last in seq order (the entries'
-//! rowid order and the link tables' primary-key order, so no sort and no query per page),
-//! and each value copied once, from SQLite's buffer into the page.
+//! Reading the log from an SQLite file for verification through SQLite's own interface, on a
+//! read-only connection of its own in one read transaction: one statement per table,
+//! prepared once and re-bound for each page's range of seqs, so a page is one seek and a
+//! walk in the entries' rowid order and the link tables' primary-key order (no sort), and
+//! each value is copied once, from SQLite's buffer into the page.
 //!
-//! The connection and its statements never leave the thread that opened them.
+//! A connection is opened without SQLite's own mutex: it and its statements may move to
+//! another thread, but only one thread uses them at a time (the `Scan` is owned).
 use std::ffi::{c_int, CStr, CString};
 use std::path::Path;
 use std::ptr::NonNull;
@@ -18,11 +19,11 @@ use crate::service::store::audit::{HeadRow, TreeHeadRow};
 
 const ENTRIES: &str = "SELECT seq, receipt_tree_size, operation, occurred_at, record_kind, \
     record_id, purpose, body, leaf_hash, subtree_hashes, receipt_root \
-    FROM audit_entries ORDER BY seq";
+    FROM audit_entries WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq";
 const AGENCIES: &str = "SELECT seq, agency_id, relation FROM audit_entry_agencies \
-    ORDER BY seq, agency_id, relation";
+    WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq, agency_id, relation";
 const SUBJECTS: &str = "SELECT seq, subject_ref FROM audit_entry_subjects \
-    ORDER BY seq, subject_ref";
+    WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq, subject_ref";
 const HEAD: &str = "SELECT tree_size, root_hash, frontier FROM audit_head WHERE id = 1";
 const TREE_HEADS: &str = "SELECT tree_size, root_hash, signed_at, key_id, signature \
     FROM audit_tree_heads ORDER BY tree_size";
@@ -140,6 +141,30 @@ struct Statement {
 }
 
 impl Statement {
+    /// Resets the statement, binds `lo` and `hi` to its two parameters and steps to its
+    /// first row.
+    fn restart(&mut self, lo: i64, hi: i64) -> Result<bool, AppError> {
+        // SAFETY: the statement is prepared and its connection open; parameters 1 and 2
+        // exist in every statement restarted here.
+        let rc = unsafe {
+            ffi::sqlite3_reset(self.raw.as_ptr());
+            let a = ffi::sqlite3_bind_int64(self.raw.as_ptr(), 1, lo);
+            let b = ffi::sqlite3_bind_int64(self.raw.as_ptr(), 2, hi);
+            if a != ffi::SQLITE_OK {
+                a
+            } else {
+                b
+            }
+        };
+        if rc != ffi::SQLITE_OK {
+            self.row = false;
+            self.done = true;
+            return Err(failed("bind", message(self.db)));
+        }
+        self.done = false;
+        self.step()
+    }
+
     /// Steps to the next row; false at the end.
     fn step(&mut self) -> Result<bool, AppError> {
         if self.done {
@@ -221,7 +246,7 @@ impl Drop for Statement {
     }
 }
 
-/// The whole log of one SQLite file, read in one snapshot.
+/// The log of one SQLite file, read in one snapshot, a range of seqs at a time.
 pub struct Scan {
     // Statements before the connection: fields drop in order, and closing the connection
     // ends the read transaction.
@@ -234,14 +259,22 @@ pub struct Scan {
     tree_heads: Option<Vec<TreeHeadRow>>,
 }
 
+// SAFETY: the connection is opened with `SQLITE_OPEN_NOMUTEX` (SQLite's multi-thread mode),
+// in which a connection and its statements may be used from any thread so long as no two
+// threads use them at once. A `Scan` owns its connection and statements and hands out no
+// handle, and every use takes `&mut self` or `&self` of the one owner, so moving it to
+// another thread keeps that rule.
+unsafe impl Send for Scan {}
+
 fn need<T>(v: Option<T>, column: &str) -> Result<T, AppError> {
     v.ok_or_else(|| AppError::Internal(format!("audit verification: {column} is NULL")))
 }
 
 impl Scan {
-    /// Opens the file read-only and starts its read transaction by reading the head row and
-    /// the signed tree heads, which fix the snapshot every later read sees.
-    pub fn open(path: &Path, busy_timeout_ms: u64) -> Result<Self, AppError> {
+    /// Opens the file read-only and starts its read transaction by reading the head row,
+    /// which fixes the snapshot every later read sees; with `tree_heads`, the signed tree
+    /// heads of the same snapshot too.
+    pub fn open(path: &Path, busy_timeout_ms: u64, tree_heads: bool) -> Result<Self, AppError> {
         let conn = Connection::open(path, busy_timeout_ms)?;
         conn.execute("PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -65536; BEGIN")?;
         let mut row = conn.prepare(HEAD)?;
@@ -255,57 +288,15 @@ impl Scan {
             frontier: need(row.value(2, false), "audit_head.frontier")?.to_vec(),
         };
         drop(row);
-        let mut heads = conn.prepare(TREE_HEADS)?;
-        let mut tree_heads = Some(Vec::new());
-        while heads.step()? {
-            let at = heads
-                .value(2, true)
-                .and_then(|t| std::str::from_utf8(t).ok());
-            let at = at.and_then(|t| {
-                NaiveDateTime::parse_from_str(t, "%F %T%.f")
-                    .or_else(|_| NaiveDateTime::parse_from_str(t, "%F %T"))
-                    .ok()
-            });
-            let key = heads
-                .value(3, true)
-                .and_then(|t| std::str::from_utf8(t).ok());
-            let row = match (
-                heads.int(0),
-                heads.value(1, false),
-                at,
-                key,
-                heads.value(4, false),
-            ) {
-                (Some(tree_size), Some(root), Some(signed_at), Some(key), Some(sig)) => {
-                    TreeHeadRow {
-                        tree_size,
-                        root_hash: root.to_vec(),
-                        signed_at,
-                        key_id: key.to_owned(),
-                        signature: sig.to_vec(),
-                    }
-                }
-                // Left to the step-by-step walk, which reads it as the hub does.
-                _ => {
-                    tree_heads = None;
-                    break;
-                }
-            };
-            if let Some(list) = tree_heads.as_mut() {
-                list.push(row);
-            }
-        }
-        drop(heads);
-        let mut entries = conn.prepare(ENTRIES)?;
-        let mut agencies = conn.prepare(AGENCIES)?;
-        let mut subjects = conn.prepare(SUBJECTS)?;
-        agencies.step()?;
-        subjects.step()?;
-        entries.step()?;
+        let tree_heads = if tree_heads {
+            read_tree_heads(&conn)?
+        } else {
+            None
+        };
         Ok(Scan {
-            entries,
-            agencies,
-            subjects,
+            entries: conn.prepare(ENTRIES)?,
+            agencies: conn.prepare(AGENCIES)?,
+            subjects: conn.prepare(SUBJECTS)?,
             _conn: conn,
             head,
             tree_heads,
@@ -317,18 +308,18 @@ impl Scan {
         &self.head
     }
 
-    /// Every signed tree head of the snapshot, smallest size first; `None` when one could
-    /// not be read here.
+    /// Every signed tree head of the snapshot, smallest size first; `None` when they were
+    /// not read here or one could not be.
     pub fn tree_heads(&self) -> Option<&[TreeHeadRow]> {
         self.tree_heads.as_deref()
     }
 
-    /// Appends the next (at most `limit`) entries to `page`, with every link row up to the
-    /// last one's seq (link rows of seqs between entries come along and are the checks'
-    /// to refuse).
-    pub fn next_page(&mut self, page: &mut Page, limit: usize) -> Result<(), AppError> {
+    /// Appends to `page` the entries with seqs from `lo` to `hi` and every link row of those
+    /// seqs (link rows of seqs between entries come along and are the checks' to refuse).
+    pub fn read(&mut self, lo: i64, hi: i64, page: &mut Page) -> Result<(), AppError> {
         let e = &mut self.entries;
-        while e.row && page.rows.len() < limit {
+        e.restart(lo, hi)?;
+        while e.row {
             let t = |page: &mut Page, i, col| -> Result<Span, AppError> {
                 page.push_text_bytes(need(e.value(i, true), col)?)
             };
@@ -356,11 +347,9 @@ impl Scan {
             page.rows.push(row);
             e.step()?;
         }
-        let Some(last) = page.rows.last().map(|r| r.seq) else {
-            return Ok(());
-        };
         let a = &mut self.agencies;
-        while a.row && need(a.int(0), "seq")? <= last {
+        a.restart(lo, hi)?;
+        while a.row {
             let link = PageLink {
                 seq: need(a.int(0), "seq")?,
                 name: page.push_text_bytes(need(a.value(1, true), "agency_id")?)?,
@@ -370,7 +359,8 @@ impl Scan {
             a.step()?;
         }
         let s = &mut self.subjects;
-        while s.row && need(s.int(0), "seq")? <= last {
+        s.restart(lo, hi)?;
+        while s.row {
             let link = PageLink {
                 seq: need(s.int(0), "seq")?,
                 name: page.push_text_bytes(need(s.value(1, true), "subject_ref")?)?,
@@ -382,9 +372,9 @@ impl Scan {
         Ok(())
     }
 
-    /// Steps through what is left of every table touching each value where SQLite holds
-    /// it, copying nothing: what reading costs SQLite itself (for benchmarks). Returns the
-    /// rows and the bytes of text and blobs seen.
+    /// Steps through every row of every table touching each value where SQLite holds it,
+    /// copying nothing: what reading costs SQLite itself (for benchmarks). Returns the rows
+    /// and the bytes of text and blobs seen.
     #[cfg(feature = "testkit")]
     pub fn skim(&mut self) -> Result<(u64, u64), AppError> {
         let (mut rows, mut bytes) = (0u64, 0u64);
@@ -393,6 +383,7 @@ impl Scan {
             (&mut self.agencies, 3),
             (&mut self.subjects, 2),
         ] {
+            s.restart(i64::MIN, i64::MAX)?;
             while s.row {
                 for i in 0..columns {
                     bytes += s.len_as_stored(i);
@@ -403,4 +394,43 @@ impl Scan {
         }
         Ok((rows, bytes))
     }
+}
+
+/// Every signed tree head on `conn`, smallest size first; `None` when one cannot be read
+/// here (the step-by-step walk then reads it as the hub does).
+fn read_tree_heads(conn: &Connection) -> Result<Option<Vec<TreeHeadRow>>, AppError> {
+    let mut heads = conn.prepare(TREE_HEADS)?;
+    let mut list = Vec::new();
+    while heads.step()? {
+        let at = heads
+            .value(2, true)
+            .and_then(|t| std::str::from_utf8(t).ok());
+        let at = at.and_then(|t| {
+            NaiveDateTime::parse_from_str(t, "%F %T%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(t, "%F %T"))
+                .ok()
+        });
+        let key = heads
+            .value(3, true)
+            .and_then(|t| std::str::from_utf8(t).ok());
+        match (
+            heads.int(0),
+            heads.value(1, false),
+            at,
+            key,
+            heads.value(4, false),
+        ) {
+            (Some(tree_size), Some(root), Some(signed_at), Some(key), Some(sig)) => {
+                list.push(TreeHeadRow {
+                    tree_size,
+                    root_hash: root.to_vec(),
+                    signed_at,
+                    key_id: key.to_owned(),
+                    signature: sig.to_vec(),
+                })
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(list))
 }

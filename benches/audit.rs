@@ -307,7 +307,7 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
             None => LogScan::on(&mut conn).unwrap(),
         };
         let mut page = rows::page::Page::default();
-        let reader = &mut scan.readers()[0];
+        let reader = scan.readers().first_mut().unwrap();
         for k in 0..entries.div_ceil(4096).max(1) as i64 {
             let (lo, hi) = (k * 4096 + 1, (k + 1) * 4096);
             reader.read(lo, hi, &mut page).unwrap();
@@ -319,7 +319,7 @@ fn verify_and_compare(backend: &str, url: &str, entries: u64) {
     let floor = sqlite_file.map(|path| {
         let mut scan = LogScan::sqlite_file(path, 60_000, 1).unwrap();
         let t = Instant::now();
-        let Reader::Sqlite(s) = &mut scan.readers()[0] else {
+        let Some(Reader::Sqlite(s)) = scan.readers().first_mut() else {
             unreachable!()
         };
         std::hint::black_box(s.skim().unwrap());

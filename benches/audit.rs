@@ -8,7 +8,7 @@
 //!
 //! then builds a log of `MSHT_HUB_BENCH_VERIFY_ENTRIES` entries (default 1,000,000) on SQLite
 //! the way the hub does (mostly single appends, each with its own receipt), times a full
-//! verification (`audit::verify::verify_log`, what `msht-hub audit verify` and
+//! verification (`audit::verify::verify_database`, what `msht-hub audit verify` and
 //! `GET /audit/verify` run) and, in the same run over the same bodies, raw SHA-256 on one
 //! core, and prints both in MB/s with their ratio. With a PostgreSQL admin URL
 //! (`MSHT_HUB_BENCH_POSTGRES_URL`, set by `ci/bench-verify.sh`, which starts it durable) the

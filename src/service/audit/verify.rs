@@ -189,21 +189,6 @@ pub fn verify_database(
     })
 }
 
-/// Verifies the whole log. `progress(checked, total)` is called now and then.
-///
-/// The checks run on every core ([`fast`]); when they find anything wrong, the log is walked
-/// again step by step ([`walk_log`]) to name the problem and the first entry it touches.
-pub fn verify_log(
-    conn: &mut DbConn,
-    keys: &TrustedKeys,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<Report, AppError> {
-    if let Some(report) = fast::verify(conn, keys, progress)? {
-        return Ok(report);
-    }
-    walk_log(conn, keys, progress)
-}
-
 /// Verifies the whole log one entry at a time, reading each body back as an entry, and
 /// reports the first problem in seq order.
 pub fn walk_log(
